@@ -1,0 +1,62 @@
+//! Command-line parsing and dispatch: one module per subcommand.
+
+mod build;
+mod exit;
+mod hash;
+mod import;
+mod info;
+mod query;
+mod scan;
+mod verify;
+pub(crate) mod walk;
+
+use clap::{Parser, Subcommand};
+
+pub(crate) use exit::Exit;
+
+/// mediamatch: find re-uploads of known media by perceptual and cryptographic hashes.
+#[derive(Parser, Debug)]
+#[command(name = "mediamatch", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compute pHash, PDQ and digests of image files.
+    Hash(hash::Args),
+    /// Build an index file from hash lists.
+    Build(build::Args),
+    /// Look up hashes in an index.
+    Query(query::Args),
+    /// Describe an index: kinds, counts, structures, lists.
+    Info(info::Args),
+    /// Check an index file fully (checksum and structure).
+    Verify(verify::Args),
+    /// Import hash lists into an index (delta or replace), atomically.
+    Import(import::Args),
+    /// Scan files and directories for known media.
+    Scan(scan::Args),
+}
+
+/// Parses the arguments, runs the subcommand and maps the outcome to an exit code.
+pub(crate) fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Hash(a) => hash::run(a),
+        Command::Build(a) => build::run(a),
+        Command::Query(a) => query::run(a),
+        Command::Info(a) => info::run(a),
+        Command::Verify(a) => verify::run(a),
+        Command::Import(a) => import::run(a),
+        Command::Scan(a) => scan::run(a),
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(err) => {
+            eprintln!("mediamatch: {err:#}");
+            Exit::Error.into()
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The 2-D DCT-II shared by pHash and PDQ.
+//!
+//! (Filled in with the hashers.)

@@ -1,0 +1,185 @@
+//! One file's bytes in, all requested hashes out.
+//!
+//! The bytes are read once by the caller; the digests are computed from them and the
+//! same buffer feeds the decoder, whose pixels feed pHash and PDQ.
+
+use std::io::Read;
+
+use crate::decode::{self, DecodeError, Format, Limits};
+use crate::hash::digest::digests;
+use crate::hash::pdq::{self, PdqHash};
+use crate::hash::{phash, Kind, Md5, Pdq, Phash, Sha1, Sha256};
+use crate::pixels::Image;
+
+/// A set of hash kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Kinds(u8);
+
+impl Kinds {
+    /// No kinds.
+    pub const NONE: Kinds = Kinds(0);
+
+    /// Every kind.
+    pub fn all() -> Kinds {
+        Kind::ALL.into_iter().collect()
+    }
+
+    /// Whether `kind` is in the set.
+    pub fn contains(self, kind: Kind) -> bool {
+        self.0 & (1 << kind.code()) != 0
+    }
+
+    /// Adds `kind`.
+    pub fn insert(&mut self, kind: Kind) {
+        self.0 |= 1 << kind.code();
+    }
+
+    /// The set with `kind` added.
+    pub fn with(mut self, kind: Kind) -> Kinds {
+        self.insert(kind);
+        self
+    }
+
+    /// Whether the set holds pHash or PDQ (and so needs decoding).
+    pub fn needs_pixels(self) -> bool {
+        self.contains(Kind::Pdq) || self.contains(Kind::Phash)
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The kinds in canonical order.
+    pub fn iter(self) -> impl Iterator<Item = Kind> {
+        Kind::ALL.into_iter().filter(move |k| self.contains(*k))
+    }
+}
+
+impl FromIterator<Kind> for Kinds {
+    fn from_iter<I: IntoIterator<Item = Kind>>(iter: I) -> Kinds {
+        let mut set = Kinds::NONE;
+        for k in iter {
+            set.insert(k);
+        }
+        set
+    }
+}
+
+/// What to compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashOptions {
+    /// The kinds to compute.
+    pub kinds: Kinds,
+    /// Also compute the 8 dihedral variants of each perceptual hash.
+    pub dihedral: bool,
+    /// Decoder limits.
+    pub limits: Limits,
+}
+
+impl Default for HashOptions {
+    /// Every kind, no dihedral variants, default limits.
+    fn default() -> HashOptions {
+        HashOptions { kinds: Kinds::all(), dihedral: false, limits: Limits::default() }
+    }
+}
+
+/// The perceptual side of one file's hashes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageHashes {
+    /// Sniffed container format.
+    pub format: Format,
+    /// Width of the stored pixels.
+    pub width: u32,
+    /// Height of the stored pixels.
+    pub height: u32,
+    /// EXIF orientation tag, when present (reported, not applied).
+    pub orientation: Option<u8>,
+    /// pHash, when asked for.
+    pub phash: Option<Phash>,
+    /// The 8 dihedral pHashes (index 0 = `phash`), when asked for with `dihedral`.
+    pub phash_dihedral: Option<[Phash; 8]>,
+    /// PDQ and quality, when asked for.
+    pub pdq: Option<PdqHash>,
+    /// The 8 dihedral PDQ hashes (index 0 = `pdq`), when asked for with `dihedral`.
+    pub pdq_dihedral: Option<[Pdq; 8]>,
+}
+
+/// All hashes of one input.
+#[derive(Debug)]
+pub struct Hashes {
+    /// MD5 of the bytes, when asked for.
+    pub md5: Option<Md5>,
+    /// SHA-1 of the bytes, when asked for.
+    pub sha1: Option<Sha1>,
+    /// SHA-256 of the bytes, when asked for.
+    pub sha256: Option<Sha256>,
+    /// The perceptual hashes; `None` when no perceptual kind was asked for, an error
+    /// when the bytes could not be decoded (the digests are still valid then).
+    pub image: Option<Result<ImageHashes, DecodeError>>,
+}
+
+/// Hashes `bytes` as `options` say: digests of the bytes, then (if a perceptual kind is
+/// asked for) decode and perceptual hashes of the stored pixels.
+pub fn hash_bytes(bytes: &[u8], options: &HashOptions) -> Hashes {
+    let k = options.kinds;
+    let d = digests(bytes, k.contains(Kind::Md5), k.contains(Kind::Sha1), k.contains(Kind::Sha256));
+    let image = k.needs_pixels().then(|| {
+        decode::decode(bytes, &options.limits).map(|decoded| {
+            let mut h = hash_image(&decoded.image, options);
+            h.format = decoded.format;
+            h.orientation = decoded.orientation;
+            h
+        })
+    });
+    Hashes { md5: d.md5, sha1: d.sha1, sha256: d.sha256, image }
+}
+
+/// Reads `reader` to the end (at most `max_bytes`) and hashes the bytes.
+pub fn hash_reader<R: Read>(reader: R, max_bytes: u64, options: &HashOptions) -> std::io::Result<Hashes> {
+    let mut bytes = Vec::new();
+    let read = reader.take(max_bytes.saturating_add(1)).read_to_end(&mut bytes)?;
+    if read as u64 > max_bytes {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("input larger than the limit of {max_bytes} bytes"),
+        ));
+    }
+    Ok(hash_bytes(&bytes, options))
+}
+
+/// The perceptual hashes of decoded pixels (format reported as PNG-less placeholder
+/// [`Format::Png`] is overwritten by [`hash_bytes`]; callers with their own pixels can
+/// ignore `format` and `orientation`).
+pub fn hash_image(image: &Image, options: &HashOptions) -> ImageHashes {
+    let k = options.kinds;
+    let mut out = ImageHashes {
+        format: Format::Png,
+        width: image.width,
+        height: image.height,
+        orientation: None,
+        phash: None,
+        phash_dihedral: None,
+        pdq: None,
+        pdq_dihedral: None,
+    };
+    if k.contains(Kind::Phash) {
+        if options.dihedral {
+            let d = phash::hash_dihedral(image);
+            out.phash = Some(d[0]);
+            out.phash_dihedral = Some(d);
+        } else {
+            out.phash = Some(phash::hash(image));
+        }
+    }
+    if k.contains(Kind::Pdq) {
+        if options.dihedral {
+            let (d, quality) = pdq::hash_dihedral(image);
+            out.pdq = Some(PdqHash { hash: d[0], quality });
+            out.pdq_dihedral = Some(d);
+        } else {
+            out.pdq = Some(pdq::hash(image));
+        }
+    }
+    out
+}

@@ -1,0 +1,18 @@
+//! mediamatch finds re-uploads of known illegal media.
+//!
+//! (Crate tour to be written.)
+#![deny(missing_docs)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+pub mod decode;
+pub mod error;
+pub mod hash;
+pub mod hasher;
+pub mod index;
+pub mod lists;
+pub mod pixels;
+
+pub use error::{Error, Result};
+pub use hash::{HashValue, Kind, Md5, Pdq, Phash, Sha1, Sha256, Variant};
+pub use hasher::{hash_bytes, HashOptions, Hashes, ImageHashes, Kinds};
+pub use pixels::{Image, Pixels};
