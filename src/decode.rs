@@ -65,6 +65,32 @@ pub enum DecodeError {
 }
 
 /// Decodes `bytes`, sniffing the format from the content.
-pub fn decode(_bytes: &[u8], _limits: &Limits) -> Result<Decoded, DecodeError> {
-    todo!("decode")
+///
+/// Interim version over the `image` crate without limits or JPEG compatibility work;
+/// the decoding issue replaces it.
+pub fn decode(bytes: &[u8], _limits: &Limits) -> Result<Decoded, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|_| DecodeError::NotAnImage)?;
+    let format = match reader.format() {
+        Some(image::ImageFormat::Jpeg) => Format::Jpeg,
+        Some(image::ImageFormat::Png) => Format::Png,
+        Some(image::ImageFormat::Gif) => Format::Gif,
+        Some(image::ImageFormat::WebP) => Format::Webp,
+        Some(image::ImageFormat::Bmp) => Format::Bmp,
+        Some(image::ImageFormat::Tiff) => Format::Tiff,
+        _ => return Err(DecodeError::NotAnImage),
+    };
+    let img = reader.decode().map_err(|_| DecodeError::NotAnImage)?;
+    let (w, h) = (img.width(), img.height());
+    let image = if img.color().has_color() {
+        Image::rgb(w, h, img.to_rgb8().into_raw())
+    } else {
+        Image::gray(w, h, img.to_luma8().into_raw())
+    }
+    .ok_or(DecodeError::NotAnImage)?;
+    Ok(Decoded { image, format, orientation: None })
 }

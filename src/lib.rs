@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod catalog;
 pub mod decode;
 pub mod error;
 pub mod hash;
