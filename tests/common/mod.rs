@@ -1,0 +1,34 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The `../shared` folder beside the repository (reference outputs and the photo corpus).
+///
+/// Returns `None` and says so loudly on stderr when it is missing, so a developer without
+/// it still gets a green run of everything else; under `CI=true` a missing `../shared`
+/// is a failure, so CI can never pass by skipping the conformance tests.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("shared");
+    if dir.join("corpus").join("manifest.tsv").is_file() {
+        return Some(dir);
+    }
+    if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
+        panic!("../shared is missing but CI=true: the conformance tests must run in CI");
+    }
+    eprintln!("SKIPPED: ../shared not found beside the repository; conformance test not run");
+    None
+}
+
+/// Reads a TSV file with a header into rows of (column name -> value) maps.
+pub fn read_tsv(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().expect("TSV has a header").split('\t').map(String::from).collect();
+    let rows: Vec<_> = lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| header.iter().cloned().zip(l.split('\t').map(String::from)).collect())
+        .collect();
+    assert!(!rows.is_empty(), "{} has no rows", path.display());
+    rows
+}
