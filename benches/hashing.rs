@@ -1,0 +1,64 @@
+//! Images per second for decode only, pHash, PDQ and all kinds, on the fixture photos and
+//! (when present) the shared corpus. Compare with `benches/python_hash_baseline.py`, which
+//! times Python `imagehash` and `pdqhash` on the same files.
+//!
+//! `cargo bench --bench hashing` (one thread: the hashers are single-threaded per image).
+
+use std::path::{Path, PathBuf};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use mediamatch::decode::{decode, Limits};
+use mediamatch::hasher::{hash_bytes, HashOptions, Kinds};
+use mediamatch::Kind;
+
+fn images_in(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("jpg" | "jpeg" | "png")));
+    files.sort();
+    files.into_iter().filter_map(|p| std::fs::read(&p).ok().map(|b| (p, b))).collect()
+}
+
+fn bench_set(c: &mut Criterion, name: &str, files: &[(PathBuf, Vec<u8>)]) {
+    assert!(!files.is_empty(), "{name}: no images");
+    let mut group = c.benchmark_group(format!("hashing/{name}"));
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(files.len() as u64));
+    let limits = Limits::default();
+    group.bench_function(BenchmarkId::new("decode", files.len()), |b| {
+        b.iter(|| files.iter().filter(|(_, bytes)| decode(bytes, &limits).is_ok()).count())
+    });
+    let cases = [
+        ("phash", Kinds::NONE.with(Kind::Phash), false),
+        ("pdq", Kinds::NONE.with(Kind::Pdq), false),
+        ("pdq+dihedral", Kinds::NONE.with(Kind::Pdq), true),
+        ("all", Kinds::all(), false),
+        ("all+dihedral", Kinds::all(), true),
+    ];
+    for (label, kinds, dihedral) in cases {
+        let opts = HashOptions { kinds, dihedral, ..HashOptions::default() };
+        group.bench_function(BenchmarkId::new(label, files.len()), |b| {
+            b.iter(|| files.iter().map(|(_, bytes)| hash_bytes(bytes, &opts)).count())
+        });
+    }
+    group.finish();
+}
+
+fn hashing(c: &mut Criterion) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    bench_set(c, "fixtures", &images_in(&root.join("fixtures/photos")));
+    let corpus = root.join("../shared/corpus");
+    if corpus.is_dir() {
+        // Every 8th corpus photo keeps a run to minutes; MEDIAMATCH_BENCH_FULL=1 takes all.
+        let all = images_in(&corpus);
+        let step = if std::env::var_os("MEDIAMATCH_BENCH_FULL").is_some() { 1 } else { 8 };
+        let sample: Vec<_> = all.into_iter().step_by(step).collect();
+        bench_set(c, "corpus", &sample);
+    } else {
+        eprintln!("../shared/corpus not found: corpus benchmark skipped");
+    }
+}
+
+criterion_group!(benches, hashing);
+criterion_main!(benches);
