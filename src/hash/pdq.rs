@@ -71,60 +71,202 @@ fn coefficients(image: &Image) -> Option<([[f32; 16]; 16], u8)> {
     if width < MIN_SIDE || height < MIN_SIDE {
         return None;
     }
-    let luma = luma(image);
     let block = if width == 64 && height == 64 {
+        let luma = luma(image);
         let mut block = [[0.0f32; 64]; 64];
         for (dst, src) in block.iter_mut().zip(luma.chunks_exact(64)) {
             dst.copy_from_slice(src);
         }
         block
     } else {
-        downsample(luma, width, height)
+        downsample(image, width, height)
     };
     Some((dct16::dct64_to_16(&block), quality(&block)))
 }
 
-/// The `f32` luma of every pixel, row-major, as `pdqhash` computes it.
-fn luma(image: &Image) -> Vec<f32> {
-    let weights = |v: u8| {
-        let v = f64::from(v);
-        (v * 0.299, v * 0.587, v * 0.114)
-    };
-    match &image.pixels {
-        Pixels::Gray(samples) => {
-            let table: Vec<f32> = (0..=255u8)
-                .map(|v| {
-                    let (r, g, b) = weights(v);
-                    (r + g + b) as f32
-                })
-                .collect();
-            samples.iter().map(|&v| table[usize::from(v)]).collect()
+/// The `f32` luma of `image`'s pixels, as `pdqhash` computes it from RGB in `f64`.
+enum Luma<'a> {
+    /// Grey samples through a table (the formula applied to R = G = B = v).
+    Gray(&'a [u8], Box<[f32; 256]>),
+    /// RGB samples, with each channel's products `v * weight` in tables.
+    Rgb(&'a [u8], Box<[[f64; 256]; 3]>),
+}
+
+impl<'a> Luma<'a> {
+    fn new(image: &'a Image) -> Luma<'a> {
+        match &image.pixels {
+            Pixels::Gray(samples) => {
+                let mut table = Box::new([0.0f32; 256]);
+                for (v, t) in table.iter_mut().enumerate() {
+                    *t = rgb_luma(v as u8, v as u8, v as u8);
+                }
+                Luma::Gray(samples, table)
+            }
+            Pixels::Rgb(samples) => {
+                let table = |w: f64| -> [f64; 256] { std::array::from_fn(|v| v as f64 * w) };
+                Luma::Rgb(samples, Box::new([table(0.299), table(0.587), table(0.114)]))
+            }
         }
-        Pixels::Rgb(samples) => samples
-            .chunks_exact(3)
-            .map(|p| (f64::from(p[0]) * 0.299 + f64::from(p[1]) * 0.587 + f64::from(p[2]) * 0.114) as f32)
-            .collect(),
+    }
+
+    /// Writes the luma of row `y` of a `width`-wide image to `out`.
+    #[inline]
+    fn row(&self, y: usize, width: usize, out: &mut [f32]) {
+        match self {
+            Luma::Gray(samples, table) => {
+                for (d, &v) in out.iter_mut().zip(&samples[y * width..(y + 1) * width]) {
+                    *d = table[usize::from(v)];
+                }
+            }
+            Luma::Rgb(samples, t) => {
+                // The same products as `rgb_luma`, looked up.
+                let [tr, tg, tb] = &**t;
+                for (d, p) in out.iter_mut().zip(samples[3 * y * width..3 * (y + 1) * width].chunks_exact(3))
+                {
+                    *d = (tr[usize::from(p[0])] + tg[usize::from(p[1])] + tb[usize::from(p[2])]) as f32;
+                }
+            }
+        }
     }
 }
 
-/// Blur (Jarosz filter, two rounds) and decimate the luma to the 64x64 block.
-fn downsample(mut buf1: Vec<f32>, width: usize, height: usize) -> [[f32; 64]; 64] {
+/// `pdqhash`'s luma: NumPy evaluates `R*0.299 + G*0.587 + B*0.114` left to right in `f64`,
+/// then the array is cast to `f32`.
+#[inline]
+fn rgb_luma(r: u8, g: u8, b: u8) -> f32 {
+    (f64::from(r) * 0.299 + f64::from(g) * 0.587 + f64::from(b) * 0.114) as f32
+}
+
+/// The luma of every pixel, row-major.
+fn luma(image: &Image) -> Vec<f32> {
+    let (width, height) = (image.width as usize, image.height as usize);
+    let source = Luma::new(image);
+    let mut out = vec![0.0f32; width * height];
+    for (y, row) in out.chunks_exact_mut(width).enumerate() {
+        source.row(y, width, row);
+    }
+    out
+}
+
+/// Blur (Jarosz filter: box along rows, along columns, twice) and decimate to 64x64.
+///
+/// Equal, bit for bit, to running Meta's four full passes and then sampling, but streamed
+/// so the working set stays in cache, and the second round only computes what the 64x64
+/// samples depend on:
+///
+/// * round 1 along rows runs on [`jarosz::LANES`] rows of luma at once, interleaved so it
+///   vectorises, into a ring of rows just large enough for the column pass;
+/// * round 1 along columns hands each output row straight to round 2 along rows, which
+///   keeps only the 64 sampled columns;
+/// * round 2 along columns runs over those 64 columns and keeps the 64 sampled rows.
+fn downsample(image: &Image, width: usize, height: usize) -> [[f32; 64]; 64] {
+    use jarosz::LANES;
     let along_rows = jarosz::window_size(width, 64);
     let along_cols = jarosz::window_size(height, 64);
-    let mut buf2 = vec![0.0f32; buf1.len()];
-    let mut sums = Vec::new();
-    for _ in 0..2 {
-        jarosz::box_rows(&buf1, &mut buf2, width, along_rows);
-        jarosz::box_cols(&buf2, &mut buf1, width, along_cols, &mut sums);
-    }
+    let sample_cols: [usize; 64] = std::array::from_fn(|j| jarosz::sample_index(j, width, 64));
+    let sample_rows: [usize; 64] = std::array::from_fn(|i| jarosz::sample_index(i, height, 64));
+
+    let mut pass1 = RowPass::new(Luma::new(image), width, height, along_rows, along_cols);
+    let mut lanes_in = vec![[0.0f32; LANES]; width];
+    let mut lanes_out = vec![[0.0f32; LANES]; width];
+    let mut reduced = vec![0.0f32; height * 64];
+    let (mut sums, mut row_buf) = (Vec::new(), Vec::new());
+    jarosz::box_cols_each(&mut pass1, width, along_cols, &mut sums, &mut row_buf, |y, row| {
+        let l = y % LANES;
+        for (lane, &v) in lanes_in.iter_mut().zip(row) {
+            lane[l] = v;
+        }
+        if l == LANES - 1 || y == height - 1 {
+            jarosz::box_lanes(&lanes_in, &mut lanes_out, along_rows);
+            let first = y - l;
+            for (ll, dst) in reduced[first * 64..(y + 1) * 64].chunks_exact_mut(64).enumerate() {
+                for (d, &c) in dst.iter_mut().zip(&sample_cols) {
+                    *d = lanes_out[c][ll];
+                }
+            }
+        }
+    });
+
     let mut block = [[0.0f32; 64]; 64];
-    for (i, row) in block.iter_mut().enumerate() {
-        let r = jarosz::sample_index(i, height, 64);
-        for (j, v) in row.iter_mut().enumerate() {
-            *v = buf1[r * width + jarosz::sample_index(j, width, 64)];
+    let mut next = 0;
+    let mut reduced = jarosz::Matrix { data: &reduced, width: 64 };
+    jarosz::box_cols_each(&mut reduced, 64, along_cols, &mut sums, &mut row_buf, |y, row| {
+        while next < 64 && sample_rows[next] == y {
+            block[next].copy_from_slice(row);
+            next += 1;
+        }
+    });
+    block
+}
+
+/// Round 1 of the Jarosz filter along rows, produced [`jarosz::LANES`] rows at a time on
+/// demand into a ring that holds the rows the column pass may still read.
+struct RowPass<'a> {
+    source: Luma<'a>,
+    width: usize,
+    height: usize,
+    window: usize,
+    /// Rows produced so far.
+    produced: usize,
+    /// Number of row slots in the ring.
+    slots: usize,
+    ring: Vec<f32>,
+    row_buf: Vec<f32>,
+    lanes_in: Vec<[f32; jarosz::LANES]>,
+    lanes_out: Vec<[f32; jarosz::LANES]>,
+}
+
+impl<'a> RowPass<'a> {
+    fn new(source: Luma<'a>, width: usize, height: usize, window: usize, col_window: usize) -> RowPass<'a> {
+        // The column pass reads rows `r - col_window ..= r`; a batch writes LANES rows.
+        let slots = (col_window + jarosz::LANES).min(height.next_multiple_of(jarosz::LANES));
+        RowPass {
+            source,
+            width,
+            height,
+            window,
+            produced: 0,
+            slots,
+            ring: vec![0.0; slots * width],
+            row_buf: vec![0.0; width],
+            lanes_in: vec![[0.0; jarosz::LANES]; width],
+            lanes_out: vec![[0.0; jarosz::LANES]; width],
         }
     }
-    block
+}
+
+impl jarosz::Rows for RowPass<'_> {
+    fn height(&self) -> usize {
+        self.height
+    }
+
+    fn prepare(&mut self, r: usize) {
+        while self.produced <= r {
+            let first = self.produced;
+            let n = jarosz::LANES.min(self.height - first);
+            for l in 0..n {
+                self.source.row(first + l, self.width, &mut self.row_buf);
+                for (lane, &v) in self.lanes_in.iter_mut().zip(&self.row_buf) {
+                    lane[l] = v;
+                }
+            }
+            jarosz::box_lanes(&self.lanes_in, &mut self.lanes_out, self.window);
+            for l in 0..n {
+                let slot = (first + l) % self.slots;
+                let row = &mut self.ring[slot * self.width..(slot + 1) * self.width];
+                for (d, s) in row.iter_mut().zip(&self.lanes_out) {
+                    *d = s[l];
+                }
+            }
+            self.produced += n;
+        }
+    }
+
+    fn row(&self, r: usize) -> &[f32] {
+        debug_assert!(r < self.produced && r + self.slots >= self.produced);
+        let slot = r % self.slots;
+        &self.ring[slot * self.width..(slot + 1) * self.width]
+    }
 }
 
 /// Meta's image-domain quality metric on the 64x64 block.
@@ -203,6 +345,45 @@ mod tests {
         Image::gray(width, height, samples).expect("valid size")
     }
 
+    /// Meta's order of work, literally: four full passes over two full buffers, then sampling.
+    fn downsample_as_meta(image: &Image) -> [[f32; 64]; 64] {
+        let (width, height) = (image.width as usize, image.height as usize);
+        let mut buf1 = luma(image);
+        let mut buf2 = vec![0.0f32; buf1.len()];
+        let mut sums = Vec::new();
+        for _ in 0..2 {
+            jarosz::box_rows(&buf1, &mut buf2, width, jarosz::window_size(width, 64));
+            jarosz::box_cols(&buf2, &mut buf1, width, jarosz::window_size(height, 64), &mut sums);
+        }
+        std::array::from_fn(|i| {
+            let r = jarosz::sample_index(i, height, 64);
+            std::array::from_fn(|j| buf1[r * width + jarosz::sample_index(j, width, 64)])
+        })
+    }
+
+    #[test]
+    fn fused_downsample_equals_metas_four_passes() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for (w, h) in [(5, 5), (7, 13), (65, 64), (64, 65), (129, 300), (300, 129), (517, 389), (1000, 9)] {
+            let samples: Vec<u8> = (0..w * h * 3).map(|_| next() as u8).collect();
+            let rgb = Image::rgb(w, h, samples).expect("valid");
+            let grey = gray(w, h, |x, y| (x * 3 + y * 5 + (x * y) % 7) as u8);
+            for img in [rgb, grey] {
+                let fast = downsample(&img, w as usize, h as usize);
+                let meta = downsample_as_meta(&img);
+                let same =
+                    fast.iter().flatten().zip(meta.iter().flatten()).all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{w}x{h}");
+            }
+        }
+    }
+
     #[test]
     fn flat_image_has_quality_zero() {
         for (w, h) in [(64, 64), (100, 70), (1000, 7)] {
@@ -249,6 +430,15 @@ mod tests {
         let Pixels::Gray(samples) = &g.pixels else { unreachable!() };
         let rgb = Image::rgb(16, 16, samples.iter().flat_map(|&v| [v, v, v]).collect()).expect("valid");
         assert_eq!(luma(&g), luma(&rgb));
+    }
+
+    #[test]
+    fn table_luma_equals_the_formula() {
+        let samples: Vec<u8> =
+            (0..3 * 4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let img = Image::rgb(64, 64, samples.clone()).expect("valid");
+        let want: Vec<f32> = samples.chunks_exact(3).map(|p| rgb_luma(p[0], p[1], p[2])).collect();
+        assert_eq!(luma(&img), want);
     }
 
     /// Applies a dihedral transform to a square grey image's pixels, as Pillow would.

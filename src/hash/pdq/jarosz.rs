@@ -10,7 +10,7 @@
 /// Meta's box window for shrinking `old` samples to `new`: half of `old / new`, rounded up,
 /// because two passes each cover half of the footprint of one output sample.
 pub(crate) fn window_size(old: usize, new: usize) -> usize {
-    (old + 2 * new - 1) / (2 * new)
+    old.div_ceil(2 * new)
 }
 
 /// The phase lengths of Meta's 1-D box filter over `len` samples with window `window`.
@@ -35,7 +35,9 @@ impl Phases {
     }
 }
 
-/// One box pass along a single vector (stride 1), `out[i]` = mean of the window around `i`.
+/// One box pass along a single vector (stride 1), `out[i]` = mean of the window around `i`:
+/// Meta's `box1DFloat`, kept as the oracle for the vectorised passes.
+#[cfg(test)]
 pub(crate) fn box_1d(input: &[f32], out: &mut [f32], window: usize) {
     debug_assert_eq!(input.len(), out.len());
     let p = Phases::new(input.len(), window);
@@ -72,25 +74,134 @@ pub(crate) fn box_1d(input: &[f32], out: &mut [f32], window: usize) {
 }
 
 /// Box filter along every row of a `width`-wide row-major matrix.
+#[cfg(test)]
 pub(crate) fn box_rows(input: &[f32], out: &mut [f32], width: usize, window: usize) {
     for (row_in, row_out) in input.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
         box_1d(row_in, row_out, window);
     }
 }
 
+/// Rows of a matrix, made available in order: [`box_cols_each`] calls `prepare(r)` before
+/// it first reads row `r`, and afterwards reads no row more than `window` rows above `r`.
+pub(crate) trait Rows {
+    /// Number of rows.
+    fn height(&self) -> usize;
+    /// Makes row `r` readable.
+    fn prepare(&mut self, r: usize);
+    /// Row `r`, once prepared.
+    fn row(&self, r: usize) -> &[f32];
+}
+
+/// A whole row-major matrix in memory.
+pub(crate) struct Matrix<'a> {
+    /// The samples.
+    pub data: &'a [f32],
+    /// Row length.
+    pub width: usize,
+}
+
+impl Rows for Matrix<'_> {
+    fn height(&self) -> usize {
+        self.data.len() / self.width
+    }
+    fn prepare(&mut self, _r: usize) {}
+    fn row(&self, r: usize) -> &[f32] {
+        &self.data[r * self.width..(r + 1) * self.width]
+    }
+}
+
 /// Box filter along every column of a `width`-wide row-major matrix. All columns advance
-/// together; `sums` is scratch space of at least `width` values.
+/// together; `sums` is scratch space.
+#[cfg(test)]
 pub(crate) fn box_cols(input: &[f32], out: &mut [f32], width: usize, window: usize, sums: &mut Vec<f32>) {
-    let height = input.len() / width;
-    let p = Phases::new(height, window);
+    let mut row = Vec::new();
+    let mut m = Matrix { data: input, width };
+    box_cols_each(&mut m, width, window, sums, &mut row, |o, r| {
+        out[o * width..(o + 1) * width].copy_from_slice(r)
+    });
+}
+
+/// Box filter along every column of the `width`-wide rows of `input`, handing each output
+/// row to `emit(row_index, row)` in order instead of storing it. `sums` and `row_buf` are
+/// scratch space.
+pub(crate) fn box_cols_each<R: Rows>(
+    input: &mut R,
+    width: usize,
+    window: usize,
+    sums: &mut Vec<f32>,
+    row_buf: &mut Vec<f32>,
+    mut emit: impl FnMut(usize, &[f32]),
+) {
+    let p = Phases::new(input.height(), window);
     sums.clear();
     sums.resize(width, 0.0);
-    let sums = &mut sums[..width];
-    let row = |r: usize| &input[r * width..(r + 1) * width];
+    row_buf.clear();
+    row_buf.resize(width, 0.0);
+    let (sums, dst) = (&mut sums[..width], &mut row_buf[..width]);
     let mut count = 0u32;
     let (mut left, mut right, mut o) = (0usize, 0usize, 0usize);
     for _ in 0..p.fill {
-        for (s, &x) in sums.iter_mut().zip(row(right)) {
+        input.prepare(right);
+        for (s, &x) in sums.iter_mut().zip(input.row(right)) {
+            *s += x;
+        }
+        count += 1;
+        right += 1;
+    }
+    for _ in 0..p.grow {
+        input.prepare(right);
+        count += 1;
+        let c = count as f32;
+        for ((s, &x), d) in sums.iter_mut().zip(input.row(right)).zip(dst.iter_mut()) {
+            *s += x;
+            *d = *s / c;
+        }
+        emit(o, dst);
+        right += 1;
+        o += 1;
+    }
+    let c = count as f32;
+    for _ in 0..p.slide {
+        input.prepare(right);
+        let (add_row, sub_row) = (input.row(right), input.row(left));
+        for (((s, &add), &sub), d) in sums.iter_mut().zip(add_row).zip(sub_row).zip(dst.iter_mut()) {
+            *s += add;
+            *s -= sub;
+            *d = *s / c;
+        }
+        emit(o, dst);
+        left += 1;
+        right += 1;
+        o += 1;
+    }
+    for _ in 0..p.shrink {
+        count -= 1;
+        let c = count as f32;
+        for ((s, &x), d) in sums.iter_mut().zip(input.row(left)).zip(dst.iter_mut()) {
+            *s -= x;
+            *d = *s / c;
+        }
+        emit(o, dst);
+        left += 1;
+        o += 1;
+    }
+}
+
+/// Number of rows filtered side by side by [`box_lanes`].
+pub(crate) const LANES: usize = 8;
+
+/// Box filter along `LANES` independent vectors stored interleaved (`input[k][l]` is
+/// sample `k` of vector `l`), so that each step is one vector operation across the lanes
+/// and the lanes' running sums do not wait on each other. Each lane gets exactly the
+/// operations of [`box_1d`].
+pub(crate) fn box_lanes(input: &[[f32; LANES]], out: &mut [[f32; LANES]], window: usize) {
+    debug_assert_eq!(input.len(), out.len());
+    let p = Phases::new(input.len(), window);
+    let mut sum = [0.0f32; LANES];
+    let mut count = 0u32;
+    let (mut left, mut right, mut o) = (0usize, 0usize, 0usize);
+    for _ in 0..p.fill {
+        for (s, &x) in sum.iter_mut().zip(&input[right]) {
             *s += x;
         }
         count += 1;
@@ -99,8 +210,7 @@ pub(crate) fn box_cols(input: &[f32], out: &mut [f32], width: usize, window: usi
     for _ in 0..p.grow {
         count += 1;
         let c = count as f32;
-        let dst = &mut out[o * width..(o + 1) * width];
-        for ((s, &x), d) in sums.iter_mut().zip(row(right)).zip(dst) {
+        for ((s, &x), d) in sum.iter_mut().zip(&input[right]).zip(&mut out[o]) {
             *s += x;
             *d = *s / c;
         }
@@ -108,22 +218,22 @@ pub(crate) fn box_cols(input: &[f32], out: &mut [f32], width: usize, window: usi
         o += 1;
     }
     let c = count as f32;
-    for _ in 0..p.slide {
-        let dst = &mut out[o * width..(o + 1) * width];
-        for (((s, &add), &sub), d) in sums.iter_mut().zip(row(right)).zip(row(left)).zip(dst) {
-            *s += add;
-            *s -= sub;
+    let slide_out = &mut out[o..o + p.slide];
+    for ((add, sub), dst) in
+        input[right..right + p.slide].iter().zip(&input[left..left + p.slide]).zip(slide_out)
+    {
+        for (((s, &a), &b), d) in sum.iter_mut().zip(add).zip(sub).zip(dst) {
+            *s += a;
+            *s -= b;
             *d = *s / c;
         }
-        left += 1;
-        right += 1;
-        o += 1;
     }
+    left += p.slide;
+    o += p.slide;
     for _ in 0..p.shrink {
         count -= 1;
         let c = count as f32;
-        let dst = &mut out[o * width..(o + 1) * width];
-        for ((s, &x), d) in sums.iter_mut().zip(row(left)).zip(dst) {
+        for ((s, &x), d) in sum.iter_mut().zip(&input[left]).zip(&mut out[o]) {
             *s -= x;
             *d = *s / c;
         }
@@ -223,6 +333,25 @@ mod tests {
                 for c in 0..w {
                     assert_eq!(by_cols[r * w + c].to_bits(), by_rows_t[c * h + r].to_bits());
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn lanes_equal_separate_vectors() {
+        let n = 37;
+        let vectors: Vec<Vec<f32>> = (0..LANES)
+            .map(|l| (0..n).map(|k| ((k * 7919 + l * 104729) % 1000) as f32 / 9.0).collect())
+            .collect();
+        let interleaved: Vec<[f32; LANES]> = (0..n).map(|k| std::array::from_fn(|l| vectors[l][k])).collect();
+        for window in 1..=n {
+            let mut out = vec![[0.0f32; LANES]; n];
+            box_lanes(&interleaved, &mut out, window);
+            for (l, v) in vectors.iter().enumerate() {
+                let mut want = vec![0.0; n];
+                box_1d(v, &mut want, window);
+                let got: Vec<f32> = out.iter().map(|o| o[l]).collect();
+                assert_eq!(got, want, "window {window} lane {l}");
             }
         }
     }
