@@ -6,11 +6,12 @@
 //!    rounds it to `f32`. Grey images are hashed as Pillow's `convert("RGB")` sees them,
 //!    R = G = B, through the same formula.
 //! 2. **Jarosz filter.** Two rounds of a box filter along rows then columns, with window
-//!    `ceil(side / 128)` ([`jarosz`]).
+//!    `ceil(side / 128)`.
 //! 3. **Decimation** to 64x64 by taking the sample at the centre of each output cell.
 //! 4. **Quality**: the sum of truncated `|difference| * 100 / 255` between neighbours of
 //!    the 64x64 block, divided by 90, at most 100.
-//! 5. **DCT**: coefficients (1..=16)x(1..=16) of the 64x64 block ([`dct16`]).
+//! 5. **DCT**: coefficients (1..=16)x(1..=16) of the 64x64 block, as two `f32` matrix
+//!    products summed in Meta's order.
 //! 6. **Bits**: bit `16i + j` is set when coefficient `(i, j)` is greater than the median
 //!    of the 256 (the 128th smallest, as Meta's Torben median returns).
 //!
@@ -43,6 +44,13 @@ pub struct PdqHash {
 const MIN_SIDE: usize = 5;
 
 /// The PDQ hash and quality of `image` at full resolution.
+///
+/// An image with a side under 5 pixels hashes to all zeros with quality 0, as in Meta's core.
+///
+/// # Panics
+///
+/// If `image.pixels` holds fewer samples than `width * height` pixels need, which the
+/// [`Image`] constructors and the decoder rule out.
 pub fn hash(image: &Image) -> PdqHash {
     match coefficients(image) {
         Some((block, quality)) => PdqHash { hash: bits(&block), quality },
@@ -58,6 +66,10 @@ pub fn hash(image: &Image) -> PdqHash {
 /// transformed pixels. One deliberate difference: for an image of exactly 64x64 pixels
 /// Meta's dihedral entry point filters where its plain one does not; here both skip the
 /// filter, so that `orig` is the hash that lists carry.
+///
+/// # Panics
+///
+/// As [`hash`].
 pub fn hash_dihedral(image: &Image) -> ([Pdq; 8], u8) {
     match coefficients(image) {
         Some((block, quality)) => (Variant::ALL.map(|v| bits(&transform(&block, v))), quality),
