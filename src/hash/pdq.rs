@@ -1,7 +1,35 @@
 //! PDQ, bit-compatible with Meta's reference core (`pdqhash`, python-threatexchange).
+//!
+//! The steps, each reproducing the reference's `f32` arithmetic in the same order:
+//!
+//! 1. **Luma.** `pdqhash` computes `R*0.299 + G*0.587 + B*0.114` in `f64` (NumPy) and
+//!    rounds it to `f32`. Grey images are hashed as Pillow's `convert("RGB")` sees them,
+//!    R = G = B, through the same formula.
+//! 2. **Jarosz filter.** Two rounds of a box filter along rows then columns, with window
+//!    `ceil(side / 128)`.
+//! 3. **Decimation** to 64x64 by taking the sample at the centre of each output cell.
+//! 4. **Quality**: the sum of truncated `|difference| * 100 / 255` between neighbours of
+//!    the 64x64 block, divided by 90, at most 100.
+//! 5. **DCT**: coefficients (1..=16)x(1..=16) of the 64x64 block, as two `f32` matrix
+//!    products summed in Meta's order.
+//! 6. **Bits**: bit `16i + j` is set when coefficient `(i, j)` is greater than the median
+//!    of the 256 (the 128th smallest, as Meta's Torben median returns).
+//!
+//! The 8 dihedral hashes come from the one 16x16 block: a transform of the pixels is a
+//! sign pattern and possibly a transpose of the coefficients ([`Variant`]).
+//!
+//! Two special cases follow the reference: an image with a side under 5 pixels hashes to
+//! all zeros with quality 0, and an image of exactly 64x64 is not filtered (it already is
+//! the 64x64 block).
+//!
+//! Meta's C++ command-line tool first squashes images over 512 pixels to 512x512; that is
+//! not part of the core and is not done here (as in `pdqhash`).
 
-use super::Pdq;
-use crate::pixels::Image;
+mod dct16;
+mod jarosz;
+
+use super::{Pdq, Variant};
+use crate::pixels::{Image, Pixels};
 
 /// A PDQ hash with its quality (0-100).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,13 +40,461 @@ pub struct PdqHash {
     pub quality: u8,
 }
 
+/// Images with a side shorter than this hash to zero with quality 0 (Meta's `MIN_HASHABLE_DIM`).
+const MIN_SIDE: usize = 5;
+
 /// The PDQ hash and quality of `image` at full resolution.
+///
+/// An image with a side under 5 pixels hashes to all zeros with quality 0, as in Meta's core.
+///
+/// # Panics
+///
+/// If `image.pixels` holds fewer samples than `width * height` pixels need, which the
+/// [`Image`] constructors and the decoder rule out.
 pub fn hash(image: &Image) -> PdqHash {
-    let (h, quality) = hash_dihedral(image);
-    PdqHash { hash: h[0], quality }
+    match coefficients(image) {
+        Some((block, quality)) => PdqHash { hash: bits(&block), quality },
+        None => PdqHash { hash: Pdq::default(), quality: 0 },
+    }
 }
 
 /// The 8 dihedral PDQ hashes of `image` (in [`super::Variant::ALL`] order) and its quality.
-pub fn hash_dihedral(_image: &Image) -> ([Pdq; 8], u8) {
-    todo!("pdq")
+///
+/// Entry 0 (`orig`) always equals [`hash`]. Variant `v` is the hash Meta's
+/// `pdqDihedralHash256esFromFloatLuma` computes for it: derived from the coefficients of the
+/// stored image, which is close to, but not always bit-identical with, hashing the
+/// transformed pixels. One deliberate difference: for an image of exactly 64x64 pixels
+/// Meta's dihedral entry point filters where its plain one does not; here both skip the
+/// filter, so that `orig` is the hash that lists carry.
+///
+/// # Panics
+///
+/// As [`hash`].
+pub fn hash_dihedral(image: &Image) -> ([Pdq; 8], u8) {
+    match coefficients(image) {
+        Some((block, quality)) => (Variant::ALL.map(|v| bits(&transform(&block, v))), quality),
+        None => ([Pdq::default(); 8], 0),
+    }
+}
+
+/// The 16x16 DCT block and the quality, or `None` for an image too small to hash.
+fn coefficients(image: &Image) -> Option<([[f32; 16]; 16], u8)> {
+    let (width, height) = (image.width as usize, image.height as usize);
+    if width < MIN_SIDE || height < MIN_SIDE {
+        return None;
+    }
+    let block = if width == 64 && height == 64 {
+        let luma = luma(image);
+        let mut block = [[0.0f32; 64]; 64];
+        for (dst, src) in block.iter_mut().zip(luma.chunks_exact(64)) {
+            dst.copy_from_slice(src);
+        }
+        block
+    } else {
+        downsample(image, width, height)
+    };
+    Some((dct16::dct64_to_16(&block), quality(&block)))
+}
+
+/// The `f32` luma of `image`'s pixels, as `pdqhash` computes it from RGB in `f64`.
+enum Luma<'a> {
+    /// Grey samples through a table (the formula applied to R = G = B = v).
+    Gray(&'a [u8], Box<[f32; 256]>),
+    /// RGB samples, with each channel's products `v * weight` in tables.
+    Rgb(&'a [u8], Box<[[f64; 256]; 3]>),
+}
+
+impl<'a> Luma<'a> {
+    fn new(image: &'a Image) -> Luma<'a> {
+        match &image.pixels {
+            Pixels::Gray(samples) => {
+                let mut table = Box::new([0.0f32; 256]);
+                for (v, t) in table.iter_mut().enumerate() {
+                    *t = rgb_luma(v as u8, v as u8, v as u8);
+                }
+                Luma::Gray(samples, table)
+            }
+            Pixels::Rgb(samples) => {
+                let table = |w: f64| -> [f64; 256] { std::array::from_fn(|v| v as f64 * w) };
+                Luma::Rgb(samples, Box::new([table(0.299), table(0.587), table(0.114)]))
+            }
+        }
+    }
+
+    /// Writes the luma of row `y` of a `width`-wide image to `out`.
+    #[inline]
+    fn row(&self, y: usize, width: usize, out: &mut [f32]) {
+        match self {
+            Luma::Gray(samples, table) => {
+                for (d, &v) in out.iter_mut().zip(&samples[y * width..(y + 1) * width]) {
+                    *d = table[usize::from(v)];
+                }
+            }
+            Luma::Rgb(samples, t) => {
+                // The same products as `rgb_luma`, looked up.
+                let [tr, tg, tb] = &**t;
+                for (d, p) in out.iter_mut().zip(samples[3 * y * width..3 * (y + 1) * width].chunks_exact(3))
+                {
+                    *d = (tr[usize::from(p[0])] + tg[usize::from(p[1])] + tb[usize::from(p[2])]) as f32;
+                }
+            }
+        }
+    }
+}
+
+/// `pdqhash`'s luma: NumPy evaluates `R*0.299 + G*0.587 + B*0.114` left to right in `f64`,
+/// then the array is cast to `f32`.
+#[inline]
+fn rgb_luma(r: u8, g: u8, b: u8) -> f32 {
+    (f64::from(r) * 0.299 + f64::from(g) * 0.587 + f64::from(b) * 0.114) as f32
+}
+
+/// The luma of every pixel, row-major.
+fn luma(image: &Image) -> Vec<f32> {
+    let (width, height) = (image.width as usize, image.height as usize);
+    let source = Luma::new(image);
+    let mut out = vec![0.0f32; width * height];
+    for (y, row) in out.chunks_exact_mut(width).enumerate() {
+        source.row(y, width, row);
+    }
+    out
+}
+
+/// Blur (Jarosz filter: box along rows, along columns, twice) and decimate to 64x64.
+///
+/// Equal, bit for bit, to running Meta's four full passes and then sampling, but streamed
+/// so the working set stays in cache, and the second round only computes what the 64x64
+/// samples depend on:
+///
+/// * round 1 along rows runs on [`jarosz::LANES`] rows of luma at once, interleaved so it
+///   vectorises, into a ring of rows just large enough for the column pass;
+/// * round 1 along columns hands each output row straight to round 2 along rows, which
+///   keeps only the 64 sampled columns;
+/// * round 2 along columns runs over those 64 columns and keeps the 64 sampled rows.
+fn downsample(image: &Image, width: usize, height: usize) -> [[f32; 64]; 64] {
+    use jarosz::LANES;
+    let along_rows = jarosz::window_size(width, 64);
+    let along_cols = jarosz::window_size(height, 64);
+    let sample_cols: [usize; 64] = std::array::from_fn(|j| jarosz::sample_index(j, width, 64));
+    let sample_rows: [usize; 64] = std::array::from_fn(|i| jarosz::sample_index(i, height, 64));
+
+    let mut pass1 = RowPass::new(Luma::new(image), width, height, along_rows, along_cols);
+    let mut lanes_in = vec![[0.0f32; LANES]; width];
+    let mut lanes_out = vec![[0.0f32; LANES]; width];
+    let mut reduced = vec![0.0f32; height * 64];
+    let (mut sums, mut row_buf) = (Vec::new(), Vec::new());
+    jarosz::box_cols_each(&mut pass1, width, along_cols, &mut sums, &mut row_buf, |y, row| {
+        let l = y % LANES;
+        for (lane, &v) in lanes_in.iter_mut().zip(row) {
+            lane[l] = v;
+        }
+        if l == LANES - 1 || y == height - 1 {
+            jarosz::box_lanes(&lanes_in, &mut lanes_out, along_rows);
+            let first = y - l;
+            for (ll, dst) in reduced[first * 64..(y + 1) * 64].chunks_exact_mut(64).enumerate() {
+                for (d, &c) in dst.iter_mut().zip(&sample_cols) {
+                    *d = lanes_out[c][ll];
+                }
+            }
+        }
+    });
+
+    let mut block = [[0.0f32; 64]; 64];
+    let mut next = 0;
+    let mut reduced = jarosz::Matrix { data: &reduced, width: 64 };
+    jarosz::box_cols_each(&mut reduced, 64, along_cols, &mut sums, &mut row_buf, |y, row| {
+        while next < 64 && sample_rows[next] == y {
+            block[next].copy_from_slice(row);
+            next += 1;
+        }
+    });
+    block
+}
+
+/// Round 1 of the Jarosz filter along rows, produced [`jarosz::LANES`] rows at a time on
+/// demand into a ring that holds the rows the column pass may still read.
+struct RowPass<'a> {
+    source: Luma<'a>,
+    width: usize,
+    height: usize,
+    window: usize,
+    /// Rows produced so far.
+    produced: usize,
+    /// Number of row slots in the ring.
+    slots: usize,
+    ring: Vec<f32>,
+    row_buf: Vec<f32>,
+    lanes_in: Vec<[f32; jarosz::LANES]>,
+    lanes_out: Vec<[f32; jarosz::LANES]>,
+}
+
+impl<'a> RowPass<'a> {
+    fn new(source: Luma<'a>, width: usize, height: usize, window: usize, col_window: usize) -> RowPass<'a> {
+        // The column pass reads rows `r - col_window ..= r`; a batch writes LANES rows.
+        let slots = (col_window + jarosz::LANES).min(height.next_multiple_of(jarosz::LANES));
+        RowPass {
+            source,
+            width,
+            height,
+            window,
+            produced: 0,
+            slots,
+            ring: vec![0.0; slots * width],
+            row_buf: vec![0.0; width],
+            lanes_in: vec![[0.0; jarosz::LANES]; width],
+            lanes_out: vec![[0.0; jarosz::LANES]; width],
+        }
+    }
+}
+
+impl jarosz::Rows for RowPass<'_> {
+    fn height(&self) -> usize {
+        self.height
+    }
+
+    fn prepare(&mut self, r: usize) {
+        while self.produced <= r {
+            let first = self.produced;
+            let n = jarosz::LANES.min(self.height - first);
+            for l in 0..n {
+                self.source.row(first + l, self.width, &mut self.row_buf);
+                for (lane, &v) in self.lanes_in.iter_mut().zip(&self.row_buf) {
+                    lane[l] = v;
+                }
+            }
+            jarosz::box_lanes(&self.lanes_in, &mut self.lanes_out, self.window);
+            for l in 0..n {
+                let slot = (first + l) % self.slots;
+                let row = &mut self.ring[slot * self.width..(slot + 1) * self.width];
+                for (d, s) in row.iter_mut().zip(&self.lanes_out) {
+                    *d = s[l];
+                }
+            }
+            self.produced += n;
+        }
+    }
+
+    fn row(&self, r: usize) -> &[f32] {
+        debug_assert!(r < self.produced && r + self.slots >= self.produced);
+        let slot = r % self.slots;
+        &self.ring[slot * self.width..(slot + 1) * self.width]
+    }
+}
+
+/// Meta's image-domain quality metric on the 64x64 block.
+fn quality(block: &[[f32; 64]; 64]) -> u8 {
+    let step = |u: f32, v: f32| (((u - v) * 100.0) / 255.0) as i32;
+    let mut sum: i32 = 0;
+    for pair in block.windows(2) {
+        for (&u, &v) in pair[0].iter().zip(&pair[1]) {
+            sum += step(u, v).abs();
+        }
+    }
+    for row in block {
+        for pair in row.windows(2) {
+            sum += step(pair[0], pair[1]).abs();
+        }
+    }
+    (sum / 90).min(100) as u8
+}
+
+/// The coefficients of the image transformed by `v`, from those of the image: for a
+/// row-major 16x16 block, a mirror negates the odd-frequency coefficients along its axis
+/// and a quarter turn or diagonal mirror also transposes (Meta's `dct16OriginalTo*`).
+fn transform(a: &[[f32; 16]; 16], v: Variant) -> [[f32; 16]; 16] {
+    let mut b = [[0.0f32; 16]; 16];
+    for (i, row) in a.iter().enumerate() {
+        for (j, &x) in row.iter().enumerate() {
+            let (odd_i, odd_j) = (i % 2 == 1, j % 2 == 1);
+            // (keep the sign?, transpose?)
+            let (keep, transpose) = match v {
+                Variant::Orig => (true, false),
+                Variant::Rot90 => (odd_j, true),
+                Variant::Rot180 => (odd_i == odd_j, false),
+                Variant::Rot270 => (odd_i, true),
+                Variant::FlipX => (odd_i, false),
+                Variant::FlipY => (odd_j, false),
+                Variant::FlipP => (true, true),
+                Variant::FlipM => (odd_i == odd_j, true),
+            };
+            let y = if keep { x } else { -x };
+            if transpose {
+                b[j][i] = y;
+            } else {
+                b[i][j] = y;
+            }
+        }
+    }
+    b
+}
+
+/// Bit `16i + j` set when coefficient `(i, j)` is above the median.
+fn bits(block: &[[f32; 16]; 16]) -> Pdq {
+    let median = median(block);
+    let mut hash = Pdq::default();
+    for (k, &v) in block.iter().flatten().enumerate() {
+        if v > median {
+            hash.set_bit(k);
+        }
+    }
+    hash
+}
+
+/// The value Meta's Torben median returns for 256 values: the 128th smallest.
+fn median(block: &[[f32; 16]; 16]) -> f32 {
+    let mut values: Vec<f32> = block.iter().flatten().copied().collect();
+    let (_, m, _) = values.select_nth_unstable_by(127, f32::total_cmp);
+    *m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gray(width: u32, height: u32, f: impl Fn(u32, u32) -> u8) -> Image {
+        let samples =
+            (0..height).flat_map(|y| (0..width).map(move |x| (x, y))).map(|(x, y)| f(x, y)).collect();
+        Image::gray(width, height, samples).expect("valid size")
+    }
+
+    /// Meta's order of work, literally: four full passes over two full buffers, then sampling.
+    fn downsample_as_meta(image: &Image) -> [[f32; 64]; 64] {
+        let (width, height) = (image.width as usize, image.height as usize);
+        let mut buf1 = luma(image);
+        let mut buf2 = vec![0.0f32; buf1.len()];
+        let mut sums = Vec::new();
+        for _ in 0..2 {
+            jarosz::box_rows(&buf1, &mut buf2, width, jarosz::window_size(width, 64));
+            jarosz::box_cols(&buf2, &mut buf1, width, jarosz::window_size(height, 64), &mut sums);
+        }
+        std::array::from_fn(|i| {
+            let r = jarosz::sample_index(i, height, 64);
+            std::array::from_fn(|j| buf1[r * width + jarosz::sample_index(j, width, 64)])
+        })
+    }
+
+    #[test]
+    fn fused_downsample_equals_metas_four_passes() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for (w, h) in [(5, 5), (7, 13), (65, 64), (64, 65), (129, 300), (300, 129), (517, 389), (1000, 9)] {
+            let samples: Vec<u8> = (0..w * h * 3).map(|_| next() as u8).collect();
+            let rgb = Image::rgb(w, h, samples).expect("valid");
+            let grey = gray(w, h, |x, y| (x * 3 + y * 5 + (x * y) % 7) as u8);
+            for img in [rgb, grey] {
+                let fast = downsample(&img, w as usize, h as usize);
+                let meta = downsample_as_meta(&img);
+                let same =
+                    fast.iter().flatten().zip(meta.iter().flatten()).all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{w}x{h}");
+            }
+        }
+    }
+
+    #[test]
+    fn flat_image_has_quality_zero() {
+        for (w, h) in [(64, 64), (100, 70), (1000, 7)] {
+            let q = hash(&gray(w, h, |_, _| 137)).quality;
+            assert_eq!(q, 0, "{w}x{h}");
+        }
+    }
+
+    #[test]
+    fn textured_image_has_quality() {
+        let img = gray(300, 200, |x, y| if (x / 10 + y / 10) % 2 == 0 { 250 } else { 5 });
+        assert_eq!(hash(&img).quality, 100);
+    }
+
+    #[test]
+    fn tiny_images_hash_to_zero_without_panicking() {
+        for (w, h) in [(1, 1), (2, 3), (4, 100), (100, 4)] {
+            let img = gray(w, h, |x, y| (x * 40 + y * 7) as u8);
+            assert_eq!(hash(&img), PdqHash { hash: Pdq::default(), quality: 0 }, "{w}x{h}");
+            let (d, q) = hash_dihedral(&img);
+            assert_eq!((d, q), ([Pdq::default(); 8], 0));
+            let rgb = Image::rgb(w, h, vec![9; (w * h * 3) as usize]).expect("valid size");
+            assert_eq!(hash(&rgb).quality, 0);
+        }
+        // The smallest hashable size works and sets half the bits.
+        let img = gray(5, 5, |x, y| (x * 50 + y * 13) as u8);
+        let h = hash(&img).hash;
+        assert_eq!(h.words.iter().map(|w| w.count_ones()).sum::<u32>(), 128);
+    }
+
+    #[test]
+    fn median_is_the_128th_smallest() {
+        let mut block = [[0.0f32; 16]; 16];
+        for (k, v) in block.iter_mut().flatten().enumerate() {
+            *v = ((k * 97) % 256) as f32; // a permutation of 0..256
+        }
+        assert_eq!(median(&block), 127.0);
+        assert_eq!(bits(&block).words.iter().map(|w| w.count_ones()).sum::<u32>(), 128);
+    }
+
+    #[test]
+    fn grey_luma_equals_replicated_rgb_luma() {
+        let g = gray(16, 16, |x, y| (x * 16 + y) as u8);
+        let Pixels::Gray(samples) = &g.pixels else { unreachable!() };
+        let rgb = Image::rgb(16, 16, samples.iter().flat_map(|&v| [v, v, v]).collect()).expect("valid");
+        assert_eq!(luma(&g), luma(&rgb));
+    }
+
+    #[test]
+    fn table_luma_equals_the_formula() {
+        let samples: Vec<u8> =
+            (0..3 * 4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let img = Image::rgb(64, 64, samples.clone()).expect("valid");
+        let want: Vec<f32> = samples.chunks_exact(3).map(|p| rgb_luma(p[0], p[1], p[2])).collect();
+        assert_eq!(luma(&img), want);
+    }
+
+    /// Applies a dihedral transform to a square grey image's pixels, as Pillow would.
+    fn transform_pixels(img: &Image, v: Variant) -> Image {
+        let n = img.width;
+        assert_eq!(n, img.height);
+        let Pixels::Gray(s) = &img.pixels else { unreachable!() };
+        let m = n - 1;
+        gray(n, n, |x, y| {
+            // (x, y) in the output comes from (sx, sy) in the input.
+            let (sx, sy) = match v {
+                Variant::Orig => (x, y),
+                Variant::Rot90 => (m - y, x), // ROTATE_90, counter-clockwise
+                Variant::Rot180 => (m - x, m - y),
+                Variant::Rot270 => (y, m - x),    // ROTATE_270, clockwise
+                Variant::FlipX => (x, m - y),     // FLIP_TOP_BOTTOM
+                Variant::FlipY => (m - x, y),     // FLIP_LEFT_RIGHT
+                Variant::FlipP => (y, x),         // TRANSPOSE
+                Variant::FlipM => (m - y, m - x), // TRANSVERSE
+            };
+            s[(sy * n + sx) as usize]
+        })
+    }
+
+    #[test]
+    fn dihedral_variants_equal_hashes_of_transformed_pixels() {
+        // A 64x64 image is its own 64x64 block, so transforming the pixels transforms the
+        // block exactly, and each variant must equal the hash of the transformed image.
+        let img = gray(64, 64, |x, y| {
+            let (x, y) = (x as f64, y as f64);
+            (128.0 + 60.0 * (x * 0.21 + y * 0.07).sin() + 50.0 * (x * 0.05 - y * 0.31).cos()) as u8
+        });
+        let (variants, q) = hash_dihedral(&img);
+        assert!(q > 0);
+        for v in Variant::ALL {
+            let direct = hash(&transform_pixels(&img, v)).hash;
+            assert_eq!(variants[v.index()], direct, "variant {v}");
+        }
+        // The variants are distinct for an asymmetric image.
+        for a in 0..8 {
+            for b in a + 1..8 {
+                assert!(variants[a].distance(&variants[b]) > 0);
+            }
+        }
+        assert_eq!(variants[0], hash(&img).hash);
+    }
 }
