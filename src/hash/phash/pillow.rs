@@ -5,9 +5,11 @@
 //! arithmetic (`libImaging/Convert.c` and `libImaging/Resample.c`, Pillow 10 to 13):
 //!
 //! * **Luma**: `L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16`, integer ITU-R 601-2.
-//! * **Resampling**: separable, first a horizontal pass over only the source rows that the
-//!   vertical pass will read, then a vertical pass. A pass is skipped when its axis keeps its
-//!   size (`Image.resize` returns a copy when neither changes). The filter is the 3-lobe
+//! * **Resampling**: separable, a horizontal pass over only the source rows that the
+//!   vertical pass will read, then a vertical pass; except that Pillow 13 (the version the
+//!   references were made with) runs the vertical pass first when the height shrinks by more
+//!   than twice as many pixels as the width (python-pillow/Pillow#9549). A pass is skipped
+//!   when its axis keeps its size (`Image.resize` returns a copy when neither changes). The filter is the 3-lobe
 //!   Lanczos window, its support scaled by the downscale factor (never below 1). The taps of
 //!   each output sample are computed in `f64` exactly as Pillow does (`center`, `xmin`,
 //!   `xmax` and the filter argument, in the same order of operations), normalised to sum to
@@ -137,30 +139,50 @@ pub(crate) fn grey_lanczos(image: &Image, out_w: usize, out_h: usize) -> Vec<u8>
     let (in_w, in_h) = (image.width as usize, image.height as usize);
     let need_horizontal = out_w != in_w;
     let need_vertical = out_h != in_h;
+    if !need_horizontal && !need_vertical {
+        let mut out = vec![0u8; in_w * in_h];
+        for (y, row) in out.chunks_exact_mut(in_w).enumerate() {
+            luma_row(image, y, row);
+        }
+        return out;
+    }
+    // Pillow 13 (python-pillow/Pillow#9549) runs the vertical pass first when the height
+    // shrinks by more than twice as many pixels as the width; earlier Pillows never do.
+    let (dw, dh) = (in_w as i64 - out_w as i64, in_h as i64 - out_h as i64);
+    let horizontal_first = !(dh > 0 && dh > 2 * dw);
+    if horizontal_first {
+        horizontal_then_vertical(image, out_w, out_h, need_horizontal, need_vertical)
+    } else {
+        vertical_then_horizontal(image, out_w, out_h, need_horizontal)
+    }
+}
 
+/// Pillow's usual order. The horizontal pass covers only the source rows the vertical
+/// pass reads (all of them, except at the edges of an upscale), converting each row to
+/// grey on the way, so no full-size grey copy is made.
+fn horizontal_then_vertical(
+    image: &Image,
+    out_w: usize,
+    out_h: usize,
+    need_horizontal: bool,
+    need_vertical: bool,
+) -> Vec<u8> {
+    let (in_w, in_h) = (image.width as usize, image.height as usize);
     let vert = Taps::new(in_h, out_h);
-    // The source rows the vertical pass reads (all of them, except at the extremes of
-    // upscaling); Pillow runs the horizontal pass over these rows only.
-    let first_row = vert.bounds.first().map_or(0, |b| b.0);
-    let last_row = vert.bounds.last().map_or(in_h, |b| b.0 + b.1);
-    let (first_row, last_row) = if need_vertical { (first_row, last_row) } else { (0, in_h) };
+    let (first_row, last_row) = if need_vertical {
+        (vert.bounds.first().map_or(0, |b| b.0), vert.bounds.last().map_or(in_h, |b| b.0 + b.1))
+    } else {
+        (0, in_h)
+    };
     let rows = last_row.saturating_sub(first_row);
 
-    // Pass 1: grey rows [first_row, last_row), horizontally resampled to out_w when needed.
     let mut temp = vec![0u8; rows * out_w];
-    let mut line = vec![0u8; in_w];
     if need_horizontal {
         let horiz = Taps::new(in_w, out_w);
+        let mut line = vec![0u8; in_w];
         for (r, out_row) in temp.chunks_exact_mut(out_w).enumerate() {
             luma_row(image, first_row + r, &mut line);
-            for (xx, out) in out_row.iter_mut().enumerate() {
-                let (start, taps) = horiz.get(xx);
-                let mut sum = HALF;
-                for (&p, &k) in line[start..start + taps.len()].iter().zip(taps) {
-                    sum = sum.wrapping_add(i32::from(p).wrapping_mul(k));
-                }
-                *out = clip8(sum);
-            }
+            horizontal_row(&line, &horiz, out_row);
         }
     } else {
         for (r, out_row) in temp.chunks_exact_mut(out_w).enumerate() {
@@ -170,17 +192,55 @@ pub(crate) fn grey_lanczos(image: &Image, out_w: usize, out_h: usize) -> Vec<u8>
     if !need_vertical {
         return temp;
     }
+    vertical(&temp, out_w, &vert, first_row)
+}
 
-    // Pass 2: vertical, reading the temp rows (bounds shifted by first_row).
+/// Pillow 13's order for images whose height shrinks much more than their width: a
+/// vertical pass over the whole grey image, then a horizontal pass over its `out_h` rows.
+fn vertical_then_horizontal(image: &Image, out_w: usize, out_h: usize, need_horizontal: bool) -> Vec<u8> {
+    let (in_w, in_h) = (image.width as usize, image.height as usize);
+    let mut grey = vec![0u8; in_w * in_h];
+    for (y, row) in grey.chunks_exact_mut(in_w).enumerate() {
+        luma_row(image, y, row);
+    }
+    let temp = vertical(&grey, in_w, &Taps::new(in_h, out_h), 0);
+    if !need_horizontal {
+        return temp;
+    }
+    let horiz = Taps::new(in_w, out_w);
     let mut out = vec![0u8; out_h * out_w];
-    let mut sums = vec![0i32; out_w];
-    for (yy, out_row) in out.chunks_exact_mut(out_w).enumerate() {
-        let (start, taps) = vert.get(yy);
+    for (src, dst) in temp.chunks_exact(in_w).zip(out.chunks_exact_mut(out_w)) {
+        horizontal_row(src, &horiz, dst);
+    }
+    out
+}
+
+/// One row of the horizontal pass (Pillow's `ImagingResampleHorizontal_8bpc`).
+fn horizontal_row(src: &[u8], taps: &Taps, out: &mut [u8]) {
+    for (xx, o) in out.iter_mut().enumerate() {
+        let (start, k) = taps.get(xx);
+        let mut sum = HALF;
+        for (&p, &c) in src[start..start + k.len()].iter().zip(k) {
+            sum = sum.wrapping_add(i32::from(p).wrapping_mul(c));
+        }
+        *o = clip8(sum);
+    }
+}
+
+/// The vertical pass (Pillow's `ImagingResampleVertical_8bpc`) over `src`, whose first
+/// row is source row `first_row`. Returns `taps.bounds.len()` rows of `width` samples.
+fn vertical(src: &[u8], width: usize, taps: &Taps, first_row: usize) -> Vec<u8> {
+    let out_h = taps.bounds.len();
+    let mut out = vec![0u8; out_h * width];
+    let mut sums = vec![0i32; width];
+    for (yy, out_row) in out.chunks_exact_mut(width).enumerate() {
+        let (start, k) = taps.get(yy);
         sums.fill(HALF);
-        for (t, &k) in taps.iter().enumerate() {
-            let row = &temp[(start - first_row + t) * out_w..][..out_w];
+        // Integer sums are exact, so accumulating row by row equals Pillow's per-pixel loop.
+        for (t, &c) in k.iter().enumerate() {
+            let row = &src[(start - first_row + t) * width..][..width];
             for (s, &p) in sums.iter_mut().zip(row) {
-                *s = s.wrapping_add(i32::from(p).wrapping_mul(k));
+                *s = s.wrapping_add(i32::from(p).wrapping_mul(c));
             }
         }
         for (o, &s) in out_row.iter_mut().zip(&sums) {
