@@ -9,9 +9,9 @@
 //! bits = low > numpy.median(low)        # row-major, first bit most significant
 //! ```
 //!
-//! The thumbnail comes from the private `pillow` module, which repeats Pillow's integer luma and fixed-point
-//! Lanczos resampling exactly, so decoded pixels identical to Pillow's give identical
-//! hashes. The DCT is [`super::dct::Dct2`] in `f64`.
+//! The thumbnail comes from the private `pillow` module, which repeats Pillow's integer
+//! luma and fixed-point Lanczos resampling exactly, so decoded pixels identical to Pillow's
+//! give identical hashes. The DCT is [`super::dct::Dct2`] in `f64`.
 //!
 //! # Dihedral variants
 //!
