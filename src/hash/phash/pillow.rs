@@ -11,8 +11,8 @@
 //!   than twice as many pixels as the width (python-pillow/Pillow#9549). A pass is skipped
 //!   when its axis keeps its size (`Image.resize` returns a copy when neither changes).
 //!   The filter is the 3-lobe Lanczos window, its support scaled by the downscale factor
-//!   (never below 1). The taps of each output sample are computed in `f64` exactly as Pillow does (`center`, `xmin`,
-//!   `xmax` and the filter argument, in the same order of operations), normalised to sum to
+//!   (never below 1). The taps of each output sample are computed in `f64` exactly as
+//!   Pillow does (`center`, `xmin`, `xmax` and the filter argument, in the same order of operations), normalised to sum to
 //!   one, then rounded to fixed point with 22 fractional bits. Each pass accumulates in
 //!   32-bit integers from a rounding offset of one half and clips to 0..=255, so the
 //!   intermediate image is 8-bit, as in Pillow.
