@@ -5,16 +5,16 @@
 //! arithmetic (`libImaging/Convert.c` and `libImaging/Resample.c`, Pillow 10 to 13):
 //!
 //! * **Luma**: `L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16`, integer ITU-R 601-2.
-//! * **Resampling**: separable, a horizontal pass over only the source rows that the
-//!   vertical pass will read, then a vertical pass; except that Pillow 13 (the version the
-//!   references were made with) runs the vertical pass first when the height shrinks by more
-//!   than twice as many pixels as the width (python-pillow/Pillow#9549). A pass is skipped
-//!   when its axis keeps its size (`Image.resize` returns a copy when neither changes).
-//!   The filter is the 3-lobe Lanczos window, its support scaled by the downscale factor
-//!   (never below 1). The taps of each output sample are computed in `f64` exactly as
-//!   Pillow does (`center`, `xmin`, `xmax` and the filter argument, in the same order of operations), normalised to sum to
-//!   one, then rounded to fixed point with 22 fractional bits. Each pass accumulates in
-//!   32-bit integers from a rounding offset of one half and clips to 0..=255, so the
+//! * **Resampling**: separable, a horizontal pass over only the source rows that the vertical
+//!   pass will read, then a vertical pass; except that Pillow 13 (the version the references
+//!   were made with) runs the vertical pass first when the height shrinks by more than twice
+//!   as many pixels as the width (python- pillow/Pillow#9549). A pass is skipped when its
+//!   axis keeps its size (`Image.resize` returns a copy when neither changes). The filter is
+//!   the 3-lobe Lanczos window, its support scaled by the downscale factor (never below 1).
+//!   The taps of each output sample are computed in `f64` exactly as Pillow does (`center`,
+//!   `xmin`, `xmax` and the filter argument, in the same order of operations), normalised to
+//!   sum to one, then rounded to fixed point with 22 fractional bits. Each pass accumulates
+//!   in 32-bit integers from a rounding offset of one half and clips to 0..=255, so the
 //!   intermediate image is 8-bit, as in Pillow.
 //! * `resize()` without `reducing_gap` (imagehash passes none) does **not** call `reduce()`
 //!   first, so there is no box-filter pre-shrink to reproduce.
