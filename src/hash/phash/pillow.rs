@@ -8,7 +8,7 @@
 //! * **Resampling**: separable, a horizontal pass over only the source rows that the vertical
 //!   pass will read, then a vertical pass; except that Pillow 13 (the version the references
 //!   were made with) runs the vertical pass first when the height shrinks by more than twice
-//!   as many pixels as the width (python- pillow/Pillow#9549). A pass is skipped when its
+//!   as many pixels as the width (python-pillow/Pillow#9549). A pass is skipped when its
 //!   axis keeps its size (`Image.resize` returns a copy when neither changes). The filter is
 //!   the 3-lobe Lanczos window, its support scaled by the downscale factor (never below 1).
 //!   The taps of each output sample are computed in `f64` exactly as Pillow does (`center`,
