@@ -25,7 +25,7 @@
 //! are those of the row's first line. TSV has no quoting. Lines starting with `#` are
 //! comments.
 
-use super::record::{role_of, Fields, Role, Sink};
+use super::record::{role_of, Fields, LineCounter, Role, Sink};
 use super::reject::RejectReason;
 use super::ListError;
 
@@ -64,6 +64,7 @@ pub(crate) fn read(text: &[u8], delimiter: u8, sink: &mut Sink) -> Result<(), Li
             header: String::from_utf8_lossy(header.as_slice()).chars().take(200).collect(),
         });
     }
+    let mut lines = LineCounter::new(text);
     let col = |role: Role| columns[role as usize].map(|(i, _)| i);
     let (hash, kind, id, label, status, variant) = (
         col(Role::Hash),
@@ -82,7 +83,13 @@ pub(crate) fn read(text: &[u8], delimiter: u8, sink: &mut Sink) -> Result<(), Li
             Ok(true) => {}
             Err(e) => return Err(ListError::Csv(e.to_string())),
         }
-        let line = row.position().map_or(0, |p| p.line());
+        // The reader's own line number lags by one after a CRLF; count from the row's
+        // first byte instead.
+        let mut start = row.position().map_or(0, |p| p.byte()) as usize;
+        while text.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+            start += 1;
+        }
+        let line = lines.line_at(start);
         if row.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue;
         }
