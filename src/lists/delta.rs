@@ -35,6 +35,8 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use rayon::slice::ParallelSliceMut;
+
 use super::{Source, Tombstone};
 use crate::catalog::{Catalog, Entry, ImportCounts, ListInfo};
 use crate::hash::HashValue;
@@ -90,17 +92,26 @@ pub fn apply(catalog: &mut Catalog, name: &str, sources: &[Source], opts: &Apply
     };
     normalize(&mut catalog.entries);
 
-    // Every record, sorted by key and then by time.
+    // Every record, sorted by key and then by time. A 9-byte prefix of the value is
+    // copied into the sort array so that most comparisons stay in it; within a file,
+    // record order is line order.
     let rec = |(s, i): (u32, u32)| &sources[s as usize].list.records[i as usize];
-    let mut events: Vec<(u32, u32)> = Vec::with_capacity(sources.iter().map(|s| s.list.records.len()).sum());
+    let mut sorted: Vec<(u8, u64, u32, u32)> =
+        Vec::with_capacity(sources.iter().map(|s| s.list.records.len()).sum());
     for (s, src) in sources.iter().enumerate() {
-        events.extend((0..src.list.records.len()).map(|i| (s as u32, i as u32)));
+        sorted.extend(src.list.records.iter().enumerate().map(|(i, r)| {
+            let (k, p) = prefix(&r.value);
+            (k, p, s as u32, i as u32)
+        }));
     }
-    let order = |e: (u32, u32)| -> Order { (e.0, rec(e).line, 0, e.1) };
-    events.sort_unstable_by(|&a, &b| {
-        let (ra, rb) = (rec(a), rec(b));
-        (ra.value, ra.id.as_str(), order(a)).cmp(&(rb.value, rb.id.as_str(), order(b)))
+    sorted.par_sort_unstable_by(|a, b| {
+        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| {
+            let (ra, rb) = (rec((a.2, a.3)), rec((b.2, b.3)));
+            (ra.value, &ra.id).cmp(&(rb.value, &rb.id)).then((a.2, a.3).cmp(&(b.2, b.3)))
+        })
     });
+    let events: Vec<(u32, u32)> = sorted.into_iter().map(|(_, _, s, i)| (s, i)).collect();
+    let order = |e: (u32, u32)| -> Order { (e.0, rec(e).line, 0, e.1) };
 
     // Withdrawals that are not about one (value, id): by id, and by value alone.
     let mut id_tombs: HashMap<&str, Order> = HashMap::new();
@@ -224,6 +235,22 @@ pub fn apply(catalog: &mut Catalog, name: &str, sources: &[Source], opts: &Apply
         info.version += 1;
     }
     Outcome { list: li, counts, version: info.version, changed }
+}
+
+/// The variant and the first 8 bytes of a value, ordered as [`HashValue`]'s `Ord`.
+fn prefix(v: &HashValue) -> (u8, u64) {
+    let head = |b: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[..8]);
+        u64::from_be_bytes(w)
+    };
+    match v {
+        HashValue::Pdq(h) => (0, h.words[0]),
+        HashValue::Phash(h) => (1, h.0),
+        HashValue::Md5(h) => (2, head(&h.0)),
+        HashValue::Sha1(h) => (3, head(&h.0)),
+        HashValue::Sha256(h) => (4, head(&h.0)),
+    }
 }
 
 /// The files' final word on one (value, id).
