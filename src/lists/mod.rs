@@ -1,12 +1,307 @@
-//! Hash-list formats.
+//! Hash lists: reading the formats lists come in, and applying them to a [`Catalog`].
 //!
-//! (Skeleton: the lists helper fills this in.)
+//! Reading turns the bytes of one list file into a [`ParsedList`]: [`Record`]s (a hash,
+//! the provider's id, a label, a deleted flag, the line), [`Tombstone`]s (remove every
+//! entry with this id), [`Reject`]s (line and reason, for `file:line: reason`) and counts
+//! of skipped records (kinds mediamatch cannot compute, such as PhotoDNA). One bad line
+//! never stops the others, unless [`ParseOptions::strict`] asks to stop at the first.
+//!
+//! | format | module | shape |
+//! | --- | --- | --- |
+//! | [`Format::Text`], [`Format::Pytx`] | [`text`] | `KIND:HEX`, bare `HEX` with a default kind, or `SIGNAL_TYPE VALUE` |
+//! | [`Format::Csv`], [`Format::Tsv`] | [`csv`] | a header naming the columns; also `mediamatch hash --format csv` |
+//! | [`Format::Jsonl`] | [`jsonl`] | one JSON object a line (StopNCII, Tech Against Terrorism shapes) |
+//! | [`Format::Json`], [`Format::Stopncii`] | [`jsonl`] | JSON documents: StopNCII `FetchHashes` pages, arrays of records |
+//! | [`Format::Ncmec`] | [`ncmec`] | NCMEC hash-sharing v2 `queryResult` XML |
+//!
+//! Any of them may be gzip-compressed ([`detect`]); kinds are named by any alias in
+//! [`kind`]; statuses by any spelling in [`status`]. A value without a kind is rejected,
+//! never guessed: 64 hex digits could be PDQ or SHA-256.
+//!
+//! Applying ([`delta::apply`]) merges parsed lists into a catalog for one list name.
+//!
+//! ```
+//! use mediamatch::catalog::Catalog;
+//! use mediamatch::lists::{self, delta, ParseOptions};
+//!
+//! let file = b"# our own list\nmd5:d41d8cd98f00b204e9800998ecf8427e\n";
+//! let source = lists::Source::from_bytes("local.txt", file, &ParseOptions::default()).unwrap();
+//! assert_eq!(source.list.records.len(), 1);
+//!
+//! let mut catalog = Catalog::default();
+//! let opts = delta::ApplyOptions { mode: delta::Mode::Delta, imported_at: 1_700_000_000 };
+//! let outcome = delta::apply(&mut catalog, "local", std::slice::from_ref(&source), &opts);
+//! assert_eq!(outcome.counts.added, 1);
+//! assert_eq!(catalog.lists[0].version, 1);
+//! // The same file again changes nothing.
+//! let again = delta::apply(&mut catalog, "local", std::slice::from_ref(&source), &opts);
+//! assert_eq!((again.counts.unchanged, again.changed, catalog.lists[0].version), (1, false, 1));
+//! ```
+//!
+//! [`Catalog`]: crate::catalog::Catalog
 
-/// Why a hash list could not be read.
+pub mod csv;
+pub mod delta;
+pub mod detect;
+pub mod jsonl;
+pub mod kind;
+pub mod ncmec;
+mod record;
+pub mod reject;
+pub mod status;
+pub mod text;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use sha2::Digest;
+
+use crate::hash::Kind;
+pub use record::{Record, Tombstone, SKIP_VARIANT};
+pub use reject::{Reject, RejectReason};
+
+/// Why a hash list could not be read at all. (A bad line is not an error: it becomes a
+/// [`Reject`] and the others are read.)
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ListError {
     /// The list file could not be read.
     #[error("cannot read list: {0}")]
     Io(#[from] std::io::Error),
+    /// A list file could not be read or parsed; wraps the cause with the path.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: Box<ListError>,
+    },
+    /// The file starts with the gzip magic but does not decompress.
+    #[error("corrupt gzip data: {0}")]
+    Gzip(String),
+    /// The decompressed list is larger than [`ParseOptions::max_bytes`].
+    #[error("list is larger than {limit} bytes once decompressed")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// The file is UTF-16; lists must be UTF-8.
+    #[error("the file is UTF-16; convert it to UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)")]
+    Utf16,
+    /// A JSON document or XML page is not valid UTF-8.
+    #[error("not valid UTF-8")]
+    NotUtf8,
+    /// A CSV/TSV header names no hash column.
+    #[error("the header names no hash column (expected one of hash, hash_value, value, hash_digest, signal): {header:?}")]
+    NoHashColumn {
+        /// The header line.
+        header: String,
+    },
+    /// The CSV reader failed.
+    #[error("bad CSV: {0}")]
+    Csv(String),
+    /// A JSON document is malformed (JSON cannot be resynchronised after an error).
+    #[error("line {line}: bad JSON: {message}")]
+    Json {
+        /// 1-based line of the error.
+        line: u64,
+        /// The parser's message.
+        message: String,
+    },
+    /// An XML page is malformed or is not an NCMEC `queryResult`.
+    #[error("line {line}: bad NCMEC XML: {message}")]
+    Xml {
+        /// 1-based line of the error.
+        line: u64,
+        /// The parser's message.
+        message: String,
+    },
+    /// `--format` names no format.
+    #[error(
+        "unknown list format {0:?} (expected auto, text, csv, tsv, jsonl, json, pytx, stopncii or ncmec)"
+    )]
+    UnknownFormat(String),
+}
+
+/// A list file format (`--format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// Detect from the content ([`detect::detect`]).
+    #[default]
+    Auto,
+    /// One hash a line ([`text`]).
+    Text,
+    /// Comma-separated with a header ([`csv`]).
+    Csv,
+    /// Tab-separated with a header ([`csv`]).
+    Tsv,
+    /// JSON Lines ([`jsonl`]).
+    Jsonl,
+    /// JSON documents ([`jsonl`]).
+    Json,
+    /// python-threatexchange file lines `SIGNAL_TYPE VALUE` (read by the [`text`] reader).
+    Pytx,
+    /// Saved StopNCII `FetchHashes` pages (read as [`Format::Json`]).
+    Stopncii,
+    /// NCMEC hash-sharing v2 XML pages ([`ncmec`]).
+    Ncmec,
+}
+
+impl Format {
+    /// The name used by `--format`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Auto => "auto",
+            Format::Text => "text",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Jsonl => "jsonl",
+            Format::Json => "json",
+            Format::Pytx => "pytx",
+            Format::Stopncii => "stopncii",
+            Format::Ncmec => "ncmec",
+        }
+    }
+
+    /// Every format, `Auto` first.
+    pub const ALL: [Format; 9] = [
+        Format::Auto,
+        Format::Text,
+        Format::Csv,
+        Format::Tsv,
+        Format::Jsonl,
+        Format::Json,
+        Format::Pytx,
+        Format::Stopncii,
+        Format::Ncmec,
+    ];
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = ListError;
+    fn from_str(s: &str) -> Result<Format, ListError> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| ListError::UnknownFormat(s.to_string()))
+    }
+}
+
+/// How to read a list.
+#[derive(Clone, Debug)]
+pub struct ParseOptions {
+    /// The format, or [`Format::Auto`].
+    pub format: Format,
+    /// The kind of values written without one (`--kind`). Kinds written in the file win.
+    pub kind: Option<Kind>,
+    /// Stop at the first rejected record (`--strict`); the [`ParsedList`] then holds one
+    /// reject and the caller must not apply it.
+    pub strict: bool,
+    /// The most bytes a gzip list may decompress to (default 16 GiB).
+    pub max_bytes: u64,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions { format: Format::Auto, kind: None, strict: false, max_bytes: 16 << 30 }
+    }
+}
+
+/// What was read from one list file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedList {
+    /// The format read (never [`Format::Auto`]).
+    pub format: Format,
+    /// Whether the file was gzip-compressed.
+    pub gzip: bool,
+    /// The records, in file order.
+    pub records: Vec<Record>,
+    /// The id tombstones, in file order.
+    pub tombstones: Vec<Tombstone>,
+    /// The rejected records, in file order (at most one when strict).
+    pub rejects: Vec<Reject>,
+    /// Records skipped on purpose, by reason (`unsupported kind photodna`,
+    /// [`SKIP_VARIANT`], ...).
+    pub skipped: BTreeMap<String, u64>,
+}
+
+impl ParsedList {
+    /// The number of skipped records, all reasons together.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+}
+
+/// Reads a list from its bytes (gzip or not).
+pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedList, ListError> {
+    let gzip = detect::is_gzip(bytes);
+    let inflated;
+    let bytes = if gzip {
+        inflated = detect::gunzip(bytes, opts.max_bytes)?;
+        &inflated[..]
+    } else {
+        bytes
+    };
+    let text = detect::strip_bom(bytes)?;
+    let format = match opts.format {
+        Format::Auto => detect::detect(text),
+        f => f,
+    };
+    let mut sink = record::Sink::new(opts.kind, opts.strict);
+    let utf8 = || std::str::from_utf8(text).map_err(|_| ListError::NotUtf8);
+    match format {
+        Format::Auto | Format::Text | Format::Pytx => text::read(text, &mut sink),
+        Format::Csv => csv::read(text, b',', &mut sink)?,
+        Format::Tsv => csv::read(text, b'\t', &mut sink)?,
+        Format::Jsonl => jsonl::read_lines(text, &mut sink),
+        Format::Json | Format::Stopncii => jsonl::read_document(utf8()?, &mut sink)?,
+        Format::Ncmec => ncmec::read(utf8()?, &mut sink)?,
+    }
+    Ok(ParsedList {
+        format,
+        gzip,
+        records: sink.records,
+        tombstones: sink.tombstones,
+        rejects: sink.rejects,
+        skipped: sink.skipped,
+    })
+}
+
+/// One parsed list file with its provenance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// The file name (without directories), kept as the list's provenance.
+    pub name: String,
+    /// SHA-256 (lowercase hex) of the file's bytes as stored (compressed if gzip).
+    pub sha256: String,
+    /// What was read.
+    pub list: ParsedList,
+}
+
+impl Source {
+    /// Parses `bytes` read from a file called `name`.
+    pub fn from_bytes(name: &str, bytes: &[u8], opts: &ParseOptions) -> Result<Source, ListError> {
+        let digest = sha2::Sha256::digest(bytes);
+        let sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Source { name: name.to_string(), sha256, list: parse(bytes, opts)? })
+    }
+
+    /// Reads and parses the file at `path`; errors name the path.
+    pub fn read(path: &Path, opts: &ParseOptions) -> Result<Source, ListError> {
+        let wrap = |e: ListError| ListError::File { path: path.to_path_buf(), source: Box::new(e) };
+        let bytes = std::fs::read(path).map_err(|e| wrap(e.into()))?;
+        let name =
+            path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+        Source::from_bytes(&name, &bytes, opts).map_err(wrap)
+    }
 }

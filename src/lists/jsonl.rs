@@ -1,0 +1,192 @@
+//! JSON Lines, JSON documents, and saved StopNCII `FetchHashes` pages.
+//!
+//! A record is a JSON object whose keys are matched like CSV headers (see
+//! [`super::csv`]): StopNCII's `{"signalType": "ImagePDQ", "hashValue": "...",
+//! "hashStatus": "Active"}` and Tech Against Terrorism's `{"algorithm": "MD5",
+//! "hash_digest": "...", "deleted": false, "id": 2819, "ideology": "islamist"}` are both
+//! read without configuration. Numbers and booleans are read as their JSON text, an array
+//! of strings (tags) as its items joined by `,`, `null` as absent.
+//!
+//! * **JSON Lines** (`jsonl`): one JSON value a line. An object is a record, except an
+//!   object with a `hashRecords` array (a StopNCII page saved on one line), whose items
+//!   are the records; an array's items are records. A line that is not valid JSON is
+//!   rejected and reading goes on.
+//! * **JSON documents** (`json`, `stopncii`): one or more JSON values, pretty-printed or
+//!   not, in the same shapes: a StopNCII `FetchHashes` page `{"count": .., "hashRecords":
+//!   [..], "nextPageToken": .., ..}`, a Tech Against Terrorism array of records, or a
+//!   record. Each record gets the line its `{` is on. A syntax error ends the document
+//!   and fails the whole file (JSON cannot be resynchronised).
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::record::{role_of, Fields, LineCounter, Role, Sink};
+use super::reject::RejectReason;
+use super::ListError;
+
+/// Reads JSON Lines.
+pub(crate) fn read_lines(text: &[u8], sink: &mut Sink) {
+    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
+        if sink.full() {
+            return;
+        }
+        let line = i as u64 + 1;
+        let Ok(s) = std::str::from_utf8(raw) else {
+            sink.reject(line, RejectReason::NotUtf8);
+            continue;
+        };
+        let s = s.trim();
+        if s.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Value>(s) {
+            Ok(v) => value(v, line, sink),
+            Err(e) => sink.reject(line, RejectReason::BadJson(e.to_string())),
+        }
+    }
+}
+
+/// One JSON value of a line: a record, a page, or an array of records.
+fn value(v: Value, line: u64, sink: &mut Sink) {
+    match v {
+        Value::Object(mut o) => match o.remove("hashRecords") {
+            Some(Value::Array(items)) => items.into_iter().for_each(|r| item(r, line, sink)),
+            Some(other) => {
+                o.insert("hashRecords".into(), other);
+                object(&o, line, sink)
+            }
+            None => object(&o, line, sink),
+        },
+        Value::Array(items) => items.into_iter().for_each(|r| item(r, line, sink)),
+        _ => sink.reject(line, RejectReason::BadJson("expected an object".into())),
+    }
+}
+
+fn item(v: Value, line: u64, sink: &mut Sink) {
+    match v {
+        Value::Object(o) => object(&o, line, sink),
+        _ => sink.reject(line, RejectReason::BadJson("expected an object".into())),
+    }
+}
+
+/// Reads one record object.
+fn object(o: &Map<String, Value>, line: u64, sink: &mut Sink) {
+    if sink.full() {
+        return;
+    }
+    // Best (lowest-rank) key per role.
+    let mut best: [Option<(&str, &Value, usize)>; 6] = [None; 6];
+    for (k, v) in o {
+        if let Some((role, rank)) = role_of(k) {
+            let slot = &mut best[role as usize];
+            match slot {
+                Some((_, _, r)) if *r <= rank => {}
+                _ => *slot = Some((k, v, rank)),
+            }
+        }
+    }
+    let mut texts: [Option<String>; 6] = Default::default();
+    for (slot, text) in best.iter().zip(texts.iter_mut()) {
+        if let Some((key, v, _)) = slot {
+            match scalar(v) {
+                Ok(t) => *text = t,
+                Err(()) => return sink.reject(line, RejectReason::BadField((*key).to_string())),
+            }
+        }
+    }
+    let get = |r: Role| texts[r as usize].as_deref();
+    let fields = Fields {
+        hash: get(Role::Hash),
+        kind: get(Role::Kind),
+        id: get(Role::Id),
+        label: get(Role::Label),
+        status: get(Role::Status),
+        variant: get(Role::Variant),
+    };
+    sink.fields(fields, line);
+}
+
+/// The text of a scalar JSON value; an array of scalars joined by `,`.
+fn scalar(v: &Value) -> Result<Option<String>, ()> {
+    Ok(match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Array(items) => {
+            let mut parts = Vec::with_capacity(items.len());
+            for i in items {
+                if let Some(s) = scalar(i)? {
+                    parts.push(s);
+                }
+            }
+            Some(parts.join(","))
+        }
+        Value::Object(_) => return Err(()),
+    })
+}
+
+#[derive(Deserialize)]
+struct Page<'a> {
+    #[serde(borrow, rename = "hashRecords")]
+    hash_records: Option<Vec<&'a RawValue>>,
+}
+
+/// Reads one or more JSON documents (StopNCII pages, arrays of records, records).
+pub(crate) fn read_document(text: &str, sink: &mut Sink) -> Result<(), ListError> {
+    let mut lines = Lines::new(text);
+    let stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    for top in stream {
+        let top = top.map_err(|e| ListError::Json { line: e.line() as u64, message: e.to_string() })?;
+        let body = top.get().trim_start();
+        let items: Vec<&RawValue> = if body.starts_with('[') {
+            serde_json::from_str(top.get()).map_err(|e| json_error(&mut lines, top, e))?
+        } else if body.starts_with('{') {
+            let page: Page<'_> =
+                serde_json::from_str(top.get()).map_err(|e| json_error(&mut lines, top, e))?;
+            match page.hash_records {
+                Some(items) => items,
+                None => vec![top],
+            }
+        } else {
+            let line = lines.line_of(top.get());
+            sink.reject(line, RejectReason::BadJson("expected an object or an array".into()));
+            continue;
+        };
+        for raw in items {
+            if sink.full() {
+                return Ok(());
+            }
+            let line = lines.line_of(raw.get());
+            match serde_json::from_str::<Value>(raw.get()) {
+                Ok(Value::Object(o)) => object(&o, line, sink),
+                Ok(_) => sink.reject(line, RejectReason::BadJson("expected an object".into())),
+                Err(e) => sink.reject(line, RejectReason::BadJson(e.to_string())),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn json_error(lines: &mut Lines<'_>, top: &RawValue, e: serde_json::Error) -> ListError {
+    let start = lines.line_of(top.get());
+    ListError::Json { line: start + e.line().saturating_sub(1) as u64, message: e.to_string() }
+}
+
+/// Line numbers of slices of one text, for slices met in increasing order.
+struct Lines<'a> {
+    base: usize,
+    counter: LineCounter<'a>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Lines { base: text.as_ptr() as usize, counter: LineCounter::new(text.as_bytes()) }
+    }
+
+    /// The 1-based line where `part` (a slice of the text) starts.
+    fn line_of(&mut self, part: &str) -> u64 {
+        self.counter.line_at((part.as_ptr() as usize).wrapping_sub(self.base))
+    }
+}

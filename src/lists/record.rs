@@ -1,0 +1,250 @@
+//! Records, tombstones, and turning the fields of one record into either.
+
+use std::collections::BTreeMap;
+
+use super::kind::{lookup, KindName};
+use super::reject::{cut, NoKind, Reject, RejectReason};
+use super::status::is_deleted;
+use crate::hash::{HashValue, Kind};
+
+/// One hash read from a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The hash.
+    pub value: HashValue,
+    /// The provider's id for the item (empty when the list has none).
+    pub id: String,
+    /// A label or classification (empty when the list has none).
+    pub label: String,
+    /// The list says this hash is withdrawn: remove `(value, id)` from the list (with an
+    /// empty id: every entry with this value).
+    pub deleted: bool,
+    /// 1-based line in the (decompressed) file.
+    pub line: u64,
+}
+
+/// "Remove every entry with this id from the list" (NCMEC `<deletedImage>` and
+/// `<deletedVideo>` name the id of the entry they withdraw, not its hashes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tombstone {
+    /// The id whose entries are withdrawn.
+    pub id: String,
+    /// 1-based line in the file.
+    pub line: u64,
+}
+
+/// The fields of one record, as found in a line, a CSV row, a JSON object or an XML
+/// element. Empty strings count as absent.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Fields<'a> {
+    pub hash: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub id: Option<&'a str>,
+    pub label: Option<&'a str>,
+    pub status: Option<&'a str>,
+    /// The dihedral variant of `mediamatch hash --format csv` rows (`orig`, `rot90`, ...).
+    pub variant: Option<&'a str>,
+}
+
+/// Where the readers put what they read. Stops taking input after the first reject when
+/// strict.
+#[derive(Debug)]
+pub(crate) struct Sink {
+    pub records: Vec<Record>,
+    pub tombstones: Vec<Tombstone>,
+    pub rejects: Vec<Reject>,
+    pub skipped: BTreeMap<String, u64>,
+    pub default_kind: Option<Kind>,
+    pub strict: bool,
+}
+
+impl Sink {
+    pub fn new(default_kind: Option<Kind>, strict: bool) -> Sink {
+        Sink {
+            records: Vec::new(),
+            tombstones: Vec::new(),
+            rejects: Vec::new(),
+            skipped: BTreeMap::new(),
+            default_kind,
+            strict,
+        }
+    }
+
+    /// Whether the reader should stop (strict mode after a reject).
+    pub fn full(&self) -> bool {
+        self.strict && !self.rejects.is_empty()
+    }
+
+    pub fn reject(&mut self, line: u64, reason: RejectReason) {
+        if !self.full() {
+            self.rejects.push(Reject { line, reason });
+        }
+    }
+
+    pub fn skip(&mut self, reason: &str) {
+        match self.skipped.get_mut(reason) {
+            Some(n) => *n += 1,
+            None => {
+                self.skipped.insert(reason.to_string(), 1);
+            }
+        }
+    }
+
+    pub fn tombstone(&mut self, id: &str, line: u64) {
+        if !self.full() {
+            self.tombstones.push(Tombstone { id: id.to_string(), line });
+        }
+    }
+
+    /// Validates `f` and records the outcome: a record, a skip or a reject.
+    pub fn fields(&mut self, f: Fields<'_>, line: u64) {
+        if self.full() {
+            return;
+        }
+        match self.build(f, line) {
+            Ok(Some(r)) => self.records.push(r),
+            Ok(None) => {}
+            Err(reason) => self.reject(line, reason),
+        }
+    }
+
+    fn build(&mut self, f: Fields<'_>, line: u64) -> Result<Option<Record>, RejectReason> {
+        if let Some(v) = nonempty(f.variant) {
+            if !v.eq_ignore_ascii_case("orig") {
+                // The matcher hashes the 8 variants of each upload, so the original's hash
+                // finds rotated and mirrored copies; indexing the variants too would only
+                // multiply the entries.
+                self.skip(SKIP_VARIANT);
+                return Ok(None);
+            }
+        }
+        let column = nonempty(f.kind);
+        if let Some(KindName::Unsupported(canonical)) = column.map(lookup) {
+            self.skip(&format!("unsupported kind {canonical}"));
+            return Ok(None);
+        }
+        let hash = nonempty(f.hash).ok_or(RejectReason::MissingHash)?;
+        let deleted = match nonempty(f.status) {
+            None => false,
+            Some(s) => is_deleted(s).ok_or_else(|| RejectReason::UnknownStatus(cut(s)))?,
+        };
+        // A `kind:` prefix on the value (`pdq:...`), checked against the kind column.
+        let (prefix, hex) = match hash.split_once(':') {
+            Some((p, h)) => (Some(p.trim()), h.trim()),
+            None => (None, hash),
+        };
+        let name = match (column, prefix) {
+            (Some(c), Some(p)) => {
+                if lookup(c) != lookup(p) {
+                    return Err(RejectReason::KindConflict { column: cut(c), prefix: cut(p) });
+                }
+                Some(c)
+            }
+            (Some(c), None) => Some(c),
+            (None, p) => p,
+        };
+        let kind = match name {
+            Some(n) => match lookup(n) {
+                KindName::Known(k) => k,
+                KindName::Unsupported(canonical) => {
+                    self.skip(&format!("unsupported kind {canonical}"));
+                    return Ok(None);
+                }
+                KindName::Unknown => return Err(RejectReason::UnknownKind(cut(n))),
+            },
+            None => match self.default_kind {
+                Some(k) => k,
+                None => return Err(RejectReason::NoKind(NoKind { digits: hex.chars().count() })),
+            },
+        };
+        let value = HashValue::parse(kind, hex).map_err(|source| RejectReason::BadHash {
+            kind,
+            value: cut(hex),
+            source,
+        })?;
+        Ok(Some(Record {
+            value,
+            id: nonempty(f.id).unwrap_or("").to_string(),
+            label: nonempty(f.label).unwrap_or("").to_string(),
+            deleted,
+            line,
+        }))
+    }
+}
+
+/// The skip reason of the dihedral-variant rows of `mediamatch hash --format csv`.
+pub const SKIP_VARIANT: &str = "dihedral variant (the matcher tries all 8 variants of each upload)";
+
+fn nonempty(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The roles of columns (CSV/TSV headers, JSON keys), matched case-insensitively with
+/// `_`, `-` and spaces ignored; earlier names win when a record has several.
+pub(crate) const HASH_NAMES: &[&str] = &["hash", "hashvalue", "value", "hashdigest", "signal"];
+pub(crate) const KIND_NAMES: &[&str] = &["kind", "algorithm", "signaltype", "hashtype"];
+pub(crate) const ID_NAMES: &[&str] = &["id", "externalid", "contentid"];
+pub(crate) const LABEL_NAMES: &[&str] = &["label", "classification", "category", "tags", "ideology"];
+pub(crate) const STATUS_NAMES: &[&str] = &["status", "hashstatus", "deleted"];
+/// The `variant` column of `mediamatch hash --format csv`.
+pub(crate) const VARIANT_NAMES: &[&str] = &["variant"];
+
+/// Column roles, in [`Fields`] order plus the variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Hash,
+    Kind,
+    Id,
+    Label,
+    Status,
+    Variant,
+}
+
+/// The role of a column or key name and its rank (lower wins), if any.
+pub(crate) fn role_of(name: &str) -> Option<(Role, usize)> {
+    let norm: String = name
+        .trim()
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' '))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    for (role, names) in [
+        (Role::Hash, HASH_NAMES),
+        (Role::Kind, KIND_NAMES),
+        (Role::Id, ID_NAMES),
+        (Role::Label, LABEL_NAMES),
+        (Role::Status, STATUS_NAMES),
+        (Role::Variant, VARIANT_NAMES),
+    ] {
+        if let Some(rank) = names.iter().position(|n| *n == norm) {
+            return Some((role, rank));
+        }
+    }
+    None
+}
+
+/// Line numbers of byte offsets into one text, cheap when offsets grow.
+pub(crate) struct LineCounter<'a> {
+    text: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    pub fn new(text: &'a [u8]) -> Self {
+        LineCounter { text, pos: 0, line: 1 }
+    }
+
+    /// The 1-based line of byte `offset` (clamped to the text).
+    pub fn line_at(&mut self, offset: usize) -> u64 {
+        let offset = offset.min(self.text.len());
+        if offset < self.pos {
+            self.pos = 0;
+            self.line = 1;
+        }
+        self.line += self.text[self.pos..offset].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.pos = offset;
+        self.line
+    }
+}

@@ -1,0 +1,392 @@
+//! Every list format, alias, status spelling and reject, on the samples in
+//! `tests/data/lists/` (written for these tests; the comments say what each line holds).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use mediamatch::lists::{self, Format, ListError, ParseOptions, ParsedList, RejectReason, SKIP_VARIANT};
+use mediamatch::{HashValue, Kind};
+
+fn data(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/lists").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn parse(bytes: &[u8]) -> ParsedList {
+    lists::parse(bytes, &ParseOptions::default()).expect("parses")
+}
+
+fn parse_with(bytes: &[u8], format: Format, kind: Option<Kind>) -> ParsedList {
+    lists::parse(bytes, &ParseOptions { format, kind, ..ParseOptions::default() }).expect("parses")
+}
+
+fn reject_lines(p: &ParsedList) -> Vec<u64> {
+    p.rejects.iter().map(|r| r.line).collect()
+}
+
+fn record_lines(p: &ParsedList) -> Vec<u64> {
+    p.records.iter().map(|r| r.line).collect()
+}
+
+fn skipped(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+const PDQ1: &str = "2afc4a5c09628a7961c14d436493bba66b89b831453baa1d556ba385554daa82";
+const PDQ2: &str = "79e07de27d7295339435d63cd31cf35a7bfa29eb2885008500a588a5ea3ae75a";
+
+#[test]
+fn plain_text_with_bom_crlf_comments_and_rejects() {
+    let p = parse(&data("local.txt"));
+    assert_eq!(p.format, Format::Text);
+    assert!(!p.gzip);
+    // Lines 3-9 hold pdq, PDQ (upper case), md5, video_md5, sha1, sha256 (with a trailing
+    // comment) and phash; 1 is a comment, 2 and 10 are blank.
+    assert_eq!(record_lines(&p), [3, 4, 5, 6, 7, 8, 9]);
+    let kinds: Vec<Kind> = p.records.iter().map(|r| r.value.kind()).collect();
+    assert_eq!(kinds, [Kind::Pdq, Kind::Pdq, Kind::Md5, Kind::Md5, Kind::Sha1, Kind::Sha256, Kind::Phash]);
+    assert_eq!(p.records[0].value, HashValue::parse(Kind::Pdq, PDQ1).unwrap());
+    assert_eq!(p.records[1].value, HashValue::parse(Kind::Pdq, PDQ2).unwrap());
+    assert!(p.records.iter().all(|r| !r.deleted && r.id.is_empty() && r.label.is_empty()));
+    // 11: 64 hex digits without a kind; 12: a short PDQ; 14: crc32 is no kind we know.
+    assert_eq!(reject_lines(&p), [11, 12, 14]);
+    assert!(matches!(p.rejects[0].reason, RejectReason::NoKind(n) if n.digits == 64));
+    assert!(p.rejects[0].reason.to_string().contains("never guessed"));
+    assert!(matches!(p.rejects[1].reason, RejectReason::BadHash { kind: Kind::Pdq, .. }));
+    assert!(matches!(&p.rejects[2].reason, RejectReason::UnknownKind(k) if k == "crc32"));
+    // 13: PhotoDNA.
+    assert_eq!(p.skipped, skipped(&[("unsupported kind photodna", 1)]));
+}
+
+#[test]
+fn bare_hex_takes_the_default_kind() {
+    let p = parse_with(&data("local.txt"), Format::Auto, Some(Kind::Sha256));
+    assert_eq!(record_lines(&p), [3, 4, 5, 6, 7, 8, 9, 11]);
+    assert_eq!(p.records[7].value.kind(), Kind::Sha256);
+    assert_eq!(reject_lines(&p), [12, 14]);
+    // A kind written in the file wins over the default.
+    assert_eq!(p.records[0].value.kind(), Kind::Pdq);
+}
+
+#[test]
+fn strict_stops_at_the_first_reject() {
+    let opts = ParseOptions { strict: true, ..ParseOptions::default() };
+    let p = lists::parse(&data("local.txt"), &opts).unwrap();
+    assert_eq!(reject_lines(&p), [11]);
+    assert_eq!(record_lines(&p), [3, 4, 5, 6, 7, 8, 9]);
+    assert!(p.skipped.is_empty(), "line 13 is after the stop");
+}
+
+#[test]
+fn python_threatexchange_file_lines() {
+    let p = parse(&data("pytx-signals.txt"));
+    assert_eq!(p.format, Format::Text);
+    // 1 pdq, 2 video_md5, 4 photo_pdq; 3 raw_text, 5 url_md5, 6 video_tmk_pdqf are skipped.
+    assert_eq!(record_lines(&p), [1, 2, 4]);
+    assert_eq!(
+        p.records.iter().map(|r| r.value.kind()).collect::<Vec<_>>(),
+        [Kind::Pdq, Kind::Md5, Kind::Pdq]
+    );
+    assert!(p.rejects.is_empty(), "{:?}", p.rejects);
+    assert_eq!(
+        p.skipped,
+        skipped(&[
+            ("unsupported kind text", 1),
+            ("unsupported kind tmk", 1),
+            ("unsupported kind url_md5", 1)
+        ])
+    );
+    // Reading it as `pytx` explicitly gives the same.
+    let q = parse_with(&data("pytx-signals.txt"), Format::Pytx, None);
+    assert_eq!(q.records, p.records);
+}
+
+#[test]
+fn tech_against_terrorism_json_array() {
+    let p = parse(&data("tat-hash-list.json"));
+    assert_eq!(p.format, Format::Json);
+    // Pretty-printed with 8 keys an object: objects open on lines 2, 12, 22, 32.
+    assert_eq!(record_lines(&p), [2, 12, 22, 32]);
+    let ids: Vec<&str> = p.records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["2819", "2820", "2821", "2822"]);
+    let labels: Vec<&str> = p.records.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, ["islamist", "far-right", "islamist", "islamist"]);
+    let deleted: Vec<bool> = p.records.iter().map(|r| r.deleted).collect();
+    assert_eq!(deleted, [false, true, false, false]);
+    assert_eq!(p.records[2].value, HashValue::parse(Kind::Pdq, PDQ2).unwrap());
+    assert_eq!(p.records[3].value.kind(), Kind::Sha256);
+    assert!(p.rejects.is_empty());
+}
+
+#[test]
+fn tech_against_terrorism_json_lines() {
+    let p = parse(&data("tat-hash-list.jsonl"));
+    assert_eq!(p.format, Format::Jsonl);
+    assert_eq!(record_lines(&p), [1, 2, 3, 4]);
+    let array = parse(&data("tat-hash-list.json"));
+    for (a, b) in p.records.iter().zip(&array.records) {
+        assert_eq!((a.value, &a.id, &a.label, a.deleted), (b.value, &b.id, &b.label, b.deleted));
+    }
+    // 5: `zz` is no MD5; 6: the JSON is cut short.
+    assert_eq!(reject_lines(&p), [5, 6]);
+    assert!(matches!(p.rejects[0].reason, RejectReason::BadHash { kind: Kind::Md5, .. }));
+    assert!(matches!(p.rejects[1].reason, RejectReason::BadJson(_)));
+}
+
+#[test]
+fn stopncii_records_and_statuses() {
+    let p = parse(&data("stopncii-records.jsonl"));
+    assert_eq!(p.format, Format::Jsonl);
+    // 1 Received, 2 Active, 5 Active are live; 3 Withdrawn and 4 Deleted are deleted;
+    // 6 is VideoTMK (skipped); 7's status `Pending` is not one we know.
+    assert_eq!(record_lines(&p), [1, 2, 3, 4, 5]);
+    assert_eq!(p.records.iter().map(|r| r.deleted).collect::<Vec<_>>(), [false, false, true, true, false]);
+    assert_eq!(p.records[3].value.kind(), Kind::Md5, "VideoMD5");
+    assert_eq!(reject_lines(&p), [7]);
+    assert!(matches!(&p.rejects[0].reason, RejectReason::UnknownStatus(s) if s == "Pending"));
+    assert_eq!(p.skipped, skipped(&[("unsupported kind tmk", 1)]));
+}
+
+#[test]
+fn csv_with_quotes_aliases_and_statuses() {
+    let p = parse(&data("partner.csv"));
+    assert_eq!(p.format, Format::Csv);
+    // Row 2 spans lines 2-3 (a quoted note with a line break); 10 has no kind; 11 is
+    // NetClean; 12 writes `md5:HEX` in the hash column; 13's status `frozen` is unknown.
+    assert_eq!(record_lines(&p), [2, 4, 5, 6, 7, 8, 9, 12]);
+    let r = &p.records[0];
+    assert_eq!((r.id.as_str(), r.label.as_str(), r.deleted), ("c-1", "CSAM, A1", false));
+    // Status: '' live; removed, inactive, withdrawn, deleted, revoked deleted.
+    let deleted: Vec<bool> = p.records.iter().map(|r| r.deleted).collect();
+    assert_eq!(deleted, [false, false, true, true, true, true, true, false]);
+    assert_eq!(p.records[2].value.kind(), Kind::Pdq, "photo_pdq");
+    assert_eq!(p.records[7].id, "c-10");
+    assert_eq!(reject_lines(&p), [10, 13]);
+    assert!(matches!(p.rejects[0].reason, RejectReason::NoKind(_)));
+    assert!(matches!(p.rejects[1].reason, RejectReason::UnknownStatus(_)));
+    assert_eq!(p.skipped, skipped(&[("unsupported kind netclean", 1)]));
+}
+
+#[test]
+fn tsv_and_its_gzip_read_the_same() {
+    let p = parse(&data("partner.tsv"));
+    assert_eq!(p.format, Format::Tsv);
+    assert_eq!(record_lines(&p), [2, 3, 4, 5, 6]);
+    // deleted column: false, 0, yes, no, 1.
+    assert_eq!(p.records.iter().map(|r| r.deleted).collect::<Vec<_>>(), [false, false, true, false, true]);
+    assert_eq!(p.records[0].id, "t1");
+    assert_eq!(p.records[4].value.kind(), Kind::Phash);
+    let g = parse(&data("partner.tsv.gz"));
+    assert!(g.gzip);
+    assert_eq!(g.format, Format::Tsv);
+    assert_eq!(g.records, p.records);
+}
+
+#[test]
+fn the_csv_of_mediamatch_hash() {
+    let p = parse(&data("mediamatch-hash.csv"));
+    assert_eq!(p.format, Format::Csv);
+    // 2 files x (pdq orig, phash orig, md5, sha1, sha256); their 2 x 2 x 7 rotated and
+    // mirrored variants are skipped.
+    assert_eq!(p.records.len(), 10);
+    assert_eq!(p.skipped, skipped(&[(SKIP_VARIANT, 28)]));
+    assert!(p.rejects.is_empty());
+    assert_eq!(p.records[0].id, "uploads/upload, 1.jpg");
+    assert_eq!(p.records[0].line, 2);
+    let kinds: Vec<Kind> = p.records[..5].iter().map(|r| r.value.kind()).collect();
+    assert_eq!(kinds, [Kind::Pdq, Kind::Phash, Kind::Md5, Kind::Sha1, Kind::Sha256]);
+    assert_eq!(p.records[5].id, "uploads/b.jpg");
+}
+
+#[test]
+fn every_alias_names_its_kind() {
+    let hex = |k: Kind| "ab".repeat(k.byte_len());
+    let cases: &[(&str, Kind)] = &[
+        ("pdq", Kind::Pdq),
+        ("PDQ", Kind::Pdq),
+        ("ImagePDQ", Kind::Pdq),
+        ("photo_pdq", Kind::Pdq),
+        ("HASH_PDQ", Kind::Pdq),
+        ("phash", Kind::Phash),
+        ("pHash", Kind::Phash),
+        ("md5", Kind::Md5),
+        ("MD5", Kind::Md5),
+        ("VideoMD5", Kind::Md5),
+        ("video_md5", Kind::Md5),
+        ("photo_md5", Kind::Md5),
+        ("sha1", Kind::Sha1),
+        ("SHA-1", Kind::Sha1),
+        ("sha256", Kind::Sha256),
+        ("SHA-256", Kind::Sha256),
+        ("video_sha256", Kind::Sha256),
+    ];
+    for &(name, kind) in cases {
+        for text in [format!("{name}:{}\n", hex(kind)), format!("{name} {}\n", hex(kind))] {
+            let p = parse(text.as_bytes());
+            assert_eq!(p.records.len(), 1, "{text:?}: {:?}", p.rejects);
+            assert_eq!(p.records[0].value.kind(), kind, "{text:?}");
+        }
+        let csv = format!("hash,algorithm\n{},{name}\n", hex(kind));
+        assert_eq!(parse(csv.as_bytes()).records[0].value.kind(), kind, "{csv:?}");
+        let json = format!("{{\"signalType\": \"{name}\", \"hashValue\": \"{}\"}}\n", hex(kind));
+        assert_eq!(parse(json.as_bytes()).records[0].value.kind(), kind, "{json:?}");
+    }
+}
+
+#[test]
+fn uncomputable_kinds_are_skipped_not_rejected() {
+    let cases: &[(&str, &str)] = &[
+        ("PhotoDNA", "photodna"),
+        ("pdna", "photodna"),
+        ("NetClean", "netclean"),
+        ("TMK", "tmk"),
+        ("TMK_PDQF", "tmk"),
+        ("tmk-pdqf", "tmk"),
+        ("video_tmk_pdqf", "tmk"),
+        ("VideoTMK", "tmk"),
+        ("Videntifier", "videntifier"),
+        ("SSVH", "ssvh"),
+    ];
+    for &(name, canonical) in cases {
+        let text = format!("{name}:0123\n{name} whatever value\n");
+        let p = parse(text.as_bytes());
+        assert!(p.records.is_empty() && p.rejects.is_empty(), "{name}: {p:?}");
+        assert_eq!(p.skipped, skipped(&[(&format!("unsupported kind {canonical}"), 2)]), "{name}");
+    }
+}
+
+#[test]
+fn every_status_spelling() {
+    let deleted = [
+        "deleted",
+        "Deleted",
+        "withdrawn",
+        "Withdrawn",
+        "removed",
+        "inactive",
+        "revoked",
+        "true",
+        "1",
+        "yes",
+    ];
+    let live = ["", "active", "Active", "received", "Received", "false", "0", "no", "Unknown", "live", "new"];
+    let md5 = "d41d8cd98f00b204e9800998ecf8427e";
+    for (spellings, want) in [(&deleted[..], true), (&live[..], false)] {
+        for s in spellings {
+            for column in ["status", "deleted", "hashStatus"] {
+                let csv = format!("hash,kind,{column}\n{md5},md5,{s}\n");
+                let p = parse(csv.as_bytes());
+                assert_eq!(p.records.len(), 1, "{csv:?}: {:?}", p.rejects);
+                assert_eq!(p.records[0].deleted, want, "{csv:?}");
+            }
+            let json = format!(
+                "{{\"hashValue\": \"{md5}\", \"signalType\": \"VideoMD5\", \"hashStatus\": \"{s}\"}}"
+            );
+            assert_eq!(parse(json.as_bytes()).records[0].deleted, want, "{json}");
+        }
+    }
+    // JSON booleans and numbers (Tech Against Terrorism's `deleted`).
+    for (v, want) in [("true", true), ("false", false), ("1", true), ("0", false), ("null", false)] {
+        let json = format!("{{\"hash_digest\": \"{md5}\", \"algorithm\": \"MD5\", \"deleted\": {v}}}");
+        assert_eq!(parse(json.as_bytes()).records[0].deleted, want, "{json}");
+    }
+}
+
+#[test]
+fn stopncii_page_on_one_line_and_pages_in_jsonl() {
+    let page = format!(
+        "{{\"count\":2,\"hasMoreRecords\":false,\"hashRecords\":[{{\"signalType\":\"ImagePDQ\",\"hashValue\":\"{PDQ1}\",\"hashStatus\":\"Active\"}},{{\"signalType\":\"ImagePDQ\",\"hashValue\":\"{PDQ2}\",\"hashStatus\":\"Deleted\"}}]}}"
+    );
+    let two = format!("{page}\n{page}\n");
+    let p = parse(two.as_bytes());
+    assert_eq!(p.format, Format::Jsonl);
+    assert_eq!(record_lines(&p), [1, 1, 2, 2]);
+    assert_eq!(p.records.iter().map(|r| r.deleted).collect::<Vec<_>>(), [false, true, false, true]);
+    // As a document, too.
+    let q = parse_with(two.as_bytes(), Format::Stopncii, None);
+    assert_eq!(q.records, p.records);
+}
+
+#[test]
+fn gzip_of_every_sample_reads_like_the_sample() {
+    for name in ["local.txt", "pytx-signals.txt", "tat-hash-list.json", "tat-hash-list.jsonl", "partner.csv"]
+    {
+        let plain = parse(&data(name));
+        let packed = parse(&gzip(&data(name)));
+        assert!(packed.gzip && !plain.gzip);
+        assert_eq!(
+            (packed.format, &packed.records, &packed.rejects),
+            (plain.format, &plain.records, &plain.rejects)
+        );
+    }
+}
+
+#[test]
+fn whole_file_errors() {
+    // A CSV read as such needs a hash column.
+    let e =
+        lists::parse(b"name,size\na,1\n", &ParseOptions { format: Format::Csv, ..ParseOptions::default() });
+    assert!(matches!(e, Err(ListError::NoHashColumn { .. })), "{e:?}");
+    // UTF-16 is refused with advice.
+    assert!(matches!(lists::parse(b"\xff\xfeh\0", &ParseOptions::default()), Err(ListError::Utf16)));
+    // Truncated gzip.
+    let gz = gzip(&data("partner.csv"));
+    assert!(matches!(lists::parse(&gz[..gz.len() / 2], &ParseOptions::default()), Err(ListError::Gzip(_))));
+    // A gzip bomb beyond the limit.
+    let big = gzip(&vec![b'#'; 1 << 20]);
+    let small = ParseOptions { max_bytes: 1000, ..ParseOptions::default() };
+    assert!(matches!(lists::parse(&big, &small), Err(ListError::TooLarge { limit: 1000 })));
+    // Broken XML and JSON documents say where.
+    let e = lists::parse(b"<queryResult>\n<images>\n</queryResult>", &ParseOptions::default());
+    assert!(matches!(e, Err(ListError::Xml { line: 3, .. })), "{e:?}");
+    let e = lists::parse(b"{\n\"hashRecords\": [\n{\"a\": }\n]}", &ParseOptions::default());
+    assert!(matches!(e, Err(ListError::Json { line: 3, .. })), "{e:?}");
+}
+
+#[test]
+fn invalid_utf8_lines_are_rejected_alone() {
+    let p = parse(b"md5:d41d8cd98f00b204e9800998ecf8427e\n\xff\xfe bad\nsha1:da39a3ee5e6b4b0d3255bfef95601890afd80709\n");
+    assert_eq!(record_lines(&p), [1, 3]);
+    assert_eq!(reject_lines(&p), [2]);
+    assert_eq!(p.rejects[0].reason, RejectReason::NotUtf8);
+}
+
+#[test]
+fn kind_column_and_prefix_must_agree() {
+    let md5 = "d41d8cd98f00b204e9800998ecf8427e";
+    let p = parse(format!("hash,kind\nmd5:{md5},VideoMD5\nsha1:{md5},md5\n").as_bytes());
+    assert_eq!(record_lines(&p), [2]);
+    assert_eq!(reject_lines(&p), [3]);
+    assert!(matches!(p.rejects[0].reason, RejectReason::KindConflict { .. }));
+}
+
+#[test]
+fn formats_by_name() {
+    for f in Format::ALL {
+        assert_eq!(f.name().parse::<Format>().unwrap(), f);
+    }
+    assert_eq!("JSONL".parse::<Format>().unwrap(), Format::Jsonl);
+    assert!("xml".parse::<Format>().is_err());
+}
+
+#[test]
+fn source_keeps_name_and_sha256_of_the_stored_bytes() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("partner.tsv.gz");
+    std::fs::write(&path, data("partner.tsv.gz")).unwrap();
+    let s = lists::Source::read(&path, &ParseOptions::default()).unwrap();
+    assert_eq!(s.name, "partner.tsv.gz");
+    let want: String =
+        sha2::Sha256::digest(data("partner.tsv.gz")).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(s.sha256, want);
+    let missing = lists::Source::read(&dir.path().join("nope.csv"), &ParseOptions::default());
+    assert!(missing.unwrap_err().to_string().contains("nope.csv"));
+}
