@@ -9,26 +9,43 @@
 //!
 //! # How it works
 //!
-//! A *line* (one row or one column of the current rectangle) is **flat** when at least
-//! [`BorderOptions::flat_share`] of its pixels lie within [`BorderOptions::tolerance`]
-//! (per channel) of the line's own per-channel median. The median and the share make
-//! the test robust to JPEG ringing and to the odd stray pixel; comparing each line with
-//! its own median (not with one edge colour) lets a frame be made of several flat
-//! layers of different colours, such as a dark status bar above a light title bar, or
-//! a one-pixel outline of another colour around the picture.
+//! A *line* (one row or one column of the current rectangle) is **nearly flat** when at
+//! least [`BorderOptions::flat_share`] of its pixels lie within
+//! [`BorderOptions::tolerance`] (per channel) of the line's own per-channel median, and
+//! **exactly flat** when that share lies within [`BorderOptions::strict_tolerance`]
+//! (ignoring the line's ends, where JPEG ringing from the crossing edges of the frame
+//! reaches). The median and the share make the tests robust to stray pixels.
 //!
-//! Each edge is peeled inward until its first non-flat line. Edges are peeled in turn
-//! (top, bottom, left, right), each within the rectangle the earlier edges left, and
-//! the round is repeated until nothing changes: a title bar that spans only the inside
-//! of the side frames is found once the sides are gone, and side frames that run only
-//! between a full-width title bar and status bar are found once those are gone.
+//! Each edge is scanned inward up to its first line that is not nearly flat, and the
+//! lines are grouped into layers of one colour (a status bar, a title bar, a side
+//! frame, a one-pixel outline). A layer belongs to the frame when it has an exactly
+//! flat line, followed by at most [`BorderOptions::max_transition`] nearly flat lines
+//! (the JPEG ringing spreading from the content), or when it is an inner layer at most
+//! [`BorderOptions::max_thin_layer`] lines thick (an outline). This is what keeps real
+//! content: a flat synthetic bar survives JPEG untouched inside, while a sky, a wall
+//! or a studio backdrop carries gradients and noise of more than one level, so it is
+//! at most *nearly* flat and never starts a border, nor extends one by more than a
+//! JPEG block. The price: a frame thinner than about one JPEG block (8 to 16 px) that
+//! was JPEG-compressed with the content has no untouched line and is left in place;
+//! it moves the hashes little.
 //!
-//! Guards against trimming real content (a night sky, a studio backdrop, snow):
-//! an edge whose border would be thinner than [`BorderOptions::min_border_px`] or
-//! [`BorderOptions::min_border_fraction`] of the side is left alone (JPEG edge
-//! artefacts, a one-pixel scanner line), and when the remaining content would be smaller than
+//! Edges are peeled in turn (top, bottom, left, right), each within the rectangle the
+//! earlier edges left, and the round is repeated until nothing changes: a title bar
+//! that spans only the inside of the side frames is found once the sides are gone, and
+//! side frames that run only between a full-width title bar and status bar are found
+//! once those are gone.
+//!
+//! Further guards: an edge whose border would be thinner than
+//! [`BorderOptions::min_border_px`] or [`BorderOptions::min_border_fraction`] of the
+//! side is left alone, and when the remaining content would be smaller than
 //! [`BorderOptions::min_content_fraction`] of a side or [`BorderOptions::min_content_px`]
 //! the image is left alone ([`find_content`] returns `None`).
+//!
+//! Measured (`tests/border.rs`): frames of six kinds around 160 corpus photos,
+//! re-encoded as JPEG at quality 75, are found within 2 px in 95% of cases and within
+//! 8 px in 99.7%; of the 484 corpus photos without an added frame, 6 (1.2%) are
+//! trimmed, one of them rightly (it has black bars of its own), the others by at most
+//! 6% of their area.
 //!
 //! This improves on python-threatexchange's `unletterbox`, which only removes rows and
 //! columns in which *every* pixel is at most a threshold away from black: that misses
@@ -72,18 +89,37 @@ impl Rect {
 }
 
 /// Thresholds of the border detector. The defaults were chosen on generated frames
-/// around the shared photo corpus re-encoded as JPEG at quality 75 (see
-/// `tests/border.rs`, which measures both the rectangle error and over-trimming).
+/// around the shared photo corpus re-encoded as JPEG at quality 75, and on the corpus
+/// photos themselves (see `tests/border.rs`, which measures both the rectangle error and
+/// over-trimming).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BorderOptions {
     /// Largest per-channel difference from the line's median for a pixel to count as
-    /// the line's colour. Default 20: JPEG at quality 75 rarely moves a flat area by
-    /// more, natural textures usually do.
+    /// exactly the line's colour. Default 1: JPEG codes a block of one flat colour
+    /// exactly, while the smoothest skies of the corpus still vary by more (at 3, clear
+    /// skies were trimmed as frames).
+    pub strict_tolerance: u8,
+    /// Largest per-channel difference for a pixel to count as nearly the line's colour,
+    /// in the transition lines where JPEG ringing spreads from an edge. Default 24
+    /// (20 cut saturated frames short by a few pixels; 32 let more content in).
     pub tolerance: u8,
-    /// Share of a line's pixels (0 to 1) that must be within `tolerance` of its median
-    /// for the line to be flat. Default 0.985: a few JPEG-ringing or stray pixels are
-    /// forgiven, a real edge in the content is not.
+    /// Share of a line's pixels (0 to 1) that must be within the tolerance of its
+    /// median for the line to count as (exactly or nearly) flat. Default 0.985: a few
+    /// stray pixels are forgiven, a real edge in the content is not.
     pub flat_share: f64,
+    /// Longest run of merely nearly flat lines of a layer's colour accepted after its
+    /// last exactly flat line. Default 16, the size of a JPEG MCU with 4:2:0 chroma
+    /// subsampling, the farthest JPEG ringing from the content reaches; a longer run is
+    /// content that happens to share the frame's colour, and is kept.
+    pub max_transition: u32,
+    /// Thickest outermost layer accepted without an exactly flat line. Default 0: at 8
+    /// (a JPEG block, so that very thin frames are found too) 3.5% of the corpus
+    /// photos lost a strip of real content at some edge.
+    pub max_thin_frame: u32,
+    /// Thickest inner layer (inside another layer of the frame) accepted without an
+    /// exactly flat line. Default 2: a thin outline around the picture, or a ringing
+    /// line whose colour JPEG shifted.
+    pub max_thin_layer: u32,
     /// Thinnest border (in pixels) trimmed from an edge. Default 2.
     pub min_border_px: u32,
     /// Thinnest border trimmed from an edge, as a share of the image side across which
@@ -91,7 +127,7 @@ pub struct BorderOptions {
     pub min_border_fraction: f64,
     /// Smallest content left, as a share of each side; below it the image is left
     /// alone. Default 0.25: a landscape photo shown in a portrait phone screenshot
-    /// keeps about 30% of the height.
+    /// keeps about a third of the height.
     pub min_content_fraction: f64,
     /// Smallest content left, in pixels on each side; below it the image is left
     /// alone. Default 32 (PDQ and pHash both look at a 32 to 64 pixel grid).
@@ -101,8 +137,12 @@ pub struct BorderOptions {
 impl Default for BorderOptions {
     fn default() -> BorderOptions {
         BorderOptions {
-            tolerance: 20,
+            strict_tolerance: 1,
+            tolerance: 24,
             flat_share: 0.985,
+            max_transition: 16,
+            max_thin_frame: 0,
+            max_thin_layer: 2,
             min_border_px: 2,
             min_border_fraction: 0.01,
             min_content_fraction: 0.25,
@@ -134,7 +174,7 @@ pub fn find_content(image: &Image, options: &BorderOptions) -> Option<Rect> {
                 Edge::Top | Edge::Bottom => min_top_bottom,
                 Edge::Left | Edge::Right => min_left_right,
             };
-            let n = view.flat_run(r, edge, options);
+            let n = view.border_run(r, edge, options);
             if n > 0 && trimmed[i] + n >= min {
                 r = edge.trim(r, n);
                 trimmed[i] += n;
@@ -240,13 +280,25 @@ impl<'a> View<'a> {
         (n > 0 && samples.len() == n).then_some(View { samples, channels, width: image.width as usize })
     }
 
-    /// How many consecutive flat lines there are at `edge` of `r`, going inward.
-    fn flat_run(&self, r: Rect, edge: Edge, options: &BorderOptions) -> u32 {
+    /// How many lines at `edge` of `r`, going inward, belong to the border.
+    ///
+    /// The lines up to the first one that is not nearly flat are grouped into layers
+    /// of one colour each. A layer counts as frame when it has an exactly flat line
+    /// (the inside of a synthetic bar: JPEG leaves it untouched), or when it is thin:
+    /// the outermost layer up to [`BorderOptions::max_transition`] lines (a frame so
+    /// thin that JPEG ringing from the content reaches all of it), an inner one up to
+    /// [`BorderOptions::max_thin_layer`] lines (a one-pixel outline, a shifted ringing
+    /// line). The border ends before the first layer that counts as neither: a thick,
+    /// merely nearly flat area is sky, wall or backdrop, not a frame.
+    fn border_run(&self, r: Rect, edge: Edge, options: &BorderOptions) -> u32 {
         let extent = match edge {
             Edge::Top | Edge::Bottom => r.height,
             Edge::Left | Edge::Right => r.width,
         };
         let mut scratch = Scratch::default();
+        let loose = options.tolerance;
+        let mut open: Option<Layer> = None;
+        let mut stop = extent;
         for i in 0..extent {
             let line = match edge {
                 Edge::Top => Line::Row { y: r.y + i, x0: r.x, x1: r.right() },
@@ -254,15 +306,33 @@ impl<'a> View<'a> {
                 Edge::Left => Line::Col { x: r.x + i, y0: r.y, y1: r.bottom() },
                 Edge::Right => Line::Col { x: r.right() - 1 - i, y0: r.y, y1: r.bottom() },
             };
-            if !self.is_flat(line, options, &mut scratch) {
-                return i;
+            let f = self.flatness(line, options, &mut scratch);
+            if !f.near {
+                stop = i;
+                break;
             }
+            let last_exact = f.exact.then_some(i);
+            open = match open {
+                Some(l) if distance(l.colour, f.median) <= loose => {
+                    Some(Layer { last_exact: last_exact.or(l.last_exact), ..l })
+                }
+                Some(l) => match l.extent(i, options) {
+                    Extent::Whole => Some(Layer { colour: f.median, start: i, last_exact }),
+                    Extent::Until(n) => return n,
+                },
+                None => Some(Layer { colour: f.median, start: i, last_exact }),
+            };
         }
-        extent
+        match open.map(|l| l.extent(stop, options)) {
+            Some(Extent::Whole) => stop,
+            Some(Extent::Until(n)) => n,
+            None => 0,
+        }
     }
 
-    /// Whether enough of the line's pixels are within the tolerance of its median.
-    fn is_flat(&self, line: Line, options: &BorderOptions, scratch: &mut Scratch) -> bool {
+    /// How flat a line is: exactly (within the strict tolerance of its median) and
+    /// nearly (within the loose tolerance).
+    fn flatness(&self, line: Line, o: &BorderOptions, scratch: &mut Scratch) -> Flatness {
         scratch.hist = [[0; 256]; 3];
         let mut count = 0u32;
         self.for_each_pixel(line, |px| {
@@ -271,20 +341,24 @@ impl<'a> View<'a> {
             }
             count += 1;
         });
-        if count == 0 {
-            return false;
-        }
         let mut median = [0u8; 3];
         for (c, m) in median.iter_mut().enumerate().take(self.channels) {
             *m = median_of(&scratch.hist[c], count);
         }
-        let tol = i16::from(options.tolerance);
-        let mut near = 0u32;
+        let (strict, loose) = (o.strict_tolerance, o.tolerance);
+        // Exactness ignores the ends of the line, where JPEG ringing from the frame's
+        // edges across the line (a title bar's lower edge, for a side frame) reaches.
+        let margin = if count > 4 * o.max_transition { o.max_transition } else { 0 };
+        let inner = margin..count - margin;
+        let (mut exact, mut near, mut at) = (0u32, 0u32, 0u32);
         self.for_each_pixel(line, |px| {
-            let ok = px.iter().zip(median).all(|(&v, m)| (i16::from(v) - i16::from(m)).abs() <= tol);
-            near += u32::from(ok);
+            let d = px.iter().zip(median).map(|(&v, m)| v.abs_diff(m)).max().unwrap_or(0);
+            exact += u32::from(d <= strict && inner.contains(&at));
+            near += u32::from(d <= loose);
+            at += 1;
         });
-        f64::from(near) >= options.flat_share * f64::from(count)
+        let enough = |n: u32, of: u32| of > 0 && f64::from(n) >= o.flat_share * f64::from(of);
+        Flatness { median, exact: enough(exact, count - 2 * margin), near: enough(near, count) }
     }
 
     fn for_each_pixel(&self, line: Line, mut f: impl FnMut(&[u8])) {
@@ -305,6 +379,57 @@ impl<'a> View<'a> {
             }
         }
     }
+}
+
+/// A run of nearly flat lines of one colour at an edge.
+#[derive(Clone, Copy, Debug)]
+struct Layer {
+    colour: [u8; 3],
+    /// Its first line, counted from the edge.
+    start: u32,
+    /// Its last exactly flat line, if any.
+    last_exact: Option<u32>,
+}
+
+/// How much of a layer belongs to the frame.
+#[derive(Clone, Copy, Debug)]
+enum Extent {
+    /// All of it; the next layer may belong to the frame too.
+    Whole,
+    /// The frame ends at this line (counted from the edge).
+    Until(u32),
+}
+
+impl Layer {
+    /// How much of the layer, which ends before line `end`, belongs to the frame.
+    fn extent(&self, end: u32, o: &BorderOptions) -> Extent {
+        match self.last_exact {
+            // A bar with an untouched inside, followed by a short ringing tail, or by a
+            // long nearly flat area of its colour that is content.
+            Some(e) if end - (e + 1) <= o.max_transition => Extent::Whole,
+            Some(e) => Extent::Until(e + 1),
+            None => {
+                let thin = if self.start == 0 { o.max_thin_frame } else { o.max_thin_layer };
+                if end - self.start <= thin {
+                    Extent::Whole
+                } else {
+                    Extent::Until(self.start)
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Flatness {
+    median: [u8; 3],
+    exact: bool,
+    near: bool,
+}
+
+/// The largest per-channel difference between two colours.
+fn distance(a: [u8; 3], b: [u8; 3]) -> u8 {
+    a.iter().zip(b).map(|(&x, y)| x.abs_diff(y)).max().unwrap_or(0)
 }
 
 #[derive(Clone, Copy, Debug)]
