@@ -4,9 +4,11 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod border;
 pub mod catalog;
 pub mod decode;
 pub mod error;
+pub mod eval;
 pub mod hash;
 pub mod hasher;
 pub mod index;

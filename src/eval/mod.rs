@@ -1,0 +1,9 @@
+//! Building blocks of `mediamatch eval`, which measures how well the hashes find
+//! transformed copies of known photos.
+//!
+//! [`transform`] turns a photo into the encoded bytes a platform would receive after a
+//! typical edit (re-encoding, resizing, cropping, framing, rotating, filtering).
+
+pub mod transform;
+
+pub use transform::{Encoding, Transform, TransformError};
