@@ -20,7 +20,9 @@ pub enum Structure {
     /// substring value to entries; queries probe the buckets near the query's substrings.
     /// Queries whose radius would make it slower than a scan fall back to the scan.
     Mih {
-        /// Number of substrings; `None` picks it from the hash width and the entry count.
+        /// Number of substrings; `None` picks it from the hash width and the entry count
+        /// (about `log2(entries)` bits per substring), and builds no tables for sections of
+        /// fewer than [`SMALL_SECTION`] values.
         substrings: Option<u8>,
     },
     /// A BK-tree laid out flat, breadth first (kept as a selectable structure and baseline).
@@ -50,6 +52,10 @@ impl BuildOptions {
         BuildOptions { pdq: structure, phash: structure }
     }
 }
+
+/// Below this many values, [`Structure::Mih`] with automatic substrings builds no
+/// tables: a scan of so few values takes about as long as probing the tables.
+pub const SMALL_SECTION: usize = 1024;
 
 /// Builds the bytes of an index holding `catalog`.
 ///
@@ -174,6 +180,7 @@ impl<'a> Builder<'a> {
                 kind_sections.push((format::TAG_VALUES, code, start as u64, Vec::new()));
                 let values_at = kind_sections.len() - 1;
                 match structure {
+                    Some(Structure::Mih { substrings: None }) if n < SMALL_SECTION => {}
                     Some(Structure::Mih { substrings }) => {
                         for spec in mih::plan(kind.bits(), n, substrings) {
                             let table = mih::build_table(&values, words, spec);

@@ -51,14 +51,13 @@ impl Spec {
 /// The substrings for `n` values of `width` bits: `substrings` of them if given, otherwise
 /// about `log2(n)` bits each so that a bucket holds about one value.
 pub(crate) fn plan(width: u32, n: usize, substrings: Option<u8>) -> Vec<Spec> {
-    let min_m = width.div_ceil(MAX_MIH_BITS.min(24));
+    // A bucket array has 2^bits entries: keep it near the entry count whatever is asked.
+    let log2 = usize::BITS - n.max(1).leading_zeros() - 1;
+    let max_bits = (log2 + 2).clamp(8, 24);
+    let min_m = width.div_ceil(max_bits);
     let m = match substrings {
         Some(m) => u32::from(m).clamp(min_m, width),
-        None => {
-            let log2 = usize::BITS - n.max(1).leading_zeros() - 1;
-            let target = log2.clamp(8, 24);
-            width.div_ceil(target)
-        }
+        None => width.div_ceil(log2.clamp(8, 24)),
     };
     let (base, extra) = (width / m, width % m);
     let mut start = 0;
@@ -298,7 +297,8 @@ mod tests {
             assert_eq!(p[0].start, 0);
             assert!(p.iter().all(|s| s.bits <= 24));
         }
-        assert_eq!(plan(256, 5, Some(16)).len(), 16);
+        assert_eq!(plan(256, 1_000_000, Some(16)).len(), 16);
+        assert_eq!(plan(256, 5, Some(16)).len(), 32, "8-bit tables at most for 5 values");
     }
 
     #[test]
