@@ -14,8 +14,11 @@ use mediamatch::{HashValue, Kind};
 
 fn read_hashes(path: &Path, kind: Kind) -> Vec<HashValue> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let v: Vec<HashValue> =
-        text.lines().filter(|l| !l.trim().is_empty()).map(|l| HashValue::parse(kind, l.trim()).unwrap()).collect();
+    let v: Vec<HashValue> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| HashValue::parse(kind, l.trim()).unwrap())
+        .collect();
     assert!(!v.is_empty(), "{} is empty", path.display());
     v
 }
@@ -72,7 +75,11 @@ fn needles_against_haystack_at_32() {
             let needle: usize = row["needle_line"].parse().unwrap();
             for d in [0u32, 2, 4, 8, 16, 24, 31, 32, 40, 48, 64] {
                 let n: usize = row[&format!("count_le{d}")].parse().unwrap();
-                assert_eq!(index.search(&needles[needle - 1], d).unwrap().len(), n, "{name} needle {needle} d {d}");
+                assert_eq!(
+                    index.search(&needles[needle - 1], d).unwrap().len(),
+                    n,
+                    "{name} needle {needle} d {d}"
+                );
             }
         }
     }
@@ -83,7 +90,10 @@ fn haystack_self_pairs_at_32() {
     let Some(shared) = common::shared_dir() else { return };
     let pdq = shared.join("reference/pdq");
     let haystack = read_hashes(&pdq.join("upstream/pdq/data/reg-test-input/haystack.txt"), Kind::Pdq);
-    let want = expected(&pdq.join("expected/hashlists/haystack_self_pairs_le32.tsv"), ["line_a", "line_b", "distance"]);
+    let want = expected(
+        &pdq.join("expected/hashlists/haystack_self_pairs_le32.tsv"),
+        ["line_a", "line_b", "distance"],
+    );
     for (name, opts) in all_structures() {
         let index = index_of(&haystack, &opts);
         let got: BTreeSet<_> = pairs(&index, &haystack, 32).into_iter().filter(|(a, b, _)| a < b).collect();
@@ -96,7 +106,10 @@ fn long64_as_phash_self_pairs_at_20() {
     let Some(shared) = common::shared_dir() else { return };
     let pdq = shared.join("reference/pdq");
     let values = read_hashes(&pdq.join("upstream/pdq/data/reg-test-input/long64.dat"), Kind::Phash);
-    let want = expected(&pdq.join("expected/hashlists/long64_self_pairs_le20.tsv"), ["line_a", "line_b", "distance"]);
+    let want = expected(
+        &pdq.join("expected/hashlists/long64_self_pairs_le20.tsv"),
+        ["line_a", "line_b", "distance"],
+    );
     assert_eq!(want.len(), 419);
     for (name, opts) in all_structures() {
         let index = index_of(&values, &opts);
@@ -110,7 +123,8 @@ fn long256_all_pairs() {
     let Some(shared) = common::shared_dir() else { return };
     let pdq = shared.join("reference/pdq");
     let values = read_hashes(&pdq.join("upstream/pdq/data/reg-test-input/long256.dat"), Kind::Pdq);
-    let want = expected(&pdq.join("expected/hashlists/long256_all_pairs.tsv"), ["line_a", "line_b", "distance"]);
+    let want =
+        expected(&pdq.join("expected/hashlists/long256_all_pairs.tsv"), ["line_a", "line_b", "distance"]);
     assert_eq!(want.len(), 1225);
     for (name, opts) in all_structures() {
         let index = index_of(&values, &opts);
@@ -123,7 +137,10 @@ fn long256_all_pairs() {
 fn short_matrices() {
     let Some(shared) = common::shared_dir() else { return };
     let pdq = shared.join("reference/pdq");
-    for (file, matrix, kind) in [("short64.dat", "short64_matrix.tsv", Kind::Phash), ("short256.dat", "short256_matrix.tsv", Kind::Pdq)] {
+    for (file, matrix, kind) in [
+        ("short64.dat", "short64_matrix.tsv", Kind::Phash),
+        ("short256.dat", "short256_matrix.tsv", Kind::Pdq),
+    ] {
         let values = read_hashes(&pdq.join("upstream/pdq/data/reg-test-input").join(file), kind);
         let rows = common::read_tsv(&pdq.join("expected/hashlists").join(matrix));
         assert_eq!(rows.len(), values.len());
