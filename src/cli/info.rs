@@ -1,11 +1,68 @@
-//! `mediamatch info`.
+//! `mediamatch info`: describe an index.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use mediamatch::index::Index;
 
 use super::Exit;
 
 /// Arguments of `mediamatch info`.
 #[derive(clap::Args, Debug)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// The index file.
+    index: PathBuf,
+}
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<Exit> {
-    anyhow::bail!("`mediamatch info` is not built yet")
+pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
+    let path = args.index.display();
+    let index = Index::open(&args.index).with_context(|| format!("{path}"))?;
+    let info = index.info().with_context(|| format!("{path}"))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "index:          {path}")?;
+    writeln!(out, "format version: {}", info.format_version)?;
+    writeln!(out, "size:           {} bytes", info.file_bytes)?;
+    writeln!(out, "entries:        {}", info.entries)?;
+    writeln!(
+        out,
+        "tables:         {} bytes (entries, lists), {} bytes of strings",
+        info.table_bytes, info.string_bytes
+    )?;
+    writeln!(out, "popcount:       {}", mediamatch::index::popcount::selected_features())?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<8} {:>12} {:>14} {:>16}  structure",
+        "kind", "entries", "value bytes", "structure bytes"
+    )?;
+    for k in &info.kinds {
+        writeln!(
+            out,
+            "{:<8} {:>12} {:>14} {:>16}  {}",
+            k.kind.name(),
+            k.entries,
+            k.value_bytes,
+            k.structure_bytes,
+            k.structure
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "lists: {}", info.lists.len())?;
+    for l in &info.lists {
+        let c = &l.counts;
+        writeln!(out, "  {}: version {}, imported at {} (Unix time)", l.name, l.version, l.imported_at)?;
+        writeln!(
+            out,
+            "    source: {} (sha256 {})",
+            l.source,
+            if l.source_sha256.is_empty() { "-" } else { &l.source_sha256 }
+        )?;
+        writeln!(
+            out,
+            "    last import: {} added, {} updated, {} removed, {} unchanged, {} rejected, {} skipped",
+            c.added, c.updated, c.removed, c.unchanged, c.rejected, c.skipped
+        )?;
+    }
+    Ok(Exit::Success)
 }

@@ -1,11 +1,25 @@
-//! `mediamatch verify`.
+//! `mediamatch verify`: check an index file fully.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use mediamatch::index::Index;
 
 use super::Exit;
 
 /// Arguments of `mediamatch verify`.
 #[derive(clap::Args, Debug)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// The index file.
+    index: PathBuf,
+}
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<Exit> {
-    anyhow::bail!("`mediamatch verify` is not built yet")
+/// Exit 0 when the checksum and every structure check out; otherwise the error (with the
+/// reason) goes to stderr and the exit code is 2.
+pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
+    let path = args.index.display();
+    let index = Index::open(&args.index).with_context(|| format!("{path}"))?;
+    index.verify().with_context(|| format!("{path}"))?;
+    println!("{path}: ok ({} entries, {} bytes)", index.len(), index.as_bytes().len());
+    Ok(Exit::Success)
 }

@@ -1,0 +1,248 @@
+//! Turning a [`Catalog`] into index bytes.
+//!
+//! The builder sorts the entries canonically (by kind, value, id, label, lists),
+//! deduplicates strings and list sets, and derives each kind's search structure, so the
+//! same catalog always gives the same bytes.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use crate::catalog::{Catalog, Entry};
+use crate::hash::{HashValue, Kind};
+use crate::index::format::{self, Section};
+use crate::index::{bktree, mih, IndexError};
+
+/// The search structure of a perceptual section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Structure {
+    /// Multi-index hashing: the hash is cut into substrings, each with a table from
+    /// substring value to entries; queries probe the buckets near the query's substrings.
+    /// Queries whose radius would make it slower than a scan fall back to the scan.
+    Mih {
+        /// Number of substrings; `None` picks it from the hash width and the entry count
+        /// (about `log2(entries)` bits per substring), and builds no tables for sections of
+        /// fewer than [`SMALL_SECTION`] values.
+        substrings: Option<u8>,
+    },
+    /// A BK-tree laid out flat, breadth first (kept as a selectable structure and baseline).
+    BkTree,
+    /// No structure: every query scans all values.
+    Scan,
+}
+
+impl Default for Structure {
+    fn default() -> Structure {
+        Structure::Mih { substrings: None }
+    }
+}
+
+/// How to build an index: the search structure for each perceptual kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Structure of the PDQ section.
+    pub pdq: Structure,
+    /// Structure of the pHash section.
+    pub phash: Structure,
+}
+
+impl BuildOptions {
+    /// The same structure for both perceptual kinds.
+    pub fn with_structure(structure: Structure) -> BuildOptions {
+        BuildOptions { pdq: structure, phash: structure }
+    }
+}
+
+/// Below this many values, [`Structure::Mih`] with automatic substrings builds no
+/// tables: a scan of so few values takes about as long as probing the tables.
+pub const SMALL_SECTION: usize = 1024;
+
+/// Builds the bytes of an index holding `catalog`.
+///
+/// Fails if an entry names a list that does not exist or there are more than `u32::MAX`
+/// entries or lists.
+pub fn build(catalog: &Catalog, options: &BuildOptions) -> Result<Vec<u8>, IndexError> {
+    Builder::new(catalog, options)?.finish()
+}
+
+/// Builds an index holding `catalog` and writes it to `w`.
+pub fn write_to<W: Write>(catalog: &Catalog, options: &BuildOptions, mut w: W) -> Result<(), IndexError> {
+    let bytes = build(catalog, options)?;
+    w.write_all(&bytes).map_err(|source| IndexError::Io { what: "writing the index".to_string(), source })
+}
+
+/// Appends the index encoding of a value: `u64` words little-endian for the perceptual
+/// kinds (most significant word first), raw bytes for digests.
+pub(crate) fn encode_value(v: &HashValue, out: &mut Vec<u8>) {
+    match v {
+        HashValue::Phash(p) => out.extend_from_slice(&p.0.to_le_bytes()),
+        HashValue::Pdq(p) => p.words.iter().for_each(|w| out.extend_from_slice(&w.to_le_bytes())),
+        HashValue::Md5(d) => out.extend_from_slice(&d.0),
+        HashValue::Sha1(d) => out.extend_from_slice(&d.0),
+        HashValue::Sha256(d) => out.extend_from_slice(&d.0),
+    }
+}
+
+struct Builder<'a> {
+    catalog: &'a Catalog,
+    options: BuildOptions,
+    order: Vec<&'a Entry>,
+    strings: Vec<u8>,
+    interned: HashMap<&'a str, (u64, u32)>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(catalog: &'a Catalog, options: &BuildOptions) -> Result<Builder<'a>, IndexError> {
+        let n_lists = catalog.lists.len();
+        if u32::try_from(n_lists).is_err() || u32::try_from(catalog.entries.len()).is_err() {
+            return Err(IndexError::TooLarge { what: "entries or lists", max: u64::from(u32::MAX) });
+        }
+        for e in &catalog.entries {
+            if let Some(&bad) = e.lists.iter().find(|&&l| l as usize >= n_lists) {
+                return Err(IndexError::BadCatalog(format!(
+                    "entry {} (id {:?}) names list {bad}, but there are {n_lists} lists",
+                    e.value, e.id
+                )));
+            }
+        }
+        let mut order: Vec<&Entry> = catalog.entries.iter().collect();
+        order.sort_unstable();
+        Ok(Builder { catalog, options: *options, order, strings: Vec::new(), interned: HashMap::new() })
+    }
+
+    fn string(&mut self, s: &'a str) -> (u64, u32) {
+        if let Some(&r) = self.interned.get(s) {
+            return r;
+        }
+        // Lengths above u32::MAX are cut; no id or label comes near it.
+        let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
+        let r = (self.strings.len() as u64, len);
+        self.strings.extend_from_slice(&s.as_bytes()[..len as usize]);
+        self.interned.insert(s, r);
+        r
+    }
+
+    fn finish(mut self) -> Result<Vec<u8>, IndexError> {
+        let mut sections: Vec<(u32, u8, u64, Vec<u8>)> = Vec::new();
+
+        let catalog = self.catalog;
+        let mut lists = Vec::with_capacity(catalog.lists.len() * format::LIST_RECORD_LEN);
+        for l in &catalog.lists {
+            for s in [&l.name, &l.source, &l.source_sha256] {
+                let (off, len) = self.string(s);
+                lists.extend_from_slice(&off.to_le_bytes());
+                lists.extend_from_slice(&len.to_le_bytes());
+            }
+            let c = &l.counts;
+            for v in
+                [l.imported_at, l.version, c.added, c.updated, c.removed, c.unchanged, c.rejected, c.skipped]
+            {
+                lists.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+
+        let mut set_ids: HashMap<&[u32], u32> = HashMap::new();
+        let mut sets = Vec::new();
+        let mut members: Vec<u8> = Vec::new();
+        let mut entries = Vec::with_capacity(self.order.len() * format::ENTRY_RECORD_LEN);
+        let order = std::mem::take(&mut self.order);
+        for &e in &order {
+            let next = set_ids.len() as u32;
+            let set = *set_ids.entry(e.lists.as_slice()).or_insert_with(|| {
+                sets.extend_from_slice(&((members.len() / 4) as u32).to_le_bytes());
+                sets.extend_from_slice(&(e.lists.len() as u32).to_le_bytes());
+                e.lists.iter().for_each(|l| members.extend_from_slice(&l.to_le_bytes()));
+                next
+            });
+            for s in [&e.id, &e.label] {
+                let (off, len) = self.string(s);
+                entries.extend_from_slice(&off.to_le_bytes());
+                entries.extend_from_slice(&len.to_le_bytes());
+            }
+            entries.extend_from_slice(&set.to_le_bytes());
+        }
+
+        let mut kind_sections = Vec::new();
+        let mut start = 0usize;
+        for kind in Kind::ALL {
+            let end = start + order[start..].iter().take_while(|e| e.value.kind() == kind).count();
+            if end > start {
+                let mut values = Vec::with_capacity((end - start) * kind.byte_len());
+                order[start..end].iter().for_each(|e| encode_value(&e.value, &mut values));
+                let code = kind.code();
+                let structure = match kind {
+                    Kind::Pdq => Some(self.options.pdq),
+                    Kind::Phash => Some(self.options.phash),
+                    _ => None,
+                };
+                let n = end - start;
+                let words = kind.byte_len() / 8;
+                kind_sections.push((format::TAG_VALUES, code, start as u64, Vec::new()));
+                let values_at = kind_sections.len() - 1;
+                match structure {
+                    Some(Structure::Mih { substrings: None }) if n < SMALL_SECTION => {}
+                    Some(Structure::Mih { substrings }) => {
+                        for spec in mih::plan(kind.bits(), n, substrings) {
+                            let table = mih::build_table(&values, words, spec);
+                            kind_sections.push((format::TAG_MIH, code, spec.param(), table));
+                        }
+                    }
+                    Some(Structure::BkTree) => {
+                        let (count, nodes) = bktree::build(&values, words);
+                        kind_sections.push((format::TAG_BKTREE, code, count, nodes));
+                    }
+                    Some(Structure::Scan) | None => {}
+                }
+                kind_sections[values_at].3 = values;
+            }
+            start = end;
+        }
+
+        sections.push((format::TAG_STRINGS, 0, 0, std::mem::take(&mut self.strings)));
+        sections.push((format::TAG_LISTS, 0, 0, lists));
+        sections.push((format::TAG_LIST_SETS, 0, 0, sets));
+        sections.push((format::TAG_LIST_MEMBERS, 0, 0, members));
+        sections.push((format::TAG_ENTRIES, 0, 0, entries));
+        sections.extend(kind_sections);
+        Ok(assemble(sections))
+    }
+}
+
+fn pad8(x: usize) -> usize {
+    x.div_ceil(8) * 8
+}
+
+/// Lays out the header, section table and sections, and fills in the checksum.
+fn assemble(sections: Vec<(u32, u8, u64, Vec<u8>)>) -> Vec<u8> {
+    let table_end = format::HEADER_LEN + sections.len() * format::SECTION_RECORD_LEN;
+    let mut table: Vec<Section> = Vec::new();
+    let mut at = pad8(table_end);
+    for (tag, kind, param, body) in &sections {
+        table.push(Section { tag: *tag, kind: *kind, param: *param, range: at..at + body.len() });
+        at = pad8(at + body.len());
+    }
+    let file_len = at;
+    let mut out = Vec::with_capacity(file_len);
+    out.extend_from_slice(&format::MAGIC);
+    out.extend_from_slice(&format::FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(format::HEADER_LEN as u32).to_le_bytes());
+    out.extend_from_slice(&(file_len as u64).to_le_bytes());
+    out.extend_from_slice(&(sections.len() as u32).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&[0u8; 32]);
+    for s in &table {
+        out.extend_from_slice(&s.tag.to_le_bytes());
+        out.extend_from_slice(&[s.kind, 0, 0, 0]);
+        out.extend_from_slice(&s.param.to_le_bytes());
+        out.extend_from_slice(&(s.range.start as u64).to_le_bytes());
+        out.extend_from_slice(&(s.range.len() as u64).to_le_bytes());
+    }
+    for ((_, _, _, body), s) in sections.iter().zip(&table) {
+        out.resize(s.range.start, 0);
+        out.extend_from_slice(body);
+    }
+    out.resize(file_len, 0);
+    let sum = format::checksum(&out);
+    out[format::CHECKSUM_OFFSET..format::CHECKSUM_OFFSET + 32].copy_from_slice(&sum);
+    out
+}

@@ -1,0 +1,156 @@
+//! `mediamatch query`, `info` and `verify` on indexes built through the library.
+
+mod index_support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use index_support::{canonical, catalog_of, oracle};
+use mediamatch::index::{build, write_atomic, BuildOptions};
+use mediamatch::{HashValue, Md5, Pdq, Phash};
+use serde::Deserialize;
+
+#[derive(Deserialize, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
+struct Match {
+    #[serde(rename = "type")]
+    record: String,
+    query: String,
+    kind: String,
+    distance: u32,
+    id: String,
+    list: String,
+    label: String,
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mediamatch")).args(args).output().unwrap()
+}
+
+fn values() -> Vec<HashValue> {
+    let mut v = Vec::new();
+    for i in 0..40u64 {
+        v.push(HashValue::Phash(Phash(0x8c56_3bb4_622d_d4e3 ^ ((1 << (i % 13)) | (i << 40)))));
+        v.push(HashValue::Pdq(Pdq { words: [i, !0, 0x1234, i * 3] }));
+    }
+    v.push(HashValue::Md5(Md5([0xab; 16])));
+    v.push(HashValue::Md5(Md5([0xab; 16])));
+    v
+}
+
+fn write_index(dir: &Path) -> String {
+    let path = dir.join("known.mmi");
+    write_atomic(&path, &build(&catalog_of(&values()), &BuildOptions::default()).unwrap()).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn query_json_lines_match_the_oracle() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = write_index(dir.path());
+    let catalog = catalog_of(&values());
+    let entries = canonical(&catalog);
+    let queries: Vec<HashValue> = vec![
+        "phash:8c563bb4622dd4e3".parse().unwrap(),
+        HashValue::Pdq(Pdq { words: [3, !0, 0x1234, 0] }),
+        HashValue::Md5(Md5([0xab; 16])),
+    ];
+    for (max, radius_phash, radius_pdq) in [(None, 8, 31), (Some("3"), 3, 3), (Some("0"), 0, 0)] {
+        let mut args = vec!["query", "--index", &index, "--format", "json"];
+        if let Some(m) = max {
+            args.extend(["--max-distance", m]);
+        }
+        let texts: Vec<String> = queries.iter().map(|q| q.to_string()).collect();
+        args.extend(texts.iter().map(String::as_str));
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut got: Vec<Match> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        got.sort();
+        let mut want = Vec::new();
+        for q in &queries {
+            let r = match q {
+                HashValue::Phash(_) => radius_phash,
+                HashValue::Pdq(_) => radius_pdq,
+                _ => 0,
+            };
+            for (e, d) in oracle(&entries, q, r) {
+                let entry = &entries[e as usize];
+                for &l in &entry.lists {
+                    want.push(Match {
+                        record: "match".into(),
+                        query: q.to_string(),
+                        kind: q.kind().name().into(),
+                        distance: d,
+                        id: entry.id.clone(),
+                        list: catalog.lists[l as usize].name.clone(),
+                        label: entry.label.clone(),
+                    });
+                }
+            }
+        }
+        want.sort();
+        assert!(!want.is_empty());
+        assert_eq!(got, want, "--max-distance {max:?}");
+    }
+}
+
+#[test]
+fn query_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = write_index(dir.path());
+    let none = run(&["query", "--index", &index, "phash:0000000000000000"]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(none.stdout.is_empty());
+    let text = run(&["query", "--index", &index, "md5:abababababababababababababababab"]);
+    assert_eq!(text.status.code(), Some(0));
+    let lines = String::from_utf8(text.stdout).unwrap();
+    assert_eq!(lines.lines().count(), 3, "two entries, one on two lists: {lines}");
+    assert!(lines.lines().all(|l| l.starts_with("md5:abab") && l.split('\t').count() == 5));
+    let bad = run(&["query", "--index", &index, "phash:zz", "md5:abababababababababababababababab"]);
+    assert_eq!(bad.status.code(), Some(2), "a bad query is an error even when another matched");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("phash:zz"));
+    let missing =
+        run(&["query", "--index", &dir.path().join("nope").to_string_lossy(), "phash:0000000000000000"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn info_lists_kinds_and_provenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = write_index(dir.path());
+    let out = run(&["info", &index]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in ["format version: 1", "entries:        82", "alpha.csv", "beta", "version 3", "5 added"] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+    let kinds: Vec<&str> = text.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    for k in ["pdq", "phash", "md5"] {
+        assert!(kinds.contains(&k), "{k} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn verify_reports_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = write_index(dir.path());
+    let ok = run(&["verify", &index]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let mut bytes = std::fs::read(&index).unwrap();
+    let at = bytes.len() - 20;
+    bytes[at] ^= 0x10;
+    let damaged = dir.path().join("damaged.mmi");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let out = run(&["verify", damaged.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("damaged") && err.contains("damaged.mmi"), "{err}");
+    std::fs::write(&damaged, &bytes[..100]).unwrap();
+    let out = run(&["verify", damaged.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+}
