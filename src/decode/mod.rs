@@ -1,0 +1,322 @@
+//! The only door to the image decoders.
+//!
+//! [`decode`] turns the bytes of an untrusted file into [`Image`] pixels exactly as the
+//! reference implementations see them: the references hash `Image.open(f).convert("L")`
+//! (pHash) and `Image.open(f).convert("RGB")` (PDQ) with Pillow, so the pixels handed out
+//! here are the ones Pillow would hand out.
+//!
+//! * **Format** is sniffed from the first bytes (magic numbers), never from a file name:
+//!   JPEG, PNG, GIF (first frame), WebP, BMP and TIFF. Other recognised formats (AVIF,
+//!   HEIC, JPEG XL, ...) are [`DecodeError::Unsupported`]; anything else is
+//!   [`DecodeError::NotAnImage`].
+//! * **JPEG** is decoded by libjpeg-turbo's decoder (through the `mozjpeg` crate, which
+//!   builds the C library from source), with its default settings (accurate integer IDCT,
+//!   fancy upsampling): that is Pillow's decoder, so the pixels are identical to Pillow's.
+//!   `docs/decoding.md` has the measurements behind the choice. CMYK JPEGs are converted
+//!   the way Pillow converts them (Adobe-inverted samples, then Pillow's `cmyk2rgb`).
+//! * **GIF**: the first frame, composed on its canvas the way Pillow does (`gif` crate).
+//! * **PNG, WebP, BMP, TIFF** go through the `image` crate with its allocation limit set.
+//! * **Modes** follow Pillow: grey stays [`Pixels::Gray`](crate::Pixels::Gray) (alpha
+//!   dropped, 16-bit grey clipped to 255 as Pillow's `I;16` → `L` does), colour becomes
+//!   [`Pixels::Rgb`](crate::Pixels::Rgb) (alpha dropped without compositing, palettes
+//!   expanded, 16-bit samples keep their high byte).
+//! * **Limits** on width, height, pixel count and allocation are checked from the header,
+//!   before any pixel buffer is allocated.
+//! * **EXIF orientation** is read and reported in [`Decoded::orientation`], never applied:
+//!   the references hash the stored pixels, and dihedral matching covers rotated uploads.
+//! * **No panic escapes**: each decoder runs under [`std::panic::catch_unwind`]; a panic
+//!   becomes [`DecodeError::DecoderPanicked`]. libjpeg's fatal errors travel as unwinds
+//!   raised with `resume_unwind`, which does not run the panic hook, so they print nothing.
+//!   A genuine panic inside a Rust decoder (a decoder bug) is still printed by the
+//!   process's panic hook before it is caught; this library does not touch the hook.
+
+mod gif;
+mod jpeg;
+mod other;
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::pixels::Image;
+
+/// Limits applied before and while decoding untrusted input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted width in pixels.
+    pub max_width: u32,
+    /// Largest accepted height in pixels.
+    pub max_height: u32,
+    /// Largest accepted pixel count (width x height).
+    pub max_pixels: u64,
+    /// Largest number of bytes the decoder may allocate.
+    pub max_alloc: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_width: 32_768, max_height: 32_768, max_pixels: 100_000_000, max_alloc: 1 << 30 }
+    }
+}
+
+impl Limits {
+    /// Checks an image size read from a header against the width, height and pixel limits.
+    fn check_size(&self, width: u32, height: u32) -> Result<(), DecodeError> {
+        let too_large = |limit| Err(DecodeError::TooLarge { width, height, limit });
+        if width > self.max_width {
+            return too_large(Limit::Width(self.max_width));
+        }
+        if height > self.max_height {
+            return too_large(Limit::Height(self.max_height));
+        }
+        if u64::from(width) * u64::from(height) > self.max_pixels {
+            return too_large(Limit::Pixels(self.max_pixels));
+        }
+        Ok(())
+    }
+
+    /// Checks an estimate of the bytes a decode needs against the allocation limit.
+    fn check_alloc(&self, needed: u64) -> Result<(), DecodeError> {
+        if needed > self.max_alloc {
+            return Err(DecodeError::TooManyBytes { needed, limit: self.max_alloc });
+        }
+        Ok(())
+    }
+}
+
+/// Which size limit an image broke (see [`DecodeError::TooLarge`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// [`Limits::max_width`].
+    Width(u32),
+    /// [`Limits::max_height`].
+    Height(u32),
+    /// [`Limits::max_pixels`].
+    Pixels(u64),
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::Width(n) => write!(f, "the width limit of {n} pixels"),
+            Limit::Height(n) => write!(f, "the height limit of {n} pixels"),
+            Limit::Pixels(n) => write!(f, "the limit of {n} pixels"),
+        }
+    }
+}
+
+/// The container format, sniffed from the content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// JPEG.
+    Jpeg,
+    /// PNG.
+    Png,
+    /// GIF (first frame).
+    Gif,
+    /// WebP.
+    Webp,
+    /// BMP.
+    Bmp,
+    /// TIFF.
+    Tiff,
+}
+
+impl Format {
+    /// The format's usual name ("JPEG", "PNG", ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jpeg => "JPEG",
+            Format::Png => "PNG",
+            Format::Gif => "GIF",
+            Format::Webp => "WebP",
+            Format::Bmp => "BMP",
+            Format::Tiff => "TIFF",
+        }
+    }
+
+    /// Sniffs the format from the first bytes of `bytes`.
+    ///
+    /// `Ok(None)`: no known image signature. `Err(name)`: a recognised image format that
+    /// this crate does not decode.
+    pub fn sniff(bytes: &[u8]) -> Result<Option<Format>, &'static str> {
+        let starts = |magic: &[u8]| bytes.starts_with(magic);
+        let format = if starts(&[0xFF, 0xD8, 0xFF]) {
+            Format::Jpeg
+        } else if starts(b"\x89PNG\r\n\x1a\n") {
+            Format::Png
+        } else if starts(b"GIF87a") || starts(b"GIF89a") {
+            Format::Gif
+        } else if starts(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
+            Format::Webp
+        } else if starts(b"BM") {
+            Format::Bmp
+        } else if starts(b"II*\0") || starts(b"MM\0*") || starts(b"II+\0") || starts(b"MM\0+") {
+            Format::Tiff
+        } else {
+            return match sniff_unsupported(bytes) {
+                Some(name) => Err(name),
+                None => Ok(None),
+            };
+        };
+        Ok(Some(format))
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Names image formats we recognise but do not decode, so the error can say what the file is.
+fn sniff_unsupported(bytes: &[u8]) -> Option<&'static str> {
+    let starts = |magic: &[u8]| bytes.starts_with(magic);
+    if bytes.get(4..8) == Some(b"ftyp") {
+        return match bytes.get(8..12) {
+            Some(b"avif") | Some(b"avis") => Some("AVIF"),
+            Some(b"heic") | Some(b"heix") | Some(b"mif1") | Some(b"msf1") | Some(b"hevc") => Some("HEIF"),
+            _ => None,
+        };
+    }
+    if starts(&[0xFF, 0x0A]) || starts(b"\0\0\0\x0cJXL \r\n\x87\n") {
+        Some("JPEG XL")
+    } else if starts(b"\0\0\0\x0cjP  \r\n\x87\n") || starts(&[0xFF, 0x4F, 0xFF, 0x51]) {
+        Some("JPEG 2000")
+    } else if starts(b"8BPS") {
+        Some("Photoshop PSD")
+    } else if starts(&[0, 0, 1, 0]) {
+        Some("ICO")
+    } else if starts(b"qoif") {
+        Some("QOI")
+    } else if starts(b"\x76\x2f\x31\x01") {
+        Some("OpenEXR")
+    } else {
+        None
+    }
+}
+
+/// A decoded image with what the decoder learned about the file.
+#[derive(Clone, Debug)]
+pub struct Decoded {
+    /// The stored pixels (EXIF orientation not applied).
+    pub image: Image,
+    /// The sniffed format.
+    pub format: Format,
+    /// The EXIF orientation tag (1-8) if the file carries one (JPEG APP1, PNG eXIf before
+    /// the image data, WebP EXIF, TIFF IFD0); never applied to `image`.
+    pub orientation: Option<u8>,
+}
+
+/// Why an input could not be decoded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The input has no bytes.
+    #[error("empty file")]
+    Empty,
+    /// The content is not a supported image format.
+    #[error("not an image (unrecognised content)")]
+    NotAnImage,
+    /// A recognised image format, or a feature of one, that this crate does not decode.
+    #[error("unsupported image format: {what}")]
+    Unsupported {
+        /// What is unsupported ("AVIF", "12-bit JPEG", ...).
+        what: String,
+    },
+    /// The file ends before the image data does.
+    #[error("truncated {format} file")]
+    Truncated {
+        /// The sniffed format.
+        format: Format,
+    },
+    /// The decoder rejected the data.
+    #[error("corrupt {format} file: {message}")]
+    Corrupt {
+        /// The sniffed format.
+        format: Format,
+        /// The decoder's message.
+        message: String,
+    },
+    /// The header announces an image larger than the limits allow.
+    #[error("image of {width}x{height} pixels exceeds {limit}")]
+    TooLarge {
+        /// Width from the header.
+        width: u32,
+        /// Height from the header.
+        height: u32,
+        /// The limit it breaks.
+        limit: Limit,
+    },
+    /// Decoding would need more memory than [`Limits::max_alloc`].
+    #[error("decoding needs about {needed} bytes, over the allocation limit of {limit} bytes")]
+    TooManyBytes {
+        /// Estimated bytes needed.
+        needed: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A decoder stopped because it reached a limit while decoding (for example an
+    /// allocation inside the file's metadata over [`Limits::max_alloc`]).
+    #[error("the {format} decoder stopped at a limit: {message}")]
+    DecoderLimit {
+        /// The sniffed format.
+        format: Format,
+        /// The decoder's message.
+        message: String,
+    },
+    /// A decoder panicked (a decoder bug triggered by this input); the panic was contained.
+    #[error("the {format} decoder panicked: {message}")]
+    DecoderPanicked {
+        /// The sniffed format.
+        format: Format,
+        /// The panic message.
+        message: String,
+    },
+}
+
+/// Decodes `bytes`, sniffing the format from the content.
+///
+/// Returns the stored pixels as Pillow would hand them to the hashers (see the module
+/// documentation), the format and the EXIF orientation. Never panics, whatever the bytes.
+///
+/// ```
+/// use mediamatch::decode::{decode, DecodeError, Limits};
+///
+/// assert!(matches!(decode(b"", &Limits::default()), Err(DecodeError::Empty)));
+/// assert!(matches!(decode(b"hello", &Limits::default()), Err(DecodeError::NotAnImage)));
+/// ```
+pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let format = match Format::sniff(bytes) {
+        Ok(Some(format)) => format,
+        Ok(None) => return Err(DecodeError::NotAnImage),
+        Err(name) => return Err(DecodeError::Unsupported { what: name.to_string() }),
+    };
+    let run = || match format {
+        Format::Jpeg => jpeg::decode(bytes, limits),
+        Format::Gif => gif::decode(bytes, limits),
+        _ => other::decode(bytes, format, limits),
+    };
+    let (image, orientation) = catch_unwind(AssertUnwindSafe(run))
+        .map_err(|payload| DecodeError::DecoderPanicked { format, message: panic_message(payload) })??;
+    Ok(Decoded { image, format, orientation })
+}
+
+/// The text of a caught panic's payload.
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else {
+        "unknown panic payload".to_string()
+    }
+}
+
+/// An EXIF orientation (1-8) from a TIFF-structured EXIF block ("II*\0..." or "MM\0*...").
+fn exif_orientation(tiff: &[u8]) -> Option<u8> {
+    image::metadata::Orientation::from_exif_chunk(tiff).map(|o| o.to_exif())
+}
