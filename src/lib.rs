@@ -2,7 +2,7 @@
 //!
 //! (Crate tour to be written.)
 #![deny(missing_docs)]
-#![forbid(unsafe_op_in_unsafe_fn)]
+#![deny(unsafe_code)]
 
 pub mod border;
 pub mod catalog;
@@ -13,6 +13,7 @@ pub mod hash;
 pub mod hasher;
 pub mod index;
 pub mod lists;
+pub mod matcher;
 pub mod pixels;
 
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@ use mediamatch::{Kind, Variant};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::output::csv_field;
 use super::walk::{walk, Item, WalkOptions};
 use super::Exit;
 
@@ -260,13 +261,4 @@ fn print_hashes(
         }
     }
     Ok(())
-}
-
-/// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180).
-pub(crate) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }

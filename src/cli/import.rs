@@ -1,11 +1,154 @@
-//! `mediamatch import`.
+//! `mediamatch import`: apply hash-list files to one list of an index, atomically.
+//!
+//! The steps: take the index's lock (`INDEX.lock`, so two imports never interleave),
+//! parse every file (rejects reported; `--strict` aborts before anything changes), read
+//! the current index's catalog, apply the files as a delta (or `--replace`), build the new
+//! index and write it to a temporary file in the same directory, sync it, rename it over
+//! the old one and sync the directory. A crash at any point leaves the old index or the
+//! new one, never a mix; readers that mapped the old file keep using it.
 
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use mediamatch::catalog::Catalog;
+use mediamatch::index::{build, write_atomic, BuildOptions, Index};
+use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
+use serde::Serialize;
+
+use super::lists::{now_secs, read_lists, ListArgs};
 use super::Exit;
 
 /// Arguments of `mediamatch import`.
 #[derive(clap::Args, Debug)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// The index to update (created if missing).
+    index: PathBuf,
+    /// The list to apply the files to (created if missing).
+    #[arg(long = "list", value_name = "NAME")]
+    name: String,
+    /// Hash-list files, applied in order as one import.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The list becomes exactly the files' live entries (default: a delta).
+    #[arg(long)]
+    replace: bool,
+    /// Parse and count, but leave the index untouched.
+    #[arg(long)]
+    dry_run: bool,
+    /// Fail at once if another import holds the index's lock (default: wait for it).
+    #[arg(long)]
+    no_wait: bool,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    lists: ListArgs,
+}
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<Exit> {
-    anyhow::bail!("`mediamatch import` is not built yet")
+#[derive(Serialize)]
+struct Summary<'a> {
+    #[serde(rename = "type")]
+    kind_tag: &'static str,
+    index: String,
+    list: &'a str,
+    version: u64,
+    added: u64,
+    updated: u64,
+    removed: u64,
+    unchanged: u64,
+    rejected: u64,
+    skipped: u64,
+    entries: u64,
+    changed: bool,
+    dry_run: bool,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
+    if args.name.trim().is_empty() {
+        bail!("--list needs a name");
+    }
+    let _lock = lock(&args.index, args.no_wait)?;
+    let read = read_lists(&args.files, &args.lists)?;
+    let mut catalog = if args.index.exists() {
+        let index = Index::open(&args.index).with_context(|| format!("opening {}", args.index.display()))?;
+        index.catalog().with_context(|| format!("reading {}", args.index.display()))?
+    } else {
+        Catalog::default()
+    };
+    let mode = if args.replace { Mode::Replace } else { Mode::Delta };
+    let outcome =
+        apply(&mut catalog, &args.name, &read.sources, &ApplyOptions { mode, imported_at: now_secs() });
+    if !args.dry_run {
+        let bytes = build(&catalog, &BuildOptions::default()).context("building the index")?;
+        write_atomic(&args.index, &bytes).with_context(|| format!("writing {}", args.index.display()))?;
+    }
+    let c = outcome.counts;
+    let summary = Summary {
+        kind_tag: "import",
+        index: args.index.display().to_string(),
+        list: &args.name,
+        version: outcome.version,
+        added: c.added,
+        updated: c.updated,
+        removed: c.removed,
+        unchanged: c.unchanged,
+        rejected: c.rejected,
+        skipped: c.skipped,
+        entries: catalog.entries.len() as u64,
+        changed: outcome.changed,
+        dry_run: args.dry_run,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!(
+            "{}{} list {} v{}: added {}, updated {}, removed {}, unchanged {}, rejected {}, skipped {} ({} entries in the index)",
+            if args.dry_run { "dry run: " } else { "" },
+            summary.index,
+            summary.list,
+            summary.version,
+            c.added,
+            c.updated,
+            c.removed,
+            c.unchanged,
+            c.rejected,
+            c.skipped,
+            summary.entries
+        );
+    }
+    Ok(Exit::Success)
+}
+
+/// Takes the exclusive lock of `index` (the file `INDEX.lock` beside it), waiting for
+/// another import to finish unless `no_wait`. Released when the returned file is dropped
+/// (also when the process dies: the kernel drops the lock with the descriptor).
+fn lock(index: &Path, no_wait: bool) -> anyhow::Result<File> {
+    let mut name = index.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening lock file {}", path.display()))?;
+    if no_wait {
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                bail!(
+                    "another import is updating {} (lock {} held); try again later",
+                    index.display(),
+                    path.display()
+                )
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()));
+            }
+        }
+    } else {
+        file.lock().with_context(|| format!("locking {}", path.display()))?;
+    }
+    Ok(file)
 }

@@ -5,6 +5,9 @@ mod exit;
 mod hash;
 mod import;
 mod info;
+mod lists;
+mod output;
+mod progress;
 mod query;
 mod scan;
 mod verify;
@@ -13,6 +16,7 @@ pub(crate) mod walk;
 use clap::{Parser, Subcommand};
 
 pub(crate) use exit::Exit;
+pub(crate) use lists::lists_index;
 
 /// mediamatch: find re-uploads of known media by perceptual and cryptographic hashes.
 #[derive(Parser, Debug)]

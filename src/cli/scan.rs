@@ -1,11 +1,460 @@
-//! `mediamatch scan`.
+//! `mediamatch scan`: check every file under some paths against an index or lists.
+//!
+//! Paths come from a walk (or `--files-from`) on one thread; files are read, hashed and
+//! matched on the rayon pool; records go through one locked printer, so lines never tear.
+//! Errors are reported and counted, never fatal. Exit code: 0 a match, 1 none, 2 an error.
 
-use super::Exit;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use mediamatch::matcher::{CheckError, Config, Matcher, Thresholds, Verdict};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::output::{csv_field, OutputFormat};
+use super::progress::Progress;
+use super::walk::{walk, Item, WalkOptions};
+use super::{lists_index, Exit};
 
 /// Arguments of `mediamatch scan`.
 #[derive(clap::Args, Debug)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// Files and directories to scan (directories are recursed; hidden files included).
+    paths: Vec<PathBuf>,
+    /// The index to match against (built by `mediamatch build` or `import`).
+    #[arg(long, conflicts_with = "list", required_unless_present = "list")]
+    index: Option<PathBuf>,
+    /// Hash-list files to match against directly (an in-memory index); the list name is the file stem.
+    #[arg(long, num_args = 1..)]
+    list: Vec<PathBuf>,
+    /// Match thresholds, e.g. `pdq=31,phash=8` (defaults: pdq 31, phash 8).
+    #[arg(long, value_parser = parse_thresholds, default_value = "pdq=31,phash=8")]
+    max_distance: Thresholds,
+    /// PDQ hashes of lower quality (0-100) are not matched perceptually.
+    #[arg(long, default_value_t = mediamatch::matcher::DEFAULT_MIN_QUALITY)]
+    min_quality: u8,
+    /// Query only the image as stored, not its 7 rotations and mirror images.
+    #[arg(long)]
+    no_dihedral: bool,
+    /// Output format: text, json (JSON Lines) or csv.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
+    /// Follow symbolic links (loops are detected and reported).
+    #[arg(long, short = 'L')]
+    follow: bool,
+    /// Read the paths to scan from FILE, one per line (`-` for stdin), besides PATHs.
+    #[arg(long, value_name = "FILE")]
+    files_from: Option<PathBuf>,
+    /// Skip (and report) files larger than this: bytes, or with a K/M/G suffix.
+    #[arg(long, value_parser = parse_size, default_value = "256M")]
+    max_filesize: u64,
+    /// No progress display and no per-file messages for low-quality images.
+    #[arg(long, short)]
+    quiet: bool,
+}
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<Exit> {
-    anyhow::bail!("`mediamatch scan` is not built yet")
+/// Parses `pdq=31,phash=8` (either or both).
+fn parse_thresholds(s: &str) -> Result<Thresholds, String> {
+    let mut t = Thresholds::default();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').ok_or_else(|| format!("expected KIND=N, got {part:?}"))?;
+        let v: u32 = v.trim().parse().map_err(|_| format!("{v:?} is not a distance"))?;
+        match k.trim().to_ascii_lowercase().as_str() {
+            "pdq" if v <= 256 => t.pdq = v,
+            "phash" if v <= 64 => t.phash = v,
+            "pdq" | "phash" => return Err(format!("{part}: larger than the hash width")),
+            other => return Err(format!("{other:?}: only pdq and phash have a distance")),
+        }
+    }
+    Ok(t)
+}
+
+/// Parses `1000`, `64K`, `256M`, `2G` (binary multiples).
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("{s:?}: unknown size suffix (use K, M or G)")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = num.trim().parse().map_err(|_| format!("{s:?} is not a size"))?;
+    n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
+}
+
+/// Counters for the summary.
+#[derive(Default)]
+struct Counts {
+    files: AtomicU64,
+    images: AtomicU64,
+    not_images: AtomicU64,
+    errors: AtomicU64,
+    matches: AtomicU64,
+    matched_files: AtomicU64,
+    low_quality: AtomicU64,
+}
+
+#[derive(Serialize)]
+struct MatchRecord<'a> {
+    #[serde(rename = "type")]
+    kind_tag: &'static str,
+    path: &'a str,
+    kind: &'static str,
+    distance: u32,
+    variant: Option<&'static str>,
+    list: &'a str,
+    id: &'a str,
+    label: &'a str,
+    hash: String,
+}
+
+#[derive(Serialize)]
+struct ErrorRecord<'a> {
+    #[serde(rename = "type")]
+    kind_tag: &'static str,
+    path: &'a str,
+    error: &'a str,
+}
+
+#[derive(Serialize)]
+struct LowQualityRecord<'a> {
+    #[serde(rename = "type")]
+    kind_tag: &'static str,
+    path: &'a str,
+    pdq_quality: u8,
+}
+
+#[derive(Serialize)]
+struct SummaryRecord {
+    #[serde(rename = "type")]
+    kind_tag: &'static str,
+    files: u64,
+    images: u64,
+    not_images: u64,
+    errors: u64,
+    matches: u64,
+    matched_files: u64,
+    low_quality: u64,
+    elapsed_s: f64,
+    files_per_s: f64,
+}
+
+/// What happened to one file.
+enum Outcome {
+    Checked(Box<Verdict>),
+    NotImage,
+    Failed(String),
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
+    if args.paths.is_empty() && args.files_from.is_none() {
+        bail!("nothing to scan: give PATHs or --files-from");
+    }
+    let config = Config {
+        thresholds: args.max_distance,
+        min_quality: args.min_quality,
+        dihedral: !args.no_dihedral,
+        max_bytes: args.max_filesize,
+        ..Config::default()
+    };
+    let matcher = match &args.index {
+        Some(path) => {
+            Matcher::open(path, config).with_context(|| format!("opening index {}", path.display()))?
+        }
+        None => Matcher::from_index(lists_index(&args.list)?, config),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .context("starting worker threads")?;
+
+    let start = Instant::now();
+    let counts = Counts::default();
+    let printer = Mutex::new(Printer::new(args.format));
+    let progress = Progress::new(!args.quiet, total_hint(&args));
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(1024);
+    let source =
+        Source { paths: args.paths.clone(), files_from: args.files_from.clone(), follow: args.follow };
+    let producer = std::thread::spawn(move || source.send_all(&tx));
+
+    pool.install(|| {
+        rx.into_iter().par_bridge().for_each(|item| {
+            let (path, outcome) = match item {
+                Item::File(path) => {
+                    let outcome = check_file(&matcher, &path, args.max_filesize);
+                    (path, outcome)
+                }
+                Item::Error(path, msg) => (path, Outcome::Failed(msg)),
+            };
+            counts.files.fetch_add(1, Ordering::Relaxed);
+            let path_s = path.display().to_string();
+            let mut p = printer.lock().unwrap_or_else(|e| e.into_inner());
+            match outcome {
+                Outcome::Checked(v) => {
+                    counts.images.fetch_add(u64::from(v.decode_error().is_none()), Ordering::Relaxed);
+                    counts.not_images.fetch_add(u64::from(v.decode_error().is_some()), Ordering::Relaxed);
+                    if v.low_quality {
+                        counts.low_quality.fetch_add(1, Ordering::Relaxed);
+                        p.low_quality(&path_s, v.pdq_quality().unwrap_or(0), args.quiet, &progress);
+                    }
+                    if v.is_match() {
+                        counts.matched_files.fetch_add(1, Ordering::Relaxed);
+                        counts.matches.fetch_add(v.matches.len() as u64, Ordering::Relaxed);
+                        p.matches(&path_s, &v, &progress);
+                    }
+                }
+                Outcome::NotImage => {
+                    counts.not_images.fetch_add(1, Ordering::Relaxed);
+                }
+                Outcome::Failed(msg) => {
+                    counts.errors.fetch_add(1, Ordering::Relaxed);
+                    p.error(&path_s, &msg, &progress);
+                }
+            }
+            drop(p);
+            progress.tick(counts.matches.load(Ordering::Relaxed), counts.errors.load(Ordering::Relaxed));
+        })
+    });
+    if producer.join().is_err() {
+        counts.errors.fetch_add(1, Ordering::Relaxed);
+        eprintln!("mediamatch scan: the path reader stopped unexpectedly");
+    }
+    progress.finish();
+    let elapsed = start.elapsed().as_secs_f64();
+    let summary = SummaryRecord {
+        kind_tag: "summary",
+        files: counts.files.load(Ordering::Relaxed),
+        images: counts.images.load(Ordering::Relaxed),
+        not_images: counts.not_images.load(Ordering::Relaxed),
+        errors: counts.errors.load(Ordering::Relaxed),
+        matches: counts.matches.load(Ordering::Relaxed),
+        matched_files: counts.matched_files.load(Ordering::Relaxed),
+        low_quality: counts.low_quality.load(Ordering::Relaxed),
+        elapsed_s: (elapsed * 1000.0).round() / 1000.0,
+        files_per_s: 0.0,
+    };
+    let summary = SummaryRecord {
+        files_per_s: if elapsed > 0.0 { (summary.files as f64 / elapsed * 10.0).round() / 10.0 } else { 0.0 },
+        ..summary
+    };
+    let mut p = printer.into_inner().unwrap_or_else(|e| e.into_inner());
+    p.summary(&summary)?;
+    Ok(Exit::of_search(summary.matches > 0, summary.errors > 0))
+}
+
+/// Reads, hashes and matches one file. The bytes live only in this function.
+fn check_file(matcher: &Matcher, path: &Path, max: u64) -> Outcome {
+    let bytes = match super::hash::read_limited(path, max) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Failed(e),
+    };
+    match matcher.check_bytes(&bytes) {
+        Ok(v) => Outcome::Checked(Box::new(v)),
+        Err(CheckError::NotAnImage(_)) => Outcome::NotImage,
+        Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
+
+/// The total number of files when it is cheap to know (a `--files-from` file and no PATHs).
+fn total_hint(args: &Args) -> Option<u64> {
+    match (&args.files_from, args.paths.is_empty()) {
+        (Some(f), true) if f.as_os_str() != "-" => {
+            let file = std::fs::File::open(f).ok()?;
+            Some(
+                std::io::BufReader::new(file).lines().map_while(Result::ok).filter(|l| !l.is_empty()).count()
+                    as u64,
+            )
+        }
+        _ => None,
+    }
+}
+
+/// Where the paths come from.
+struct Source {
+    paths: Vec<PathBuf>,
+    files_from: Option<PathBuf>,
+    follow: bool,
+}
+
+impl Source {
+    fn send_all(&self, tx: &std::sync::mpsc::SyncSender<Item>) {
+        let opts = WalkOptions { follow: self.follow };
+        for item in walk(&self.paths, opts) {
+            if tx.send(item).is_err() {
+                return;
+            }
+        }
+        let Some(list) = &self.files_from else { return };
+        let reader: Box<dyn BufRead> = if list.as_os_str() == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            match std::fs::File::open(list) {
+                Ok(f) => Box::new(std::io::BufReader::new(f)),
+                Err(e) => {
+                    let _ = tx.send(Item::Error(list.clone(), format!("cannot read --files-from: {e}")));
+                    return;
+                }
+            }
+        };
+        for line in reader.lines() {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    let _ = tx.send(Item::Error(list.clone(), format!("reading --files-from: {e}")));
+                    return;
+                }
+            };
+            let line = line.trim_end_matches('\r');
+            if line.is_empty() {
+                continue;
+            }
+            // A listed directory is walked like a PATH argument.
+            for item in walk(std::slice::from_ref(&PathBuf::from(line)), opts) {
+                if tx.send(item).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Writes records to stdout (and messages to stderr) in the chosen format.
+struct Printer {
+    format: OutputFormat,
+    out: std::io::BufWriter<std::io::Stdout>,
+    wrote_header: bool,
+}
+
+impl Printer {
+    fn new(format: OutputFormat) -> Printer {
+        Printer { format, out: std::io::BufWriter::new(std::io::stdout()), wrote_header: false }
+    }
+
+    fn matches(&mut self, path: &str, v: &Verdict, progress: &Progress) {
+        let _ = progress.suspend(|| -> std::io::Result<()> {
+            for m in &v.matches {
+                let variant = m.variant.map(|x| x.name());
+                match self.format {
+                    OutputFormat::Json => {
+                        let rec = MatchRecord {
+                            kind_tag: "match",
+                            path,
+                            kind: m.kind.name(),
+                            distance: m.distance,
+                            variant,
+                            list: &m.list,
+                            id: &m.id,
+                            label: &m.label,
+                            hash: m.hash.hex(),
+                        };
+                        serde_json::to_writer(&mut self.out, &rec)?;
+                        writeln!(self.out)?;
+                    }
+                    OutputFormat::Csv => {
+                        self.header()?;
+                        writeln!(
+                            self.out,
+                            "{},{},{},{},{},{},{}",
+                            csv_field(path),
+                            m.kind,
+                            m.distance,
+                            variant.unwrap_or(""),
+                            csv_field(&m.list),
+                            csv_field(&m.id),
+                            csv_field(&m.label)
+                        )?;
+                    }
+                    OutputFormat::Text => {
+                        writeln!(
+                            self.out,
+                            "{path}\t{} distance {} variant {} list {} id {} label {}",
+                            m.kind,
+                            m.distance,
+                            variant.unwrap_or("-"),
+                            m.list,
+                            display_or_dash(&m.id),
+                            display_or_dash(&m.label)
+                        )?;
+                    }
+                }
+            }
+            self.out.flush()
+        });
+    }
+
+    fn header(&mut self) -> std::io::Result<()> {
+        if !self.wrote_header {
+            self.wrote_header = true;
+            writeln!(self.out, "path,kind,distance,variant,list,id,label")?;
+        }
+        Ok(())
+    }
+
+    fn error(&mut self, path: &str, msg: &str, progress: &Progress) {
+        let _ = progress.suspend(|| -> std::io::Result<()> {
+            if self.format == OutputFormat::Json {
+                serde_json::to_writer(&mut self.out, &ErrorRecord { kind_tag: "error", path, error: msg })?;
+                writeln!(self.out)?;
+                self.out.flush()
+            } else {
+                self.out.flush()?;
+                eprintln!("{path}: {msg}");
+                Ok(())
+            }
+        });
+    }
+
+    fn low_quality(&mut self, path: &str, quality: u8, quiet: bool, progress: &Progress) {
+        let _ = progress.suspend(|| -> std::io::Result<()> {
+            if self.format == OutputFormat::Json {
+                let rec = LowQualityRecord { kind_tag: "low_quality", path, pdq_quality: quality };
+                serde_json::to_writer(&mut self.out, &rec)?;
+                writeln!(self.out)?;
+                self.out.flush()
+            } else {
+                if !quiet {
+                    eprintln!("{path}: PDQ quality {quality} is below --min-quality; PDQ not matched");
+                }
+                Ok(())
+            }
+        });
+    }
+
+    fn summary(&mut self, s: &SummaryRecord) -> anyhow::Result<()> {
+        if self.format == OutputFormat::Csv {
+            self.header()?;
+        }
+        if self.format == OutputFormat::Json {
+            serde_json::to_writer(&mut self.out, s)?;
+            writeln!(self.out)?;
+        } else {
+            eprintln!(
+                "scanned {} files ({} images, {} not images, {} errors, {} low quality): {} matches in {} files; {:.1} s, {:.1} files/s",
+                s.files, s.images, s.not_images, s.errors, s.low_quality, s.matches, s.matched_files, s.elapsed_s, s.files_per_s
+            );
+        }
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+fn display_or_dash(s: &str) -> &str {
+    if s.is_empty() {
+        "-"
+    } else {
+        s
+    }
 }

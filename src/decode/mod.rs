@@ -209,7 +209,7 @@ pub struct Decoded {
 }
 
 /// Why an input could not be decoded.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
     /// The input has no bytes.

@@ -299,6 +299,11 @@ impl<D: AsRef<[u8]>> Index<D> {
         self.data.as_ref()
     }
 
+    /// Gives the underlying storage back (e.g. to re-wrap a validated mapping).
+    pub fn into_data(self) -> D {
+        self.data
+    }
+
     /// Number of entries of all kinds.
     pub fn len(&self) -> u32 {
         self.layout.n_entries
@@ -702,7 +707,7 @@ fn read_layout(b: &[u8]) -> Result<Layout, IndexError> {
         return Err(IndexError::corrupt("section table", "a global section is missing".to_string()));
     };
     let check = |r: &Range<usize>, size: usize, what: &'static str| {
-        if r.len() % size != 0 {
+        if !r.len().is_multiple_of(size) {
             return Err(IndexError::corrupt(what, format!("length {} is not a multiple of {size}", r.len())));
         }
         Ok(r.len() / size)

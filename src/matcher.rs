@@ -1,0 +1,354 @@
+//! The library face for upload handlers and scans: bytes in, verdict out.
+//!
+//! A [`Matcher`] owns an index (memory-mapped from a file, or built in memory from lists)
+//! and a [`Config`]. [`Matcher::check_bytes`] hashes one input the way the index needs
+//! (digests of the bytes; pHash and PDQ of the decoded pixels, with all 8 dihedral
+//! variants), looks every hash up within its threshold and returns a [`Verdict`].
+//!
+//! `Matcher` is `Send + Sync`: share one behind an `Arc` between request threads. It holds
+//! no global state and starts no threads; [`Matcher::check_batch`] uses the caller's rayon
+//! pool. [`Matcher::reload`] swaps in a new index file atomically (after `mediamatch import`
+//! renamed it into place): checks already running finish on the old index, new checks use
+//! the new one, and the old mapping is released when its last check ends.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use rayon::prelude::*;
+
+use crate::decode::{DecodeError, Limits};
+use crate::hash::{HashValue, Kind, Variant};
+use crate::hasher::{hash_bytes, HashOptions, Hashes, Kinds};
+use crate::index::{DihedralHit, Index, IndexError};
+
+/// Per-kind match thresholds (largest Hamming distance that counts as a match).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    /// PDQ: Meta's recommended 31 (of 256 bits).
+    pub pdq: u32,
+    /// pHash (of 64 bits); see the README for how the default was measured.
+    pub phash: u32,
+}
+
+impl Thresholds {
+    /// The threshold for `kind` (0 for digests: exact match).
+    pub fn of(&self, kind: Kind) -> u32 {
+        match kind {
+            Kind::Pdq => self.pdq,
+            Kind::Phash => self.phash,
+            _ => 0,
+        }
+    }
+}
+
+impl Default for Thresholds {
+    fn default() -> Thresholds {
+        Thresholds { pdq: DEFAULT_PDQ_THRESHOLD, phash: DEFAULT_PHASH_THRESHOLD }
+    }
+}
+
+/// Meta's recommended PDQ match threshold.
+pub const DEFAULT_PDQ_THRESHOLD: u32 = 31;
+/// The default pHash threshold, chosen from the corpus measurements in the README.
+pub const DEFAULT_PHASH_THRESHOLD: u32 = 8;
+/// Meta's recommended minimum PDQ quality for matching.
+pub const DEFAULT_MIN_QUALITY: u8 = 50;
+
+/// How a [`Matcher`] checks inputs. `Default` gives the documented defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Match thresholds per kind.
+    pub thresholds: Thresholds,
+    /// PDQ hashes with a lower quality are not matched perceptually (flat or tiny images
+    /// give unreliable hashes); the verdict says so in `low_quality`.
+    pub min_quality: u8,
+    /// Query all 8 dihedral variants of each perceptual hash (finds rotated and mirrored copies).
+    pub dihedral: bool,
+    /// Kinds to compute; `None` means every kind the index holds entries of.
+    pub kinds: Option<Kinds>,
+    /// Decoder limits (width, height, pixels, allocation).
+    pub limits: Limits,
+    /// Largest input accepted, in bytes.
+    pub max_bytes: u64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            thresholds: Thresholds::default(),
+            min_quality: DEFAULT_MIN_QUALITY,
+            dihedral: true,
+            kinds: None,
+            limits: Limits::default(),
+            max_bytes: 256 << 20,
+        }
+    }
+}
+
+/// One list entry that an input matched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Match {
+    /// The hash kind that matched.
+    pub kind: Kind,
+    /// Hamming distance (0 for digests).
+    pub distance: u32,
+    /// The dihedral variant of the input that gave the smallest distance (perceptual kinds).
+    pub variant: Option<Variant>,
+    /// The list holding the entry (an entry on several lists gives one match per list).
+    pub list: String,
+    /// The list provider's id of the entry.
+    pub id: String,
+    /// The entry's label or classification.
+    pub label: String,
+    /// The entry's hash.
+    pub hash: HashValue,
+}
+
+/// The outcome of checking one input.
+#[derive(Debug)]
+pub struct Verdict {
+    /// Matches, sorted by kind, distance, list and id.
+    pub matches: Vec<Match>,
+    /// The hashes computed (digests always; perceptual hashes when the input decoded).
+    pub hashes: Hashes,
+    /// The PDQ quality was below `min_quality`, so PDQ was not matched.
+    pub low_quality: bool,
+}
+
+impl Verdict {
+    /// Whether anything matched.
+    pub fn is_match(&self) -> bool {
+        !self.matches.is_empty()
+    }
+
+    /// The PDQ quality, when PDQ was computed.
+    pub fn pdq_quality(&self) -> Option<u8> {
+        self.hashes.image.as_ref()?.as_ref().ok()?.pdq.map(|p| p.quality)
+    }
+
+    /// Why the input could not be decoded, if it could not (digests may still have matched).
+    pub fn decode_error(&self) -> Option<&DecodeError> {
+        self.hashes.image.as_ref()?.as_ref().err()
+    }
+}
+
+/// Why an input could not be checked. Each variant maps to one HTTP answer in an upload
+/// handler: [`CheckError::NotAnImage`] and [`CheckError::Corrupt`] → 400/415,
+/// [`CheckError::TooLarge`] → 413, [`CheckError::IndexUnavailable`] and
+/// [`CheckError::Io`] → 500/503.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// The bytes are not an image mediamatch can decode, and no digest matched.
+    #[error("not an image: {0}")]
+    NotAnImage(#[source] DecodeError),
+    /// The input is larger than the configured limits (bytes, width, height or pixels).
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// The bytes look like an image but are corrupt or truncated, and no digest matched.
+    #[error("corrupt image: {0}")]
+    Corrupt(#[source] DecodeError),
+    /// The index could not be opened or read.
+    #[error("index unavailable: {0}")]
+    IndexUnavailable(#[source] IndexError),
+    /// The input could not be read.
+    #[error("read error: {0}")]
+    Io(#[source] std::io::Error),
+}
+
+/// The bytes behind a matcher's index: a read-only file mapping, or a buffer built in
+/// memory (e.g. from list files by `mediamatch scan --list`).
+#[derive(Debug)]
+pub enum IndexData {
+    /// A memory-mapped index file.
+    Mapped(memmap2::Mmap),
+    /// An index held in memory.
+    Owned(Vec<u8>),
+}
+
+impl AsRef<[u8]> for IndexData {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            IndexData::Mapped(m) => m,
+            IndexData::Owned(v) => v,
+        }
+    }
+}
+
+/// An index as a matcher holds it.
+pub type MatcherIndex = Index<IndexData>;
+
+fn open_index(path: &Path) -> Result<MatcherIndex, CheckError> {
+    let mapped = Index::open(path).map_err(CheckError::IndexUnavailable)?;
+    // Re-wrap the validated mapping; `from_bytes` only re-reads the header and layout.
+    Index::from_bytes(IndexData::Mapped(mapped.into_data())).map_err(CheckError::IndexUnavailable)
+}
+
+/// Checks inputs against an index. See the [module docs](self).
+pub struct Matcher {
+    index: ArcSwap<MatcherIndex>,
+    path: Option<PathBuf>,
+    config: Config,
+}
+
+impl Matcher {
+    /// Opens (memory-maps) the index at `path`.
+    pub fn open(path: impl AsRef<Path>, config: Config) -> Result<Matcher, CheckError> {
+        let path = path.as_ref().to_path_buf();
+        let index = open_index(&path)?;
+        Ok(Matcher { index: ArcSwap::from_pointee(index), path: Some(path), config })
+    }
+
+    /// Uses an index already in memory (e.g. built from list files); `reload` is then a no-op.
+    pub fn from_index(index: MatcherIndex, config: Config) -> Matcher {
+        Matcher { index: ArcSwap::from_pointee(index), path: None, config }
+    }
+
+    /// Re-opens the index file and swaps it in atomically. On error the old index stays in use.
+    pub fn reload(&self) -> Result<(), CheckError> {
+        if let Some(path) = &self.path {
+            let index = open_index(path)?;
+            self.index.store(Arc::new(index));
+        }
+        Ok(())
+    }
+
+    /// The index in use now (a cheap snapshot that stays valid across reloads).
+    pub fn index(&self) -> Arc<MatcherIndex> {
+        self.index.load_full()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Checks one input held in memory.
+    pub fn check_bytes(&self, bytes: &[u8]) -> Result<Verdict, CheckError> {
+        if bytes.len() as u64 > self.config.max_bytes {
+            return Err(CheckError::TooLarge(format!(
+                "{} bytes, over the limit of {}",
+                bytes.len(),
+                self.config.max_bytes
+            )));
+        }
+        let index = self.index.load_full();
+        check_with(&index, &self.config, bytes)
+    }
+
+    /// Reads a whole file (up to `max_bytes`) and checks it.
+    pub fn check_path(&self, path: impl AsRef<Path>) -> Result<Verdict, CheckError> {
+        let file = std::fs::File::open(path).map_err(CheckError::Io)?;
+        self.check_reader(file)
+    }
+
+    /// Reads `reader` to its end (up to `max_bytes`) and checks the bytes.
+    pub fn check_reader(&self, reader: impl Read) -> Result<Verdict, CheckError> {
+        let max = self.config.max_bytes;
+        let mut bytes = Vec::new();
+        reader.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(CheckError::Io)?;
+        self.check_bytes(&bytes)
+    }
+
+    /// Checks many inputs in parallel on the current rayon pool; results in input order.
+    pub fn check_batch<B: AsRef<[u8]> + Sync>(&self, inputs: &[B]) -> Vec<Result<Verdict, CheckError>> {
+        inputs.par_iter().map(|b| self.check_bytes(b.as_ref())).collect()
+    }
+}
+
+/// The kinds to compute for `index` under `config`.
+fn kinds_for(index: &MatcherIndex, config: &Config) -> Kinds {
+    config.kinds.unwrap_or_else(|| Kind::ALL.into_iter().filter(|k| index.kind_len(*k) > 0).collect())
+}
+
+fn check_with(index: &MatcherIndex, config: &Config, bytes: &[u8]) -> Result<Verdict, CheckError> {
+    let kinds = kinds_for(index, config);
+    let options = HashOptions { kinds, dihedral: config.dihedral, limits: config.limits };
+    let hashes = hash_bytes(bytes, &options);
+    let mut found: Vec<(Kind, DihedralHit)> = Vec::new();
+    let unavailable = CheckError::IndexUnavailable;
+    for digest in [
+        hashes.md5.map(HashValue::Md5),
+        hashes.sha1.map(HashValue::Sha1),
+        hashes.sha256.map(HashValue::Sha256),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        for hit in index.search(&digest, 0).map_err(unavailable)? {
+            found
+                .push((digest.kind(), DihedralHit { entry: hit.entry, distance: 0, variant: Variant::Orig }));
+        }
+    }
+    let mut low_quality = false;
+    let mut perceptual = false;
+    match &hashes.image {
+        Some(Ok(img)) => {
+            if let Some(p) = img.pdq {
+                if p.quality < config.min_quality {
+                    low_quality = true;
+                } else {
+                    perceptual = true;
+                    let radius = config.thresholds.pdq;
+                    let hits = match &img.pdq_dihedral {
+                        Some(v) if config.dihedral => index.search_dihedral_pdq(v, radius),
+                        _ => orig_hits(index.search(&HashValue::Pdq(p.hash), radius)),
+                    };
+                    found.extend(hits.map_err(unavailable)?.into_iter().map(|h| (Kind::Pdq, h)));
+                }
+            }
+            if let Some(p) = img.phash {
+                perceptual = true;
+                let radius = config.thresholds.phash;
+                let hits = match &img.phash_dihedral {
+                    Some(v) if config.dihedral => index.search_dihedral_phash(v, radius),
+                    _ => orig_hits(index.search(&HashValue::Phash(p), radius)),
+                };
+                found.extend(hits.map_err(unavailable)?.into_iter().map(|h| (Kind::Phash, h)));
+            }
+        }
+        Some(Err(e)) if found.is_empty() => return Err(classify(e)),
+        _ => {}
+    }
+    let mut matches = Vec::with_capacity(found.len());
+    for (kind, hit) in found {
+        let e = index.entry(hit.entry).map_err(unavailable)?;
+        for &list in &e.lists {
+            matches.push(Match {
+                kind,
+                distance: hit.distance,
+                variant: (perceptual && kind.is_perceptual()).then_some(hit.variant),
+                list: index.list(list).map_err(unavailable)?.name,
+                id: e.id.to_string(),
+                label: e.label.to_string(),
+                hash: e.value,
+            });
+        }
+    }
+    matches.sort_by(|a, b| {
+        (a.kind, a.distance, &a.list, &a.id, &a.label).cmp(&(b.kind, b.distance, &b.list, &b.id, &b.label))
+    });
+    Ok(Verdict { matches, hashes, low_quality })
+}
+
+/// Plain hits as dihedral hits of the stored image.
+fn orig_hits(hits: Result<Vec<crate::index::Hit>, IndexError>) -> Result<Vec<DihedralHit>, IndexError> {
+    hits.map(|v| {
+        v.into_iter()
+            .map(|h| DihedralHit { entry: h.entry, distance: h.distance, variant: Variant::Orig })
+            .collect()
+    })
+}
+
+/// Maps a decoder error to what an upload handler needs to know.
+fn classify(e: &DecodeError) -> CheckError {
+    match e {
+        DecodeError::Empty | DecodeError::NotAnImage => CheckError::NotAnImage(e.clone()),
+        DecodeError::TooLarge { .. }
+        | DecodeError::TooManyBytes { .. }
+        | DecodeError::DecoderLimit { .. } => CheckError::TooLarge(e.to_string()),
+        _ => CheckError::Corrupt(e.clone()),
+    }
+}
