@@ -5,6 +5,7 @@
 
 use std::io::Read;
 
+use crate::border::{self, BorderOptions, Rect};
 use crate::decode::{self, DecodeError, Format, Limits};
 use crate::hash::digest::digests;
 use crate::hash::pdq::{self, PdqHash};
@@ -75,12 +76,16 @@ pub struct HashOptions {
     pub dihedral: bool,
     /// Decoder limits.
     pub limits: Limits,
+    /// Also hash the content inside a uniform border (letterbox, pillarbox, screenshot
+    /// frame) when [`border::find_content`] finds one; see [`ImageHashes::trimmed`].
+    pub border: bool,
 }
 
 impl Default for HashOptions {
-    /// Every kind, no dihedral variants, default limits.
+    /// Every kind, no dihedral variants, default limits, no border removal (the
+    /// reference implementations' behaviour).
     fn default() -> HashOptions {
-        HashOptions { kinds: Kinds::all(), dihedral: false, limits: Limits::default() }
+        HashOptions { kinds: Kinds::all(), dihedral: false, limits: Limits::default(), border: false }
     }
 }
 
@@ -103,6 +108,18 @@ pub struct ImageHashes {
     pub pdq: Option<PdqHash>,
     /// The 8 dihedral PDQ hashes (index 0 = `pdq`), when asked for with `dihedral`.
     pub pdq_dihedral: Option<[Pdq; 8]>,
+    /// With [`HashOptions::border`]: the hashes of the content inside a uniform border,
+    /// when one was found (the image as given is hashed above either way).
+    pub trimmed: Option<Box<Trimmed>>,
+}
+
+/// The perceptual hashes of an image's content with its border removed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trimmed {
+    /// Where the content is, in the stored pixels.
+    pub rect: Rect,
+    /// The hashes of that content (its `trimmed` is `None`).
+    pub hashes: ImageHashes,
 }
 
 /// All hashes of one input.
@@ -129,6 +146,10 @@ pub fn hash_bytes(bytes: &[u8], options: &HashOptions) -> Hashes {
             let mut h = hash_image(&decoded.image, options);
             h.format = decoded.format;
             h.orientation = decoded.orientation;
+            if let Some(t) = h.trimmed.as_mut() {
+                t.hashes.format = decoded.format;
+                t.hashes.orientation = decoded.orientation;
+            }
             h
         })
     });
@@ -148,10 +169,21 @@ pub fn hash_reader<R: Read>(reader: R, max_bytes: u64, options: &HashOptions) ->
     Ok(hash_bytes(&bytes, options))
 }
 
-/// The perceptual hashes of decoded pixels (format reported as PNG-less placeholder
-/// [`Format::Png`] is overwritten by [`hash_bytes`]; callers with their own pixels can
-/// ignore `format` and `orientation`).
+/// The perceptual hashes of decoded pixels. `format` is reported as [`Format::Png`] and
+/// `orientation` as `None` ([`hash_bytes`] fills in what the decoder found).
 pub fn hash_image(image: &Image, options: &HashOptions) -> ImageHashes {
+    let mut out = hash_pixels(image, options);
+    if options.border {
+        if let Some(rect) = border::find_content(image, &BorderOptions::default()) {
+            let inner = border::crop(image, rect);
+            let hashes = hash_pixels(&inner, options);
+            out.trimmed = Some(Box::new(Trimmed { rect, hashes }));
+        }
+    }
+    out
+}
+
+fn hash_pixels(image: &Image, options: &HashOptions) -> ImageHashes {
     let k = options.kinds;
     let mut out = ImageHashes {
         format: Format::Png,
@@ -162,6 +194,7 @@ pub fn hash_image(image: &Image, options: &HashOptions) -> ImageHashes {
         phash_dihedral: None,
         pdq: None,
         pdq_dihedral: None,
+        trimmed: None,
     };
     if k.contains(Kind::Phash) {
         if options.dihedral {

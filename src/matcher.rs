@@ -72,6 +72,13 @@ pub struct Config {
     pub limits: Limits,
     /// Largest input accepted, in bytes.
     pub max_bytes: u64,
+    /// Also hash and query the content inside a uniform border (letterbox, pillarbox,
+    /// screenshot frame) when one is found; a match on either counts.
+    pub border: bool,
+    /// Fusion policy: perceptual kinds that must all match the same item (list and id)
+    /// for a perceptual match to count. Empty (the default) means any one kind suffices.
+    /// Digest matches always count.
+    pub require: Kinds,
 }
 
 impl Default for Config {
@@ -83,6 +90,8 @@ impl Default for Config {
             kinds: None,
             limits: Limits::default(),
             max_bytes: 256 << 20,
+            border: true,
+            require: Kinds::NONE,
         }
     }
 }
@@ -104,6 +113,11 @@ pub struct Match {
     pub label: String,
     /// The entry's hash.
     pub hash: HashValue,
+    /// The match came from the content inside a border that was trimmed off the input.
+    pub trimmed: bool,
+    /// Every kind that matched the same item (same list and id) for this input, in
+    /// canonical order: the agreement reviewers can rank by (fused verdict).
+    pub kinds: Vec<Kind>,
 }
 
 /// The outcome of checking one input.
@@ -265,9 +279,11 @@ fn kinds_for(index: &MatcherIndex, config: &Config) -> Kinds {
 
 fn check_with(index: &MatcherIndex, config: &Config, bytes: &[u8]) -> Result<Verdict, CheckError> {
     let kinds = kinds_for(index, config);
-    let options = HashOptions { kinds, dihedral: config.dihedral, limits: config.limits };
-    let hashes = hash_bytes(bytes, &options);
-    let mut found: Vec<(Kind, DihedralHit)> = Vec::new();
+    let options =
+        HashOptions { kinds, dihedral: config.dihedral, limits: config.limits, border: config.border };
+    let mut hashes = hash_bytes(bytes, &options);
+    // (kind, hit, trimmed)
+    let mut found: Vec<(Kind, DihedralHit, bool)> = Vec::new();
     let unavailable = CheckError::IndexUnavailable;
     for digest in [
         hashes.md5.map(HashValue::Md5),
@@ -278,59 +294,101 @@ fn check_with(index: &MatcherIndex, config: &Config, bytes: &[u8]) -> Result<Ver
     .flatten()
     {
         for hit in index.search(&digest, 0).map_err(unavailable)? {
-            found
-                .push((digest.kind(), DihedralHit { entry: hit.entry, distance: 0, variant: Variant::Orig }));
+            found.push((
+                digest.kind(),
+                DihedralHit { entry: hit.entry, distance: 0, variant: Variant::Orig },
+                false,
+            ));
         }
     }
     let mut low_quality = false;
-    let mut perceptual = false;
     match &hashes.image {
         Some(Ok(img)) => {
-            if let Some(p) = img.pdq {
-                if p.quality < config.min_quality {
-                    low_quality = true;
-                } else {
-                    perceptual = true;
-                    let radius = config.thresholds.pdq;
-                    let hits = match &img.pdq_dihedral {
-                        Some(v) if config.dihedral => index.search_dihedral_pdq(v, radius),
-                        _ => orig_hits(index.search(&HashValue::Pdq(p.hash), radius)),
-                    };
-                    found.extend(hits.map_err(unavailable)?.into_iter().map(|h| (Kind::Pdq, h)));
-                }
-            }
-            if let Some(p) = img.phash {
-                perceptual = true;
-                let radius = config.thresholds.phash;
-                let hits = match &img.phash_dihedral {
-                    Some(v) if config.dihedral => index.search_dihedral_phash(v, radius),
-                    _ => orig_hits(index.search(&HashValue::Phash(p), radius)),
-                };
-                found.extend(hits.map_err(unavailable)?.into_iter().map(|h| (Kind::Phash, h)));
+            low_quality = search_perceptual(index, config, img, false, &mut found)?;
+            if let Some(t) = &img.trimmed {
+                search_perceptual(index, config, &t.hashes, true, &mut found)?;
             }
         }
-        Some(Err(e)) if found.is_empty() => return Err(classify(e)),
+        Some(Err(_)) if found.is_empty() => {
+            let Some(Err(e)) = hashes.image.take() else { unreachable!("matched above") };
+            return Err(classify(e));
+        }
         _ => {}
     }
+    // One hit per (kind, entry): the smallest distance, the image as given on a tie.
+    found.sort_by_key(|(kind, hit, trimmed)| (*kind, hit.entry, hit.distance, *trimmed));
+    found.dedup_by_key(|(kind, hit, _)| (*kind, hit.entry));
     let mut matches = Vec::with_capacity(found.len());
-    for (kind, hit) in found {
+    for (kind, hit, trimmed) in found {
         let e = index.entry(hit.entry).map_err(unavailable)?;
         for &list in &e.lists {
             matches.push(Match {
                 kind,
                 distance: hit.distance,
-                variant: (perceptual && kind.is_perceptual()).then_some(hit.variant),
+                variant: kind.is_perceptual().then_some(hit.variant),
                 list: index.list(list).map_err(unavailable)?.name,
                 id: e.id.to_string(),
                 label: e.label.to_string(),
                 hash: e.value,
+                trimmed,
+                kinds: Vec::new(),
             });
         }
     }
+    fuse(&mut matches, config.require);
     matches.sort_by(|a, b| {
         (a.kind, a.distance, &a.list, &a.id, &a.label).cmp(&(b.kind, b.distance, &b.list, &b.id, &b.label))
     });
     Ok(Verdict { matches, hashes, low_quality })
+}
+
+/// Queries the perceptual hashes of one hash set (the image as given, or its trimmed
+/// content); returns whether PDQ was skipped for low quality.
+fn search_perceptual(
+    index: &MatcherIndex,
+    config: &Config,
+    img: &crate::hasher::ImageHashes,
+    trimmed: bool,
+    found: &mut Vec<(Kind, DihedralHit, bool)>,
+) -> Result<bool, CheckError> {
+    let unavailable = CheckError::IndexUnavailable;
+    let mut low_quality = false;
+    if let Some(p) = img.pdq {
+        if p.quality < config.min_quality {
+            low_quality = true;
+        } else {
+            let radius = config.thresholds.pdq;
+            let hits = match &img.pdq_dihedral {
+                Some(v) if config.dihedral => index.search_dihedral_pdq(v, radius),
+                _ => orig_hits(index.search(&HashValue::Pdq(p.hash), radius)),
+            };
+            found.extend(hits.map_err(unavailable)?.into_iter().map(|h| (Kind::Pdq, h, trimmed)));
+        }
+    }
+    if let Some(p) = img.phash {
+        let radius = config.thresholds.phash;
+        let hits = match &img.phash_dihedral {
+            Some(v) if config.dihedral => index.search_dihedral_phash(v, radius),
+            _ => orig_hits(index.search(&HashValue::Phash(p), radius)),
+        };
+        found.extend(hits.map_err(unavailable)?.into_iter().map(|h| (Kind::Phash, h, trimmed)));
+    }
+    Ok(low_quality)
+}
+
+/// Fills in [`Match::kinds`] (which kinds agree on each item) and applies the `require`
+/// policy: a perceptual match counts only if every required kind matched its item.
+fn fuse(matches: &mut Vec<Match>, require: Kinds) {
+    let mut agree: std::collections::HashMap<(String, String), Kinds> = std::collections::HashMap::new();
+    for m in matches.iter() {
+        agree.entry((m.list.clone(), m.id.clone())).or_default().insert(m.kind);
+    }
+    for m in matches.iter_mut() {
+        m.kinds = agree[&(m.list.clone(), m.id.clone())].iter().collect();
+    }
+    if !require.is_empty() {
+        matches.retain(|m| !m.kind.is_perceptual() || require.iter().all(|k| m.kinds.contains(&k)));
+    }
 }
 
 /// Plain hits as dihedral hits of the stored image.
@@ -343,12 +401,12 @@ fn orig_hits(hits: Result<Vec<crate::index::Hit>, IndexError>) -> Result<Vec<Dih
 }
 
 /// Maps a decoder error to what an upload handler needs to know.
-fn classify(e: &DecodeError) -> CheckError {
+fn classify(e: DecodeError) -> CheckError {
     match e {
-        DecodeError::Empty | DecodeError::NotAnImage => CheckError::NotAnImage(e.clone()),
+        DecodeError::Empty | DecodeError::NotAnImage => CheckError::NotAnImage(e),
         DecodeError::TooLarge { .. }
         | DecodeError::TooManyBytes { .. }
         | DecodeError::DecoderLimit { .. } => CheckError::TooLarge(e.to_string()),
-        _ => CheckError::Corrupt(e.clone()),
+        _ => CheckError::Corrupt(e),
     }
 }

@@ -58,9 +58,20 @@ pub(crate) fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(code) => code.into(),
+        Err(err) if is_broken_pipe(&err) => {
+            // The reader of our output went away (`| head`): stop quietly, like ripgrep.
+            Exit::Success.into()
+        }
         Err(err) => {
             eprintln!("mediamatch: {err:#}");
             Exit::Error.into()
         }
     }
+}
+
+/// Whether an error comes from writing to a closed pipe.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

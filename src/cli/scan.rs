@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
+use mediamatch::hasher::Kinds;
 use mediamatch::matcher::{CheckError, Config, Matcher, Thresholds, Verdict};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -40,6 +41,13 @@ pub(crate) struct Args {
     /// Query only the image as stored, not its 7 rotations and mirror images.
     #[arg(long)]
     no_dihedral: bool,
+    /// Do not also hash the content inside a uniform border (letterbox, screenshot frame).
+    #[arg(long)]
+    no_border: bool,
+    /// Fusion policy: `any` (one perceptual kind suffices) or the kinds that must all match
+    /// the same list entry id, e.g. `pdq,phash`. Digest matches always count.
+    #[arg(long, value_parser = parse_require, default_value = "any")]
+    require: Kinds,
     /// Output format: text, json (JSON Lines) or csv.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     format: OutputFormat,
@@ -74,6 +82,18 @@ fn parse_thresholds(s: &str) -> Result<Thresholds, String> {
         }
     }
     Ok(t)
+}
+
+/// Parses `any` or a comma-separated list of perceptual kinds.
+fn parse_require(s: &str) -> Result<Kinds, String> {
+    if s.trim().eq_ignore_ascii_case("any") {
+        return Ok(Kinds::NONE);
+    }
+    let kinds = super::hash::parse_kinds(s)?;
+    if kinds.iter().any(|k| !k.is_perceptual()) {
+        return Err("--require takes pdq and/or phash (digest matches always count)".into());
+    }
+    Ok(kinds)
 }
 
 /// Parses `1000`, `64K`, `256M`, `2G` (binary multiples).
@@ -119,6 +139,8 @@ struct MatchRecord<'a> {
     id: &'a str,
     label: &'a str,
     hash: String,
+    trimmed: bool,
+    kinds: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -168,6 +190,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         min_quality: args.min_quality,
         dihedral: !args.no_dihedral,
         max_bytes: args.max_filesize,
+        border: !args.no_border,
+        require: args.require,
         ..Config::default()
     };
     let matcher = match &args.index {
@@ -359,6 +383,8 @@ impl Printer {
                             id: &m.id,
                             label: &m.label,
                             hash: m.hash.hex(),
+                            trimmed: m.trimmed,
+                            kinds: m.kinds.iter().map(|k| k.name()).collect(),
                         };
                         serde_json::to_writer(&mut self.out, &rec)?;
                         writeln!(self.out)?;
@@ -367,26 +393,30 @@ impl Printer {
                         self.header()?;
                         writeln!(
                             self.out,
-                            "{},{},{},{},{},{},{}",
+                            "{},{},{},{},{},{},{},{},{}",
                             csv_field(path),
                             m.kind,
                             m.distance,
                             variant.unwrap_or(""),
                             csv_field(&m.list),
                             csv_field(&m.id),
-                            csv_field(&m.label)
+                            csv_field(&m.label),
+                            m.trimmed,
+                            m.kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join("+")
                         )?;
                     }
                     OutputFormat::Text => {
                         writeln!(
                             self.out,
-                            "{path}\t{} distance {} variant {} list {} id {} label {}",
+                            "{path}\t{} distance {} variant {}{} list {} id {} label {} agree {}",
                             m.kind,
                             m.distance,
                             variant.unwrap_or("-"),
+                            if m.trimmed { " (border trimmed)" } else { "" },
                             m.list,
                             display_or_dash(&m.id),
-                            display_or_dash(&m.label)
+                            display_or_dash(&m.label),
+                            m.kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join("+")
                         )?;
                     }
                 }
@@ -398,7 +428,7 @@ impl Printer {
     fn header(&mut self) -> std::io::Result<()> {
         if !self.wrote_header {
             self.wrote_header = true;
-            writeln!(self.out, "path,kind,distance,variant,list,id,label")?;
+            writeln!(self.out, "path,kind,distance,variant,list,id,label,trimmed,kinds")?;
         }
         Ok(())
     }
