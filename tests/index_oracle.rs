@@ -72,7 +72,7 @@ fn check_all(values: &[HashValue], queries: &[HashValue], radii: &[u32]) -> Resu
                     prop_assert_eq!(&got, &want, "{} {:?} query {} radius {}", name, method, q, r);
                 }
             }
-            let batch = index.search_batch(&vec![*q; 3], radii[0]);
+            let batch = index.search_batch(&[*q; 3], radii[0]);
             for b in batch {
                 let got: Vec<(u32, u32)> = b.unwrap().into_iter().map(|h| (h.entry, h.distance)).collect();
                 prop_assert_eq!(got, oracle(&entries, q, radii[0]), "{} batch", name);
