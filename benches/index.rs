@@ -225,7 +225,19 @@ fn run(kind: Kind, n: usize, d: &Data, substrings: Option<u8>) {
     let t = Instant::now();
     let bytes = build(&cat, &opts).unwrap();
     let build_s = t.elapsed().as_secs_f64();
-    let index = Index::from_bytes(bytes).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.mmi");
+    mediamatch::index::write_atomic(&path, &bytes).unwrap();
+    drop(bytes);
+    let t = Instant::now();
+    let index = Index::open(&path).unwrap();
+    let open_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    index.verify().unwrap();
+    println!(
+        "{name:<34} open (mmap + checks) {open_ms:.3} ms; verify {:.0} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let info = index.info().unwrap();
     let k = &info.kinds[0];
     println!(
@@ -278,7 +290,7 @@ fn run(kind: Kind, n: usize, d: &Data, substrings: Option<u8>) {
     }
 }
 
-fn dihedral(index: &Index<Vec<u8>>, kind: Kind, v: &[[u64; 4]; 8], r: u32) -> usize {
+fn dihedral<D: AsRef<[u8]>>(index: &Index<D>, kind: Kind, v: &[[u64; 4]; 8], r: u32) -> usize {
     match kind {
         Kind::Pdq => index.search_dihedral_pdq(&v.map(|w| Pdq { words: w }), r).unwrap().len(),
         _ => index.search_dihedral_phash(&v.map(|w| Phash(w[0])), r).unwrap().len(),
