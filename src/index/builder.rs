@@ -2,10 +2,12 @@
 //!
 //! The builder sorts the entries canonically (by kind, value, id, label, lists),
 //! deduplicates strings and list sets, and derives each kind's search structure, so the
-//! same catalog always gives the same bytes.
+//! same catalog always gives the same bytes. Sorting and the MIH tables use rayon.
 
 use std::collections::HashMap;
 use std::io::Write;
+
+use rayon::prelude::*;
 
 use crate::catalog::{Catalog, Entry};
 use crate::hash::{HashValue, Kind};
@@ -106,7 +108,7 @@ impl<'a> Builder<'a> {
             }
         }
         let mut order: Vec<&Entry> = catalog.entries.iter().collect();
-        order.sort_unstable();
+        order.par_sort_unstable();
         Ok(Builder { catalog, options: *options, order, strings: Vec::new(), interned: HashMap::new() })
     }
 
@@ -182,8 +184,10 @@ impl<'a> Builder<'a> {
                 match structure {
                     Some(Structure::Mih { substrings: None }) if n < SMALL_SECTION => {}
                     Some(Structure::Mih { substrings }) => {
-                        for spec in mih::plan(kind.bits(), n, substrings) {
-                            let table = mih::build_table(&values, words, spec);
+                        let specs = mih::plan(kind.bits(), n, substrings);
+                        let tables: Vec<Vec<u8>> =
+                            specs.par_iter().map(|&spec| mih::build_table(&values, words, spec)).collect();
+                        for (spec, table) in specs.into_iter().zip(tables) {
                             kind_sections.push((format::TAG_MIH, code, spec.param(), table));
                         }
                     }

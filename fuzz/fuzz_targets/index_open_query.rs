@@ -1,0 +1,32 @@
+//! Any bytes: opening must fail cleanly or give an index that answers every query
+//! without panicking, looping or reading out of bounds.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mediamatch::index::{Index, Method};
+use mediamatch::{HashValue, Md5, Pdq, Phash};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(index) = Index::from_bytes(data) else { return };
+    let queries = [
+        HashValue::Phash(Phash(0x8c56_3bb4_622d_d4e3)),
+        HashValue::Phash(Phash(0)),
+        HashValue::Pdq(Pdq { words: [1, 2, 3, 4] }),
+        HashValue::Md5(Md5([0; 16])),
+    ];
+    for q in &queries {
+        for r in [0, 3, 8, 31, 64, 300] {
+            for m in [Method::Auto, Method::Structure, Method::Scan] {
+                let _ = index.search_with(q, r, m);
+            }
+        }
+    }
+    let _ = index.search_batch(&queries, 8);
+    let _ = index.search_dihedral_pdq(&[Pdq { words: [1, 2, 3, 4] }; 8], 31);
+    let _ = index.search_dihedral_phash(&[Phash(5); 8], 8);
+    for e in 0..index.len().min(64) {
+        let _ = index.entry(e);
+    }
+    let _ = index.info();
+    let _ = index.verify();
+});
