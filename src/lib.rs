@@ -1,6 +1,130 @@
-//! mediamatch finds re-uploads of known illegal media.
+//! mediamatch finds re-uploads of known illegal media (child sexual abuse material,
+//! terrorist content, non-consensual imagery) by comparing files with the hash lists that
+//! clearing houses share with platforms.
 //!
-//! (Crate tour to be written.)
+//! # A tour
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! bytes ─> decode ─> pixels ─> pHash, PDQ (+ 8 dihedral variants, + border-trimmed content) ─┐
+//!   └───────────────────────> MD5, SHA-1, SHA-256 ──────────────────────────────────────────┴─> Hashes
+//! list files ─> lists (parse, validate, delta) ─> Catalog ─> index builder ─> index file (mmap)
+//! Hashes + Index ─> Matcher (thresholds, dihedral, fused verdict) ─> Verdict
+//! ```
+//!
+//! | module | holds |
+//! | --- | --- |
+//! | [`decode`] | the only door to the image decoders: content sniffing, limits, Pillow-identical pixels |
+//! | [`hash`] | [`hash::phash`] (imagehash-compatible), [`hash::pdq`] (Meta-compatible), [`hash::digest`], hash value types |
+//! | [`hasher`] | one input's bytes in, all requested [`Hashes`] out |
+//! | [`border`] | finding and trimming letterbox / screenshot borders |
+//! | [`lists`] | hash-list formats, kind aliases, tombstones, rejects, delta application |
+//! | [`catalog`] | the logical content of an index: lists with provenance, entries |
+//! | [`index`] | the memory-mapped index file: multi-index hashing, scans, exact digest lookup |
+//! | [`matcher`] | [`matcher::Matcher`], the face for upload handlers and scans |
+//! | [`eval`] | transforms and measurements for choosing thresholds |
+//!
+//! ## Hash an image
+//!
+//! ```
+//! use mediamatch::{hash_bytes, HashOptions};
+//!
+//! let bytes = include_bytes!("../fixtures/photos/coins.png");
+//! let hashes = hash_bytes(bytes, &HashOptions::default());
+//! let image = hashes.image.expect("perceptual kinds were asked for").expect("a PNG decodes");
+//! // The same values as Python `imagehash.phash` and `pdqhash` (fixtures/photos/reference.tsv).
+//! assert_eq!(image.phash.unwrap().to_string(), "e4d5b5a92b54523a");
+//! assert_eq!(image.pdq.unwrap().quality, 100);
+//! assert_eq!(hashes.md5.unwrap().to_string().len(), 32);
+//! ```
+//!
+//! ## Check an upload
+//!
+//! A [`matcher::Matcher`] is `Send + Sync`; an upload handler shares one between threads
+//! (open it from an index file with [`matcher::Matcher::open`]). Here the index is built in
+//! memory from a list:
+//!
+//! ```
+//! use mediamatch::catalog::Catalog;
+//! use mediamatch::index::{build, BuildOptions, Index};
+//! use mediamatch::lists::delta::{apply, ApplyOptions};
+//! use mediamatch::lists::{ParseOptions, Source};
+//! use mediamatch::matcher::{CheckError, Config, IndexData, Matcher};
+//!
+//! let list = include_bytes!("../fixtures/demo/known.csv");
+//! let source = Source::from_bytes("known.csv", list, &ParseOptions::default())?;
+//! let mut catalog = Catalog::default();
+//! apply(&mut catalog, "demo", &[source], &ApplyOptions::default());
+//! let index = Index::from_bytes(IndexData::Owned(build(&catalog, &BuildOptions::default())?))?;
+//! let matcher = Matcher::from_index(index, Config::default());
+//!
+//! // A mirrored, re-encoded copy of a known photo is blocked ...
+//! let copy = include_bytes!("../fixtures/demo/scan/coins-mirrored.jpg");
+//! let verdict = matcher.check_bytes(copy).expect("decodes");
+//! assert!(verdict.is_match());
+//! assert_eq!(verdict.matches[0].id, "coins");
+//! // ... an unrelated photo is not, and bytes that are no image are a typed error.
+//! let other = include_bytes!("../fixtures/demo/scan/china-unrelated.jpg");
+//! assert!(!matcher.check_bytes(other).expect("decodes").is_match());
+//! assert!(matches!(matcher.check_bytes(b"hello"), Err(CheckError::NotAnImage(_))));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Import a list update
+//!
+//! What `mediamatch import` does, without its lock and its reporting: read the index's
+//! catalog, apply the file as a delta, write a new index and rename it over the old one.
+//!
+//! ```
+//! use mediamatch::catalog::Catalog;
+//! use mediamatch::index::{build, write_atomic, BuildOptions, Index};
+//! use mediamatch::lists::delta::{apply, ApplyOptions};
+//! use mediamatch::lists::{ParseOptions, Source};
+//!
+//! let dir = std::env::temp_dir().join(format!("mediamatch-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let path = dir.join("known.mmi");
+//! for update in ["md5:0123456789abcdef0123456789abcdef\n", "md5:fedcba9876543210fedcba9876543210\n"] {
+//!     let mut catalog = match Index::open(&path) {
+//!         Ok(index) => index.catalog()?,
+//!         Err(_) => Catalog::default(),
+//!     };
+//!     let source = Source::from_bytes("update.txt", update.as_bytes(), &ParseOptions::default())?;
+//!     let outcome = apply(&mut catalog, "local", &[source], &ApplyOptions::default());
+//!     assert_eq!(outcome.counts.added, 1);
+//!     write_atomic(&path, &build(&catalog, &BuildOptions::default())?)?;
+//! }
+//! assert_eq!(Index::open(&path)?.len(), 2);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Scan a directory
+//!
+//! The `mediamatch scan` command walks directories and calls
+//! [`matcher::Matcher::check_bytes`] for every file on a rayon pool; a library user does
+//! the same with [`matcher::Matcher::check_batch`] or `check_path`:
+//!
+//! ```
+//! # use mediamatch::catalog::Catalog;
+//! # use mediamatch::index::{build, BuildOptions, Index};
+//! # use mediamatch::lists::delta::{apply, ApplyOptions};
+//! # use mediamatch::lists::{ParseOptions, Source};
+//! # use mediamatch::matcher::{Config, IndexData, Matcher};
+//! # let list = include_bytes!("../fixtures/demo/known.csv");
+//! # let source = Source::from_bytes("known.csv", list, &ParseOptions::default())?;
+//! # let mut catalog = Catalog::default();
+//! # apply(&mut catalog, "demo", &[source], &ApplyOptions::default());
+//! # let index = Index::from_bytes(IndexData::Owned(build(&catalog, &BuildOptions::default())?))?;
+//! # let matcher = Matcher::from_index(index, Config::default());
+//! let mut paths: Vec<_> = std::fs::read_dir("fixtures/demo/scan")?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+//! paths.sort();
+//! let matched = paths.iter().filter(|p| matcher.check_path(p).is_ok_and(|v| v.is_match())).count();
+//! assert_eq!(paths.len(), 18);
+//! assert!(matched >= 12, "most transformed copies match, unrelated photos do not");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 

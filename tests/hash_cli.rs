@@ -117,7 +117,8 @@ fn digests_match_sha256sum_style_known_values() {
 
 #[test]
 fn dihedral_variants_are_printed_and_start_with_the_hash() {
-    let out = run(&["hash", "--format", "json", "--dihedral", "--kind", "pdq,phash", "fixtures/photos/coins.png"]);
+    let out =
+        run(&["hash", "--format", "json", "--dihedral", "--kind", "pdq,phash", "fixtures/photos/coins.png"]);
     assert_eq!(out.status.code(), Some(0));
     match &records(&out)[..] {
         [Record::Hash { pdq, pdq_dihedral: Some(pd), phash, phash_dihedral: Some(ph), .. }] => {
@@ -173,7 +174,9 @@ fn text_and_csv_formats() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "kind,hash,quality,variant,id");
     assert_eq!(lines.len(), 3, "{csv}");
-    assert!(lines[1].starts_with("pdq,8792786c") && lines[1].ends_with(",100,orig,fixtures/photos/rocket.jpg"));
+    assert!(
+        lines[1].starts_with("pdq,8792786c") && lines[1].ends_with(",100,orig,fixtures/photos/rocket.jpg")
+    );
     assert!(lines[2].starts_with("phash,c0371bec1be51267,,orig,"));
 }
 
