@@ -90,6 +90,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let mode = if args.replace { Mode::Replace } else { Mode::Delta };
     let outcome =
         apply(&mut catalog, &args.name, &read.sources, &ApplyOptions { mode, imported_at: now_secs() });
+    // The parsed records are in the catalog now: free them before the build allocates
+    // the new index (they are the size of the list again, and would add to the peak).
+    drop(read);
     if outcome.changed && !args.dry_run {
         let bytes = build(&catalog, &BuildOptions::default()).context("building the index")?;
         write_atomic(&args.index, &bytes).with_context(|| format!("writing {}", args.index.display()))?;
