@@ -36,6 +36,10 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
+    // An import into the same file must not interleave with this write (nor delete its
+    // temporary file as a leftover): take the index's lock too.
+    let _lock = super::import::lock(&args.output, false)?;
+    super::import::remove_stale_temps(&args.output);
     let (catalog, rejected) = catalog_from_files(&args.files, &args.lists)?;
     let structure = match args.structure {
         StructureArg::Mih => Structure::Mih { substrings: None },

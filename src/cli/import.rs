@@ -6,6 +6,14 @@
 //! index and write it to a temporary file in the same directory, sync it, rename it over
 //! the old one and sync the directory. A crash at any point leaves the old index or the
 //! new one, never a mix; readers that mapped the old file keep using it.
+//!
+//! An import that changes no entry of the list (the same file again, or a delta with
+//! nothing new) writes nothing: the index stays byte-identical, its version and
+//! provenance those of the import that made it, and readers have nothing to reload.
+//!
+//! A killed importer leaves its temporary file behind (`.INDEX.tmp-PID-N`); the next
+//! import (or `build` of the same file) removes such leftovers while it holds the lock,
+//! when no other writer of that index can be running.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -69,6 +77,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         bail!("--list needs a name");
     }
     let _lock = lock(&args.index, args.no_wait)?;
+    if !args.dry_run {
+        remove_stale_temps(&args.index);
+    }
     let read = read_lists(&args.files, &args.lists)?;
     let mut catalog = if args.index.exists() {
         let index = Index::open(&args.index).with_context(|| format!("opening {}", args.index.display()))?;
@@ -79,7 +90,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let mode = if args.replace { Mode::Replace } else { Mode::Delta };
     let outcome =
         apply(&mut catalog, &args.name, &read.sources, &ApplyOptions { mode, imported_at: now_secs() });
-    if !args.dry_run {
+    // The parsed records are in the catalog now: free them before the build allocates
+    // the new index (they are the size of the list again, and would add to the peak).
+    drop(read);
+    if outcome.changed && !args.dry_run {
         let bytes = build(&catalog, &BuildOptions::default()).context("building the index")?;
         write_atomic(&args.index, &bytes).with_context(|| format!("writing {}", args.index.display()))?;
     }
@@ -123,7 +137,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
 /// Takes the exclusive lock of `index` (the file `INDEX.lock` beside it), waiting for
 /// another import to finish unless `no_wait`. Released when the returned file is dropped
 /// (also when the process dies: the kernel drops the lock with the descriptor).
-fn lock(index: &Path, no_wait: bool) -> anyhow::Result<File> {
+pub(super) fn lock(index: &Path, no_wait: bool) -> anyhow::Result<File> {
     let mut name = index.as_os_str().to_owned();
     name.push(".lock");
     let path = PathBuf::from(name);
@@ -151,4 +165,32 @@ fn lock(index: &Path, no_wait: bool) -> anyhow::Result<File> {
         file.lock().with_context(|| format!("locking {}", path.display()))?;
     }
     Ok(file)
+}
+
+/// Removes the temporary files that [`write_atomic`] left beside `index` when a writer
+/// was killed before its rename (`.NAME.tmp-PID-N`). Call only under [`lock`]: every
+/// writer of `index` holds it, so no such file belongs to a live writer. Failures are
+/// ignored (a leftover costs disk space, not correctness).
+pub(super) fn remove_stale_temps(index: &Path) {
+    let Some(name) = index.file_name() else { return };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let dir = match index.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let stale = entry.file_name().to_str().is_some_and(|n| {
+            n.strip_prefix(&prefix).is_some_and(|rest| {
+                let mut parts = rest.split('-');
+                let numeric = |p: Option<&str>| {
+                    p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                };
+                numeric(parts.next()) && numeric(parts.next()) && parts.next().is_none()
+            })
+        });
+        if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }

@@ -1,0 +1,203 @@
+//! `mediamatch import` killed with SIGKILL at many points of a large import: each time
+//! the index must open, verify, answer queries and hold exactly the old catalog or
+//! exactly the new one; killed imports' temporary files must not accumulate; a reader
+//! that mapped the old index keeps reading it throughout.
+//!
+//! Half the kills are spread over the import's measured duration; the other half wait
+//! until the importer's temporary file appears (it is writing the new index) and kill
+//! it a few milliseconds later, so some kills surely land during the write.
+#![cfg(unix)]
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mediamatch::catalog::Catalog;
+use mediamatch::index::{write_atomic, Index};
+use mediamatch::HashValue;
+
+/// Lines of the generated list (override with `MEDIAMATCH_KILL_LINES`).
+const LINES: usize = 300_000;
+/// Kill iterations at most, and the time budget for them.
+const ITERATIONS: usize = 24;
+const BUDGET: Duration = Duration::from_secs(60);
+
+/// SplitMix64: a small deterministic generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// One list line: two PDQs for every MD5.
+fn line(rng: &mut Rng, i: usize) -> String {
+    if i % 3 == 2 {
+        format!("md5:{:016x}{:016x}", rng.next(), rng.next())
+    } else {
+        format!("pdq:{:016x}{:016x}{:016x}{:016x}", rng.next(), rng.next(), rng.next(), rng.next())
+    }
+}
+
+/// The catalog without import times (two runs of the same import differ only there).
+fn normal(mut c: Catalog) -> Catalog {
+    for l in &mut c.lists {
+        l.imported_at = 0;
+    }
+    c
+}
+
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".known.mmi.tmp-"))
+        .collect()
+}
+
+fn import(index: &Path, list: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mediamatch"));
+    cmd.arg("import")
+        .arg(index)
+        .args(["--list", "big", "--replace"])
+        .arg(list)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn run_import(index: &Path, list: &Path) -> Duration {
+    let start = Instant::now();
+    let out = import(index, list).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    start.elapsed()
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    killed_old: u32,
+    killed_new: u32,
+    finished: u32,
+    during_write: u32,
+}
+
+#[test]
+fn sigkill_at_any_point_leaves_the_old_or_the_new_index() {
+    let lines = std::env::var("MEDIAMATCH_KILL_LINES").ok().and_then(|v| v.parse().ok()).unwrap_or(LINES);
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("known.mmi");
+
+    // v1, and v2 = v1 without every tenth line plus as many new lines.
+    let mut rng = Rng(0x5eed_1234);
+    let v1_lines: Vec<String> = (0..lines).map(|i| line(&mut rng, i)).collect();
+    let mut v2_lines: Vec<String> =
+        v1_lines.iter().enumerate().filter(|(i, _)| i % 10 != 0).map(|(_, l)| l.clone()).collect();
+    v2_lines.extend((0..lines / 10).map(|i| line(&mut rng, i)));
+    let v1 = dir.path().join("big-v1.txt");
+    let v2 = dir.path().join("big-v2.txt");
+    std::fs::write(&v1, v1_lines.join("\n")).unwrap();
+    std::fs::write(&v2, v2_lines.join("\n")).unwrap();
+    let parse = |l: &str| -> HashValue { l.parse().unwrap() };
+    let kept = parse(&v1_lines[1]);
+    let dropped = parse(&v1_lines[10]);
+    let added = parse(&v2_lines[v2_lines.len() - 1]);
+    let dropped_md5 = parse(&v1_lines[20]);
+    assert!(matches!(dropped_md5, HashValue::Md5(_)));
+
+    // The old index, and the new one from an import that runs to the end (timed).
+    run_import(&index, &v1);
+    let old_bytes = std::fs::read(&index).unwrap();
+    let old = normal(Index::open(&index).unwrap().catalog().unwrap());
+    assert_eq!(old.entries.len(), lines);
+    let probe = dir.path().join("probe.mmi");
+    write_atomic(&probe, &old_bytes).unwrap();
+    let duration = run_import(&probe, &v2);
+    let new = normal(Index::open(&probe).unwrap().catalog().unwrap());
+    std::fs::remove_file(&probe).unwrap();
+    assert_ne!(old, new);
+    assert_eq!((old.lists[0].version, new.lists[0].version), (1, 2));
+    eprintln!("import of {} lines into {} entries: {duration:?}", v2_lines.len(), old.entries.len());
+
+    // A reader that mapped the old index before any of this.
+    let reader = Index::open(&index).unwrap();
+
+    let start = Instant::now();
+    let mut tally = Tally::default();
+    let mut i = 0;
+    while i < ITERATIONS && (i < 8 || start.elapsed() < BUDGET) {
+        write_atomic(&index, &old_bytes).unwrap();
+        let mut child = import(&index, &v2).spawn().unwrap();
+        let started = Instant::now();
+        if i % 2 == 0 {
+            // Spread over 0..1.2x the measured duration.
+            let delay = duration.mul_f64(1.2 * (i as f64 + 0.5) / ITERATIONS as f64);
+            std::thread::sleep(delay);
+        } else {
+            // Wait for the temporary file of this import, then kill 0..~10 ms later.
+            let before: Vec<PathBuf> = temp_files(dir.path());
+            while started.elapsed() < duration * 3 && child.try_wait().unwrap().is_none() {
+                if temp_files(dir.path()).iter().any(|p| !before.contains(p)) {
+                    std::thread::sleep(Duration::from_micros(700 * (i as u64 / 2 % 14)));
+                    break;
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        let killed = status.signal() == Some(9);
+        assert!(killed || status.success(), "iteration {i}: {status:?}");
+
+        // The index opens, verifies, answers, and is the old or the new one.
+        let now = Index::open(&index).unwrap_or_else(|e| panic!("iteration {i}: {e}"));
+        now.verify().unwrap_or_else(|e| panic!("iteration {i}: {e}"));
+        let catalog = normal(now.catalog().unwrap());
+        let is_new = if catalog == old {
+            false
+        } else if catalog == new {
+            true
+        } else {
+            panic!("iteration {i}: the index is neither the old nor the new one");
+        };
+        let hits = |v: &HashValue| now.search(v, 0).unwrap().len();
+        assert_eq!(hits(&kept), 1, "iteration {i}");
+        assert_eq!(hits(&dropped), usize::from(!is_new), "iteration {i}");
+        assert_eq!(hits(&dropped_md5), usize::from(!is_new), "iteration {i}");
+        assert_eq!(hits(&added), usize::from(is_new), "iteration {i}");
+        // The reader still sees the old index.
+        assert_eq!(reader.search(&dropped, 0).unwrap().len(), 1);
+        assert_eq!(reader.search(&added, 0).unwrap().len(), 0);
+
+        // At most the one temporary file of this kill: the import cleans older ones.
+        let temps = temp_files(dir.path());
+        assert!(temps.len() <= 1, "iteration {i}: {temps:?}");
+        if killed && !temps.is_empty() {
+            tally.during_write += 1;
+        }
+        match (killed, is_new) {
+            (true, false) => tally.killed_old += 1,
+            (true, true) => tally.killed_new += 1,
+            (false, _) => {
+                assert!(is_new, "iteration {i}: a finished import left the old index");
+                tally.finished += 1;
+            }
+        }
+        i += 1;
+    }
+    eprintln!("{i} iterations in {:?}: {tally:?}", start.elapsed());
+    assert!(tally.killed_old >= 2, "{tally:?}");
+    assert!(tally.during_write >= 1, "no kill landed while the new index was written: {tally:?}");
+
+    // One more import runs to the end and cleans up whatever the kills left.
+    write_atomic(&index, &old_bytes).unwrap();
+    run_import(&index, &v2);
+    assert_eq!(normal(Index::open(&index).unwrap().catalog().unwrap()), new);
+    assert!(temp_files(dir.path()).is_empty(), "{:?}", temp_files(dir.path()));
+    reader.verify().unwrap();
+}
