@@ -36,7 +36,8 @@ pub(crate) struct Args {
     #[arg(long, value_parser = parse_thresholds, default_value = "pdq=31,phash=8")]
     max_distance: Thresholds,
     /// PDQ hashes of lower quality (0-100) are not matched perceptually.
-    #[arg(long, default_value_t = mediamatch::matcher::DEFAULT_MIN_QUALITY)]
+    #[arg(long, default_value_t = mediamatch::matcher::DEFAULT_MIN_QUALITY,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
     min_quality: u8,
     /// Query only the image as stored, not its 7 rotations and mirror images.
     #[arg(long)]
@@ -63,7 +64,7 @@ pub(crate) struct Args {
     /// Skip (and report) files larger than this: bytes, or with a K/M/G suffix.
     #[arg(long, value_parser = parse_size, default_value = "256M")]
     max_filesize: u64,
-    /// No progress display and no per-file messages for low-quality images.
+    /// No progress display and no per-file messages for low-quality images and non-images.
     #[arg(long, short)]
     quiet: bool,
 }
@@ -152,6 +153,14 @@ struct ErrorRecord<'a> {
 }
 
 #[derive(Serialize)]
+struct NotImageRecord<'a> {
+    #[serde(rename = "type")]
+    kind_tag: &'static str,
+    path: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
 struct LowQualityRecord<'a> {
     #[serde(rename = "type")]
     kind_tag: &'static str,
@@ -177,7 +186,7 @@ struct SummaryRecord {
 /// What happened to one file.
 enum Outcome {
     Checked(Box<Verdict>),
-    NotImage,
+    NotImage(String),
     Failed(String),
 }
 
@@ -240,8 +249,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                         p.matches(&path_s, &v, &progress);
                     }
                 }
-                Outcome::NotImage => {
+                Outcome::NotImage(reason) => {
                     counts.not_images.fetch_add(1, Ordering::Relaxed);
+                    p.not_image(&path_s, &reason, args.quiet, &progress);
                 }
                 Outcome::Failed(msg) => {
                     counts.errors.fetch_add(1, Ordering::Relaxed);
@@ -287,7 +297,7 @@ fn check_file(matcher: &Matcher, path: &Path, max: u64) -> Outcome {
     };
     match matcher.check_bytes(&bytes) {
         Ok(v) => Outcome::Checked(Box::new(v)),
-        Err(CheckError::NotAnImage(_)) => Outcome::NotImage,
+        Err(CheckError::NotAnImage(e)) => Outcome::NotImage(e.to_string()),
         Err(e) => Outcome::Failed(e.to_string()),
     }
 }
@@ -442,6 +452,25 @@ impl Printer {
             } else {
                 self.out.flush()?;
                 eprintln!("{path}: {msg}");
+                Ok(())
+            }
+        });
+    }
+
+    /// A file that is not an image (and matched no digest): not an error, but never silent,
+    /// since a sweep must be able to say which files it could not check perceptually.
+    fn not_image(&mut self, path: &str, reason: &str, quiet: bool, progress: &Progress) {
+        let _ = progress.suspend(|| -> std::io::Result<()> {
+            if self.format == OutputFormat::Json {
+                let rec = NotImageRecord { kind_tag: "not_image", path, reason };
+                serde_json::to_writer(&mut self.out, &rec)?;
+                writeln!(self.out)?;
+                self.out.flush()
+            } else {
+                if !quiet {
+                    self.out.flush()?;
+                    eprintln!("{path}: {reason}; not checked perceptually");
+                }
                 Ok(())
             }
         });

@@ -34,6 +34,9 @@ fn walk_one(root: &Path, opts: WalkOptions) -> impl Iterator<Item = Item> {
             Ok(e) if e.file_type().is_file() => Some(Item::File(e.into_path())),
             Ok(e) if e.file_type().is_symlink() && e.depth() > 0 => None,
             Ok(e) if e.file_type().is_dir() => None,
+            // FIFOs, sockets and devices are never opened (a FIFO would block the read). Inside
+            // a tree they are skipped silently, as ripgrep does; one named as a PATH is reported.
+            Ok(e) if e.depth() > 0 => None,
             Ok(e) => Some(Item::Error(e.into_path(), "not a regular file".into())),
             Err(err) => {
                 let path = err.path().map(Path::to_path_buf).unwrap_or_default();

@@ -1,0 +1,163 @@
+//! Files per second of a scan of `../shared/corpus` (484 photos) with 1 and 2 threads, and the
+//! scaling between them. Compare with `benches/python_scan_baseline.py` (same files, same known
+//! hashes, same job in Python).
+//!
+//! `cargo bench --bench scan`. The known hashes are those of every other photo of the corpus
+//! manifest (sorted by file name, indexes 0, 2, 4, ...): PDQ and pHash from the manifest, MD5 of
+//! the file bytes. They are written to a CSV list in a temp dir and built into an index with
+//! `mediamatch build`. Two measurements:
+//!
+//! * library: `Matcher::check_path` over every file on rayon pools of 1 and 2 threads (all 8
+//!   dihedral variants, default thresholds), best of 3 passes after a warm-up pass;
+//! * binary: `mediamatch scan CORPUS --index ... --format json -j N`, the summary's files/s
+//!   (walk, read, hash, match and output included), best of 2.
+//!
+//! Skips with a message when `../shared/corpus` is missing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use md5::{Digest, Md5};
+use mediamatch::matcher::{Config, Matcher};
+use rayon::prelude::*;
+
+/// Rows of the manifest (file name → column → value), sorted by file name.
+fn manifest(corpus: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(corpus.join("manifest.tsv")).expect("read manifest.tsv");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("manifest header").split('\t').collect();
+    let mut rows: Vec<BTreeMap<String, String>> = lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| header.iter().map(|h| h.to_string()).zip(l.split('\t').map(String::from)).collect())
+        .collect();
+    rows.sort_by(|a, b| a["file"].cmp(&b["file"]));
+    assert!(!rows.is_empty(), "manifest.tsv has no rows");
+    rows
+}
+
+/// Writes the list of every other photo's hashes and builds an index from it.
+fn build_index(corpus: &Path, rows: &[BTreeMap<String, String>], dir: &Path) -> (PathBuf, usize) {
+    let mut csv = String::from("kind,hash,quality,variant,id,label\n");
+    let known: Vec<_> = rows.iter().step_by(2).collect();
+    for r in &known {
+        let file = &r["file"];
+        let bytes = std::fs::read(corpus.join(file)).expect("read corpus file");
+        let md5: String = Md5::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        csv.push_str(&format!("pdq,{},{},orig,{file},bench\n", r["pdq"], r["pdq_quality"]));
+        csv.push_str(&format!("phash,{},,orig,{file},bench\n", r["phash"]));
+        csv.push_str(&format!("md5,{md5},,,{file},bench\n"));
+    }
+    let list = dir.join("known.csv");
+    std::fs::write(&list, csv).expect("write list");
+    let index = dir.join("known.mmi");
+    let out = Command::new(env!("CARGO_BIN_EXE_mediamatch"))
+        .arg("build")
+        .arg("-o")
+        .arg(&index)
+        .arg(&list)
+        .output()
+        .expect("run mediamatch build");
+    assert!(out.status.success(), "build failed: {}", String::from_utf8_lossy(&out.stderr));
+    (index, known.len())
+}
+
+/// CPU seconds (user + system) this process used so far, from `/proc/self/stat` (Linux; 100
+/// ticks/s, the USER_HZ of every Linux ABI); `None` elsewhere. On a shared machine wall time
+/// counts other processes' load, CPU time does not.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// One library measurement.
+struct Rate {
+    /// Best files/s (wall clock) of the passes.
+    wall: f64,
+    /// Files per CPU second over all passes (all threads' CPU time).
+    per_cpu: Option<f64>,
+    /// Files that matched something.
+    matched: usize,
+}
+
+/// Best files/s of `runs` passes of the library over `files` on a pool of `threads`.
+fn library_rate(matcher: &Matcher, files: &[PathBuf], threads: usize, runs: usize) -> Rate {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+    let pass = || {
+        pool.install(|| {
+            files.par_iter().filter(|p| matcher.check_path(p).map(|v| v.is_match()).unwrap_or(false)).count()
+        })
+    };
+    let matched = pass(); // warm-up: page cache, lazily built tables
+    let mut best = f64::INFINITY;
+    let cpu0 = cpu_seconds();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let m = pass();
+        best = best.min(t.elapsed().as_secs_f64());
+        assert_eq!(m, matched, "passes disagree");
+    }
+    let per_cpu = match (cpu0, cpu_seconds()) {
+        (Some(a), Some(b)) if b > a => Some((files.len() * runs) as f64 / (b - a)),
+        _ => None,
+    };
+    Rate { wall: files.len() as f64 / best, per_cpu, matched }
+}
+
+/// Best files/s reported by the binary's summary over `runs` runs.
+fn binary_rate(corpus: &Path, index: &Path, threads: usize, runs: usize) -> f64 {
+    let mut best = 0.0f64;
+    for _ in 0..runs {
+        let out = Command::new(env!("CARGO_BIN_EXE_mediamatch"))
+            .args(["scan", "--format", "json", "-j", &threads.to_string(), "--index"])
+            .arg(index)
+            .arg(corpus)
+            .output()
+            .expect("run mediamatch scan");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let summary = stdout.lines().last().expect("a summary line");
+        let v: serde_json::Value = serde_json::from_str(summary).expect("summary JSON");
+        assert_eq!(v["type"], "summary", "{summary}");
+        best = best.max(v["files_per_s"].as_f64().expect("files_per_s"));
+    }
+    best
+}
+
+fn main() {
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    if !corpus.join("manifest.tsv").is_file() {
+        eprintln!("SKIPPED: ../shared/corpus not found beside the repository; scan bench not run");
+        return;
+    }
+    let rows = manifest(&corpus);
+    let files: Vec<PathBuf> = rows.iter().map(|r| corpus.join(&r["file"])).collect();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (index, known) = build_index(&corpus, &rows, tmp.path());
+    let matcher = Matcher::open(&index, Config::default()).expect("open index");
+    println!("scan bench: {} files of ../shared/corpus, {known} known photos (pdq+phash+md5)", files.len());
+
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average before: {}", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+
+    let one = library_rate(&matcher, &files, 1, 3);
+    let two = library_rate(&matcher, &files, 2, 3);
+    assert_eq!(one.matched, two.matched, "1 and 2 threads disagree");
+    assert!(one.matched >= known, "every known photo matches itself ({} < {known})", one.matched);
+    let cpu = |r: &Rate| r.per_cpu.map(|c| format!("{c:.1} files/CPU-s")).unwrap_or_default();
+    println!("library  1 thread : {:7.1} files/s, {} ({} matched files)", one.wall, cpu(&one), one.matched);
+    println!(
+        "library  2 threads: {:7.1} files/s, {}; scaling {:.2}x",
+        two.wall,
+        cpu(&two),
+        two.wall / one.wall
+    );
+
+    let b1 = binary_rate(&corpus, &index, 1, 2);
+    let b2 = binary_rate(&corpus, &index, 2, 2);
+    println!("binary   -j1      : {b1:7.1} files/s");
+    println!("binary   -j2      : {b2:7.1} files/s; scaling {:.2}x", b2 / b1);
+}
