@@ -75,6 +75,10 @@ pub struct Config {
     /// Also hash and query the content inside a uniform border (letterbox, pillarbox,
     /// screenshot frame) when one is found; a match on either counts.
     pub border: bool,
+    /// Recompute the index file's checksum and re-check every structure when opening or
+    /// reloading it ([`Index::verify`]), so a damaged or tampered file is refused instead of
+    /// silently missing matches. Costs about a second per million PDQ entries.
+    pub verify_on_load: bool,
     /// Fusion policy: perceptual kinds that must all match the same item (list and id)
     /// for a perceptual match to count. Empty (the default) means any one kind suffices.
     /// Digest matches always count.
@@ -91,6 +95,7 @@ impl Default for Config {
             limits: Limits::default(),
             max_bytes: 256 << 20,
             border: true,
+            verify_on_load: true,
             require: Kinds::NONE,
         }
     }
@@ -194,10 +199,15 @@ impl AsRef<[u8]> for IndexData {
 /// An index as a matcher holds it.
 pub type MatcherIndex = Index<IndexData>;
 
-fn open_index(path: &Path) -> Result<MatcherIndex, CheckError> {
+fn open_index(path: &Path, verify: bool) -> Result<MatcherIndex, CheckError> {
     let mapped = Index::open(path).map_err(CheckError::IndexUnavailable)?;
     // Re-wrap the validated mapping; `from_bytes` only re-reads the header and layout.
-    Index::from_bytes(IndexData::Mapped(mapped.into_data())).map_err(CheckError::IndexUnavailable)
+    let index =
+        Index::from_bytes(IndexData::Mapped(mapped.into_data())).map_err(CheckError::IndexUnavailable)?;
+    if verify {
+        index.verify().map_err(CheckError::IndexUnavailable)?;
+    }
+    Ok(index)
 }
 
 /// Checks inputs against an index. See the [module docs](self).
@@ -211,7 +221,7 @@ impl Matcher {
     /// Opens (memory-maps) the index at `path`.
     pub fn open(path: impl AsRef<Path>, config: Config) -> Result<Matcher, CheckError> {
         let path = path.as_ref().to_path_buf();
-        let index = open_index(&path)?;
+        let index = open_index(&path, config.verify_on_load)?;
         Ok(Matcher { index: ArcSwap::from_pointee(index), path: Some(path), config })
     }
 
@@ -223,7 +233,7 @@ impl Matcher {
     /// Re-opens the index file and swaps it in atomically. On error the old index stays in use.
     pub fn reload(&self) -> Result<(), CheckError> {
         if let Some(path) = &self.path {
-            let index = open_index(path)?;
+            let index = open_index(path, self.config.verify_on_load)?;
             self.index.store(Arc::new(index));
         }
         Ok(())

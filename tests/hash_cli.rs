@@ -73,7 +73,18 @@ fn fixture_photos_match_the_reference_implementations() {
     let mut seen = 0;
     for r in &recs {
         match r {
-            Record::Hash { path, pdq, pdq_quality, phash, md5, sha1, sha256, pdq_dihedral, .. } => {
+            Record::Hash {
+                path,
+                pdq,
+                pdq_quality,
+                phash,
+                md5,
+                sha1,
+                sha256,
+                pdq_dihedral,
+                orientation,
+                ..
+            } => {
                 let name = Path::new(path).file_name().unwrap().to_string_lossy().into_owned();
                 let (want_phash, want_pdq, want_q) = &reference[&name];
                 assert_eq!(phash.as_deref(), Some(want_phash.as_str()), "{name} phash");
@@ -83,6 +94,7 @@ fn fixture_photos_match_the_reference_implementations() {
                 assert_eq!(sha1.as_ref().map(String::len), Some(40));
                 assert_eq!(sha256.as_ref().map(String::len), Some(64));
                 assert!(pdq_dihedral.is_none(), "no dihedral without --dihedral");
+                assert_eq!(*orientation, None, "{name}: the fixture photos carry no EXIF orientation");
                 seen += 1;
             }
             Record::Error { path, error } => {

@@ -439,11 +439,16 @@ fn reload_of_a_damaged_or_missing_file_keeps_the_old_index() {
     let before = matcher.check_bytes(&image).expect("checks").matches;
     assert!(!before.is_empty() && before.iter().all(|m| m.list == "good"));
 
-    // Opening checks the header and layout (not the checksum: that is `mediamatch verify`).
+    // Opening checks the header and layout, and (`verify_on_load`, the default) the checksum
+    // and every structure, so a byte flipped in the middle of the data is refused too.
     let mut bad_magic = good.clone();
     bad_magic[0] ^= 0x55;
+    let mut flipped = good.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x01;
     let cases = [
         ("a damaged magic number", bad_magic),
+        ("a byte flipped in the middle", flipped),
         ("a truncated file", good[..good.len() / 3].to_vec()),
         ("garbage", vec![7; 64]),
         ("an empty file", Vec::new()),

@@ -85,6 +85,8 @@ fn blocked(verdict: &Verdict) -> Response {
                 "list": m.list,
                 "id": m.id,
                 "label": m.label,
+                "trimmed": m.trimmed,
+                "kinds": m.kinds.iter().map(|k| k.name()).collect::<Vec<_>>(),
             })
         })
         .collect();
