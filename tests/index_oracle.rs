@@ -215,3 +215,57 @@ fn digests_match_exactly_with_duplicates() {
     }
     assert_eq!(index.search(&a, 0).unwrap().len(), 3);
 }
+
+/// A dihedral query on a section large enough for multi-index hashing, with some variants
+/// inside dense clusters (answered by the tiled scan) and some far from everything
+/// (answered by the tables), so one query takes both paths at once.
+#[test]
+fn dihedral_splitting_variants_between_tables_and_scan_matches_brute_force() {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut rng = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let bases: Vec<u64> = (0..3).map(|_| rng()).collect();
+    let values: Vec<HashValue> = (0..6000)
+        .map(|i| {
+            let mut w = bases[i % 3];
+            for _ in 0..rng() % 6 {
+                w ^= 1 << (rng() % 64);
+            }
+            HashValue::Phash(Phash(w))
+        })
+        .collect();
+    let catalog = catalog_of(&values);
+    let entries = canonical(&catalog);
+    let index = Index::from_bytes(build(&catalog, &Default::default()).unwrap()).unwrap();
+    let structure = index.info().unwrap().kinds[0].structure.clone();
+    assert!(structure.starts_with("mih"), "{structure}");
+    for round in 0..6u32 {
+        let variants: [Phash; 8] = std::array::from_fn(|v| {
+            if (v as u32 + round).is_multiple_of(2) {
+                Phash(bases[v % 3] ^ (1 << (rng() % 64)))
+            } else {
+                Phash(rng())
+            }
+        });
+        for radius in [0, 1, 2, 3, 4, 6, 8, 10, 12, 16, 24] {
+            let mut want = Vec::new();
+            for (i, e) in entries.iter().enumerate() {
+                let HashValue::Phash(p) = e.value else { continue };
+                let best = (0..8).map(|v| (p.distance(&variants[v]), v)).min().unwrap();
+                if best.0 <= radius {
+                    want.push(DihedralHit {
+                        entry: i as u32,
+                        distance: best.0,
+                        variant: Variant::ALL[best.1],
+                    });
+                }
+            }
+            let got = index.search_dihedral_phash(&variants, radius).unwrap();
+            assert_eq!(got, want, "round {round} radius {radius}");
+        }
+    }
+}

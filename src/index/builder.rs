@@ -90,7 +90,9 @@ struct Builder<'a> {
     options: BuildOptions,
     order: Vec<&'a Entry>,
     strings: Vec<u8>,
-    interned: HashMap<&'a str, (u64, u32)>,
+    interned: HashMap<&'a str, (u64, u32), FastState>,
+    /// The string interned last (labels repeat from entry to entry).
+    last: Option<(&'a str, (u64, u32))>,
 }
 
 impl<'a> Builder<'a> {
@@ -107,20 +109,27 @@ impl<'a> Builder<'a> {
                 )));
             }
         }
-        let mut order: Vec<&Entry> = catalog.entries.iter().collect();
-        order.par_sort_unstable();
-        Ok(Builder { catalog, options: *options, order, strings: Vec::new(), interned: HashMap::new() })
+        let order = canonical_order(&catalog.entries);
+        let mut interned = HashMap::with_hasher(FastState::new());
+        interned.reserve(order.len().saturating_add(3 * n_lists));
+        Ok(Builder { catalog, options: *options, order, strings: Vec::new(), interned, last: None })
     }
 
     fn string(&mut self, s: &'a str) -> (u64, u32) {
-        if let Some(&r) = self.interned.get(s) {
-            return r;
+        if let Some((l, r)) = self.last {
+            if l == s {
+                return r;
+            }
         }
-        // Lengths above u32::MAX are cut; no id or label comes near it.
-        let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
-        let r = (self.strings.len() as u64, len);
-        self.strings.extend_from_slice(&s.as_bytes()[..len as usize]);
-        self.interned.insert(s, r);
+        let strings = &mut self.strings;
+        let r = *self.interned.entry(s).or_insert_with(|| {
+            // Lengths above u32::MAX are cut; no id or label comes near it.
+            let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
+            let r = (strings.len() as u64, len);
+            strings.extend_from_slice(&s.as_bytes()[..len as usize]);
+            r
+        });
+        self.last = Some((s, r));
         r
     }
 
@@ -143,19 +152,27 @@ impl<'a> Builder<'a> {
             }
         }
 
-        let mut set_ids: HashMap<&[u32], u32> = HashMap::new();
+        let mut set_ids: HashMap<&[u32], u32, FastState> = HashMap::with_hasher(FastState::new());
+        let mut last_set: Option<(&[u32], u32)> = None;
         let mut sets = Vec::new();
         let mut members: Vec<u8> = Vec::new();
         let mut entries = Vec::with_capacity(self.order.len() * format::ENTRY_RECORD_LEN);
         let order = std::mem::take(&mut self.order);
         for &e in &order {
-            let next = set_ids.len() as u32;
-            let set = *set_ids.entry(e.lists.as_slice()).or_insert_with(|| {
-                sets.extend_from_slice(&((members.len() / 4) as u32).to_le_bytes());
-                sets.extend_from_slice(&(e.lists.len() as u32).to_le_bytes());
-                e.lists.iter().for_each(|l| members.extend_from_slice(&l.to_le_bytes()));
-                next
-            });
+            let set = match last_set {
+                Some((l, id)) if l == e.lists.as_slice() => id,
+                _ => {
+                    let next = set_ids.len() as u32;
+                    let id = *set_ids.entry(e.lists.as_slice()).or_insert_with(|| {
+                        sets.extend_from_slice(&((members.len() / 4) as u32).to_le_bytes());
+                        sets.extend_from_slice(&(e.lists.len() as u32).to_le_bytes());
+                        e.lists.iter().for_each(|l| members.extend_from_slice(&l.to_le_bytes()));
+                        next
+                    });
+                    last_set = Some((e.lists.as_slice(), id));
+                    id
+                }
+            };
             for s in [&e.id, &e.label] {
                 let (off, len) = self.string(s);
                 entries.extend_from_slice(&off.to_le_bytes());
@@ -209,6 +226,119 @@ impl<'a> Builder<'a> {
         sections.push((format::TAG_ENTRIES, 0, 0, entries));
         sections.extend(kind_sections);
         Ok(assemble(sections))
+    }
+}
+
+/// The entries in canonical order (kind, value, id, label, lists): sorted by a compact key
+/// of kind and value, then runs of equal values by the whole entry. Comparing the keys in
+/// place is several times faster than following every entry's pointers.
+fn canonical_order(entries: &[Entry]) -> Vec<&Entry> {
+    let mut keys: Vec<(u8, [u64; 4], u32)> = entries
+        .par_iter()
+        .enumerate()
+        .map(|(i, e)| (e.value.kind().code(), value_key(&e.value), i as u32))
+        .collect();
+    keys.par_sort_unstable_by_key(|k| (k.0, k.1));
+    let mut order: Vec<&Entry> = keys.iter().map(|k| &entries[k.2 as usize]).collect();
+    let mut start = 0;
+    while start < keys.len() {
+        let same = |k: &(u8, [u64; 4], u32)| k.0 == keys[start].0 && k.1 == keys[start].1;
+        let end = start + keys[start..].iter().take_while(|k| same(k)).count();
+        if end - start > 1 {
+            order[start..end].sort_unstable();
+        }
+        start = end;
+    }
+    order
+}
+
+/// Four words ordered like the values of one kind: perceptual words as they are, digest
+/// bytes big-endian, zero padded (all digests of a kind have the same length).
+fn value_key(v: &HashValue) -> [u64; 4] {
+    let bytes: &[u8] = match v {
+        HashValue::Phash(p) => return [p.0, 0, 0, 0],
+        HashValue::Pdq(p) => return p.words,
+        HashValue::Md5(d) => &d.0,
+        HashValue::Sha1(d) => &d.0,
+        HashValue::Sha256(d) => &d.0,
+    };
+    let mut key = [0u64; 4];
+    for (k, c) in key.iter_mut().zip(bytes.chunks(8)) {
+        let mut w = [0u8; 8];
+        w[..c.len()].copy_from_slice(c);
+        *k = u64::from_be_bytes(w);
+    }
+    key
+}
+
+/// A fast hasher for interning strings and list sets while building (SipHash, the default,
+/// took most of the build time). The seed is random per build, so crafted ids cannot
+/// force collisions in advance; the output bytes do not depend on it.
+#[derive(Clone)]
+struct FastState(u64);
+
+impl FastState {
+    fn new() -> FastState {
+        use std::hash::BuildHasher;
+        FastState(std::collections::hash_map::RandomState::new().hash_one(0x6d6d_u64) | 1)
+    }
+}
+
+impl std::hash::BuildHasher for FastState {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(self.0)
+    }
+}
+
+struct FastHasher(u64);
+
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        // A full avalanche (MurmurHash3's finalizer): hashbrown takes the bucket from the
+        // low bits and a tag from the top 7, and the multiplications above only carry
+        // upwards.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 

@@ -191,36 +191,52 @@ fn table_radius(j: usize, m: usize, r: u32) -> Option<u32> {
     }
 }
 
-/// Costs in units of scanning one 64-bit value, measured on the benchmark machine
-/// (AVX-512 popcount: a scan compares a pHash in about 0.35 ns, a PDQ hash in about 1 ns;
-/// a bucket probe or a candidate is a random read of 15-20 ns).
-const PROBE_COST: u64 = 40;
-const CANDIDATE_COST: u64 = 50;
+/// Costs in units of half the time a scan takes per pHash value, calibrated on the
+/// benchmark machine (AVX-512 popcount) at N = 1e6: a scan reads a pHash in about 1 ns and
+/// a PDQ hash in about 1.5 ns; a bucket probe or a candidate is a random read (plus the
+/// distance and the earlier-tables check for a candidate) of 60-100 ns. The first
+/// calibration (probe 40, candidate 50, PDQ 3 per value) underestimated the MIH side by 1.6-4x,
+/// so pHash at radius 12 and PDQ at radius 63 chose tables that ran at 0.1-0.7x a scan.
+const PROBE_COST: u64 = 160;
+const CANDIDATE_COST: u64 = 200;
 
-/// What scanning all `n` values of `words` words costs, in the same units.
-fn scan_cost(n: usize, words: usize) -> u64 {
-    (n as u64).saturating_mul(if words == 1 { 1 } else { 3 })
+/// What scanning all `n` values of `words` words for one query costs, in the same units.
+pub(crate) fn scan_cost(n: usize, words: usize) -> u64 {
+    (n as u64).saturating_mul(if words == 1 { 2 } else { 3 })
 }
 
-/// The search; pushes `(position, distance)` of every value within `radius` of `query`.
-/// Returns `Ok(false)` without results when `bounded` and a scan would be cheaper.
+/// What one tiled scan of all `n` values for `k` queries costs: the first query pays a
+/// full scan, each further one the share a tiled scan still spends per query (measured:
+/// 8 pHash queries cost about 7 single scans, 8 PDQ queries about 5.5).
+pub(crate) fn tiled_cost(n: usize, words: usize, k: usize) -> u64 {
+    if k == 0 {
+        return 0;
+    }
+    let one = scan_cost(n, words);
+    let (num, den) = if words == 1 { (6, 7) } else { (5, 8) };
+    one.saturating_add(one.saturating_mul(k as u64 - 1).saturating_mul(num) / den)
+}
+
+/// The buckets one query reads: `(table, first, end)` ranges of a table's positions.
+pub(crate) type Ranges = Vec<(usize, u32, u32)>;
+
+/// Counts the buckets and candidates a query would read, pushing their ranges; returns the
+/// estimated cost, or `None` (ranges incomplete) as soon as it exceeds `budget`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn search(
+pub(crate) fn probe(
     data: &[u8],
-    values: &[u8],
+    n: usize,
     words: usize,
     tables: &[Table],
     query: &[u64; 4],
     radius: u32,
-    bounded: bool,
-    out: &mut Vec<(u32, u32)>,
-) -> Result<bool, IndexError> {
-    let n = values.len() / (words * 8);
+    budget: u64,
+    ranges: &mut Ranges,
+) -> Result<Option<u64>, IndexError> {
     let m = tables.len();
     if m == 0 {
-        return Ok(false);
+        return Ok(None);
     }
-    let budget = if bounded { scan_cost(n, words) } else { u64::MAX };
     let mut probes = 0u64;
     for (j, t) in tables.iter().enumerate() {
         if let Some(s) = table_radius(j, m, radius) {
@@ -230,11 +246,8 @@ pub(crate) fn search(
     let expected =
         probes.saturating_mul(PROBE_COST + CANDIDATE_COST * n as u64 / (1u64 << tables[0].spec.bits));
     if expected > budget {
-        return Ok(false);
+        return Ok(None);
     }
-    let corrupt =
-        || IndexError::corrupt("MIH table", "bucket offsets out of order or out of range".to_string());
-    let mut ranges: Vec<(usize, u32, u32)> = Vec::new();
     let mut cost = probes.saturating_mul(PROBE_COST);
     let mut bad = false;
     for (j, t) in tables.iter().enumerate() {
@@ -258,18 +271,39 @@ pub(crate) fn search(
             }
         });
         if bad {
-            return Err(corrupt());
+            return Err(corrupt_offsets());
         }
         if over {
-            return Ok(false);
+            return Ok(None);
         }
     }
-    for (j, a, b) in ranges {
-        let t = &tables[j];
+    Ok(Some(cost))
+}
+
+fn corrupt_offsets() -> IndexError {
+    IndexError::corrupt("MIH table", "bucket offsets out of order or out of range".to_string())
+}
+
+/// Reads the candidates of the `ranges` that [`probe`] found for `query`; pushes
+/// `(position, distance)` of those within `radius`, each once.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn collect(
+    data: &[u8],
+    values: &[u8],
+    words: usize,
+    tables: &[Table],
+    query: &[u64; 4],
+    radius: u32,
+    ranges: &[(usize, u32, u32)],
+    out: &mut Vec<(u32, u32)>,
+) -> Result<(), IndexError> {
+    let m = tables.len();
+    for &(j, a, b) in ranges {
+        let t = tables.get(j).ok_or_else(corrupt_offsets)?;
         for k in a..b {
             let pos = match &t.positions {
                 None => k,
-                Some(p) => u32_at(&data[p.clone()], k as usize * 4).ok_or_else(corrupt)?,
+                Some(p) => u32_at(&data[p.clone()], k as usize * 4).ok_or_else(corrupt_offsets)?,
             };
             let v = read_words(values, pos as usize, words)
                 .ok_or_else(|| IndexError::corrupt("MIH table", format!("position {pos} out of range")))?;
@@ -287,6 +321,29 @@ pub(crate) fn search(
             }
         }
     }
+    Ok(())
+}
+
+/// The search; pushes `(position, distance)` of every value within `radius` of `query`.
+/// Returns `Ok(false)` without results when `bounded` and a scan would be cheaper.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn search(
+    data: &[u8],
+    values: &[u8],
+    words: usize,
+    tables: &[Table],
+    query: &[u64; 4],
+    radius: u32,
+    bounded: bool,
+    out: &mut Vec<(u32, u32)>,
+) -> Result<bool, IndexError> {
+    let n = values.len() / (words * 8);
+    let budget = if bounded { scan_cost(n, words) } else { u64::MAX };
+    let mut ranges = Vec::new();
+    if probe(data, n, words, tables, query, radius, budget, &mut ranges)?.is_none() {
+        return Ok(false);
+    }
+    collect(data, values, words, tables, query, radius, &ranges, out)?;
     Ok(true)
 }
 

@@ -623,19 +623,66 @@ impl<D: AsRef<[u8]>> Index<D> {
 
     fn dihedral(&self, kind: Kind, qs: [[u64; 4]; 8], radius: u32) -> Result<Vec<DihedralHit>, IndexError> {
         let Some(sec) = self.section(kind) else { return Ok(Vec::new()) };
-        let mut all: Vec<(u32, u32, usize)> = Vec::new();
         let mut per = vec![Vec::new(); 8];
-        let mut scanned = false;
-        for (v, q) in qs.iter().enumerate() {
-            if !self.structure_search(sec, q, radius, Method::Auto, &mut per[v])? {
-                scanned = true;
-                break;
+        let values = self.bytes(&sec.values);
+        let words = sec.words();
+        match &sec.search {
+            Search::Mih(tables) => {
+                // One decision for all 8 variants: count what each would read on the tables,
+                // then take the cheapest split between the tables and one tiled scan.
+                let data = self.data.as_ref();
+                let n = sec.n as usize;
+                let budget = mih::scan_cost(n, words);
+                let mut planned: Vec<(u64, usize, mih::Ranges)> = Vec::new();
+                let mut scanned: Vec<usize> = Vec::new();
+                for (v, q) in qs.iter().enumerate() {
+                    let mut ranges = Vec::new();
+                    match mih::probe(data, n, words, tables, q, radius, budget, &mut ranges)? {
+                        Some(cost) => planned.push((cost, v, ranges)),
+                        None => scanned.push(v),
+                    }
+                }
+                planned.sort_by_key(|p| (p.0, p.1));
+                let mut best = (u64::MAX, 0);
+                let mut sum = 0u64;
+                for k in 0..=planned.len() {
+                    let total = sum.saturating_add(mih::tiled_cost(n, words, 8 - k));
+                    if total < best.0 {
+                        best = (total, k);
+                    }
+                    if let Some(p) = planned.get(k) {
+                        sum = sum.saturating_add(p.0);
+                    }
+                }
+                scanned.extend(planned[best.1..].iter().map(|p| p.1));
+                for (_, v, ranges) in &planned[..best.1] {
+                    mih::collect(data, values, words, tables, &qs[*v], radius, ranges, &mut per[*v])?;
+                }
+                if !scanned.is_empty() {
+                    scanned.sort_unstable();
+                    let group: Vec<[u64; 4]> = scanned.iter().map(|&v| qs[v]).collect();
+                    let mut out = vec![Vec::new(); group.len()];
+                    scan::scan_many(values, words, &group, radius, &mut out);
+                    for (v, found) in scanned.into_iter().zip(out) {
+                        per[v] = found;
+                    }
+                }
+            }
+            _ => {
+                let mut scanned = false;
+                for (v, q) in qs.iter().enumerate() {
+                    if !self.structure_search(sec, q, radius, Method::Auto, &mut per[v])? {
+                        scanned = true;
+                        break;
+                    }
+                }
+                if scanned {
+                    per.iter_mut().for_each(Vec::clear);
+                    scan::scan_many(values, words, &qs, radius, &mut per);
+                }
             }
         }
-        if scanned {
-            per.iter_mut().for_each(Vec::clear);
-            scan::scan_many(self.bytes(&sec.values), sec.words(), &qs, radius, &mut per);
-        }
+        let mut all: Vec<(u32, u32, usize)> = Vec::new();
         for (v, found) in per.into_iter().enumerate() {
             all.extend(found.into_iter().map(|(p, d)| (p, d, v)));
         }
