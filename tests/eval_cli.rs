@@ -1,6 +1,8 @@
 //! `mediamatch eval`: the small CI version on the fixture photos (its JSON report parsed
 //! strictly, so this test is the schema), and the report arithmetic on hand-made
 //! measurements.
+// The structs below are the report's schema (`deny_unknown_fields`); not every field is asserted.
+#![allow(dead_code)]
 
 use std::process::Command;
 
@@ -175,6 +177,8 @@ fn eval_fixture_photos_json() {
     assert_eq!((r.photos, r.known, r.unknown), (6, 3, 3));
     assert_eq!(r.skipped.len(), 1, "{:?}", r.skipped);
     assert_eq!(r.skipped[0].name, "reference.tsv");
+    assert!(r.skipped[0].error.contains("not an image"), "{:?}", r.skipped);
+    assert_eq!((r.settings.wide_pdq, r.settings.wide_phash, r.settings.min_quality), (96, 24, 50));
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(r.checks, 6 * 25);
     assert_eq!((r.settings.pdq, r.settings.phash, r.settings.known_every), (31, 8, 2));

@@ -368,12 +368,12 @@ fn check_photo(
 /// policy `require`: with no required kinds either kind suffices; otherwise every
 /// required kind must agree (the rule of [`Config::require`]).
 pub fn fused(pdq_ok: bool, phash_ok: bool, require: Kinds) -> bool {
+    let agree = |kind: Kind, ok: bool| ok || !require.contains(kind);
     if require.is_empty() {
-        return pdq_ok || phash_ok;
+        pdq_ok || phash_ok
+    } else {
+        agree(Kind::Pdq, pdq_ok) && agree(Kind::Phash, phash_ok)
     }
-    (pdq_ok || phash_ok)
-        && (!require.contains(Kind::Pdq) || pdq_ok)
-        && (!require.contains(Kind::Phash) || phash_ok)
 }
 
 impl EntryDistances {
