@@ -31,6 +31,7 @@ struct Report {
     wrong_id_matches: Vec<BadMatch>,
     false_matches: Vec<BadMatch>,
     nearest_unrelated: Vec<Nearest>,
+    closest_pairs: Vec<Vec<ClosePair>>,
     sweep: Vec<SweepTable>,
     targets: Vec<Target>,
 }
@@ -99,6 +100,17 @@ struct TransformReport {
     low_quality: u32,
     wrong_id: u32,
     false_matches: u32,
+    check_s: f64,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct ClosePair {
+    photo: String,
+    known: bool,
+    id: String,
+    distance: u32,
+    transform: String,
 }
 
 #[derive(Deserialize, Debug)]
@@ -236,6 +248,18 @@ fn eval_fixture_photos_json() {
     }
     assert_eq!(r.nearest_unrelated.len(), 2);
     assert!(r.nearest_unrelated.iter().all(|n| n.original.is_none_or(|d| d > 8) || n.kind == "pdq"));
+    // The closest pairs of different photos: sorted, and never a photo against itself.
+    assert_eq!(r.closest_pairs.len(), 2);
+    for (pairs, nearest) in r.closest_pairs.iter().zip(&r.nearest_unrelated) {
+        assert!(pairs.len() <= 10);
+        assert!(pairs.windows(2).all(|w| w[0].distance <= w[1].distance));
+        assert!(pairs.iter().all(|p| p.photo != p.id));
+        // No unknown photo is closer than the nearest unrelated distance.
+        let nearest = nearest.original.into_iter().chain(nearest.transformed).min();
+        if let Some(min) = pairs.iter().filter(|p| !p.known).map(|p| p.distance).min() {
+            assert_eq!(Some(min), nearest);
+        }
+    }
     assert_eq!(r.targets.len(), 3);
     assert!(r.targets.iter().all(|t| !t.transforms.is_empty() && t.min_recall > 0.9));
 }
@@ -343,6 +367,23 @@ fn report_arithmetic_on_hand_made_distances() {
     assert_eq!((row(18).recall.found, row(20).recall.found, row(64).recall.found), (2, 3, 3));
     assert_eq!((row(38).false_matches, row(40).false_matches, row(40).any_false_matches), (0, 1, 1));
     assert_eq!(row(64).wrong_id, 0, "a's JPEG is 70 from b");
+
+    // Closest pairs: by pHash, a's JPEG to b (10), c's original to a (12), c's JPEG to b (15).
+    let close: Vec<(&str, bool, &str, u32, &str)> = r.closest_pairs[1]
+        .iter()
+        .map(|p| (p.photo.as_str(), p.known, p.id.as_str(), p.distance, p.transform.as_str()))
+        .collect();
+    assert_eq!(
+        close,
+        vec![
+            ("a", true, "b", 10, "jpeg-q50"),
+            ("c", false, "a", 12, "original"),
+            ("c", false, "b", 15, "jpeg-q50")
+        ]
+    );
+    assert_eq!(r.closest_pairs[0].len(), 2, "PDQ: a-b 70, c-b 40");
+    assert_eq!(r.closest_pairs[0][0].distance, 40);
+    assert!((r.transforms[1].check_s - 0.003).abs() < 1e-9);
 
     // With pHash 12 the unknown original matches a, and a's JPEG matches b.
     let loose = report(&m, Thresholds { pdq: 31, phash: 12 }, Kinds::NONE);

@@ -261,6 +261,16 @@ fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             n.pairs
         )?;
     }
+    for (kind, pairs) in ["pdq", "phash"].iter().zip(&r.closest_pairs) {
+        let shown: Vec<String> = pairs
+            .iter()
+            .map(|p| {
+                let tag = if p.known { "known" } else { "unknown" };
+                format!("{} ({tag}) [{}] -> {}: {}", p.photo, p.transform, p.id, p.distance)
+            })
+            .collect();
+        writeln!(out, "closest pairs of different photos by {kind}: {}", shown.join("; "))?;
+    }
     // The hardest cases at the configured thresholds (lowest fused recall) get their own columns.
     let mut hard: Vec<(usize, f64)> =
         r.transforms.iter().enumerate().filter_map(|(i, t)| t.any.recall.map(|x| (i, x))).collect();

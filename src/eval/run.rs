@@ -495,6 +495,8 @@ pub struct TransformReport {
     pub wrong_id: u32,
     /// Unknown photos' checks that matched any entry (fused).
     pub false_matches: u32,
+    /// Seconds spent inside the matcher for these checks, summed over threads.
+    pub check_s: f64,
 }
 
 /// A match that should not have happened.
@@ -528,6 +530,25 @@ pub struct Nearest {
     /// variants and trimmed content, as queried).
     pub pairs: u64,
 }
+
+/// One of the closest pairs of different photos: a photo's check (or a copy's) and
+/// another photo's entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClosePair {
+    /// The photo checked.
+    pub photo: String,
+    /// Whether that photo is known (a match would be wrong-id) or not (a false match).
+    pub known: bool,
+    /// The entry id (another photo).
+    pub id: String,
+    /// The smallest distance of this kind over the photo's cases.
+    pub distance: u32,
+    /// The case that gave it (the first in case order on a tie).
+    pub transform: String,
+}
+
+/// How many closest pairs [`Report::closest_pairs`] lists per kind.
+pub const CLOSEST_PAIRS: usize = 10;
 
 /// One threshold of a sweep.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -651,6 +672,10 @@ pub struct Report {
     pub false_matches: Vec<BadMatch>,
     /// Nearest unrelated distance per perceptual kind.
     pub nearest_unrelated: Vec<Nearest>,
+    /// Per perceptual kind (PDQ, then pHash), the closest pairs of different photos
+    /// (unknown or known photo against another photo's entry), closest first: where
+    /// false and wrong-id matches would start.
+    pub closest_pairs: Vec<Vec<ClosePair>>,
     /// Threshold sweeps: PDQ then pHash.
     pub sweep: Vec<SweepTable>,
     /// Issue 7's recall targets.
@@ -719,6 +744,9 @@ pub fn report(m: &Measurements, thresholds: Thresholds, require: Kinds) -> Repor
     };
     let nearest_unrelated = vec![nearest("pdq", |e| e.pdq, true), nearest("phash", |e| e.phash, false)];
 
+    let closest_pairs =
+        vec![closest(m, &ok, |e| e.pdq, &name, &known), closest(m, &ok, |e| e.phash, &name, &known)];
+
     let sweep = vec![
         sweep_table(m, &ok, &known, Judge::Pdq, t, require, nearest_unrelated[0].pairs),
         sweep_table(m, &ok, &known, Judge::Phash, t, require, nearest_unrelated[1].pairs),
@@ -763,9 +791,46 @@ pub fn report(m: &Measurements, thresholds: Thresholds, require: Kinds) -> Repor
         wrong_id_matches,
         false_matches,
         nearest_unrelated,
+        closest_pairs,
         sweep,
         targets,
     }
+}
+
+/// The [`CLOSEST_PAIRS`] closest (photo, other entry) pairs by one kind's distance.
+fn closest(
+    m: &Measurements,
+    ok: &[&CaseResult],
+    get: fn(&EntryDistances) -> Option<u32>,
+    name: &dyn Fn(u32) -> String,
+    known: &dyn Fn(&CaseResult) -> bool,
+) -> Vec<ClosePair> {
+    let order: HashMap<Case, usize> = m.cases.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+    // (photo, entry) -> (distance, case order, case, known)
+    let mut best: HashMap<(u32, u32), (u32, usize, Case, bool)> = HashMap::new();
+    for r in ok {
+        let rank = order.get(&r.case).copied().unwrap_or(usize::MAX);
+        for e in r.others() {
+            let Some(d) = get(e) else { continue };
+            let slot = best.entry((r.photo, e.photo)).or_insert((d, rank, r.case, known(r)));
+            if (d, rank) < (slot.0, slot.1) {
+                *slot = (d, rank, r.case, known(r));
+            }
+        }
+    }
+    let mut pairs: Vec<((u32, u32), (u32, usize, Case, bool))> = best.into_iter().collect();
+    pairs.sort_by_key(|(k, v)| (v.0, *k));
+    pairs
+        .into_iter()
+        .take(CLOSEST_PAIRS)
+        .map(|((photo, entry), (distance, _, case, known))| ClosePair {
+            photo: name(photo),
+            known,
+            id: name(entry),
+            distance,
+            transform: case.name().to_string(),
+        })
+        .collect()
 }
 
 fn case_report(
@@ -818,6 +883,7 @@ fn case_report(
         low_quality: rs.iter().filter(|r| r.low_quality).count() as u32,
         wrong_id: k.iter().filter(|r| r.bad(Judge::Any, t, require)).count() as u32,
         false_matches: rs.iter().filter(|r| !known(r) && r.bad(Judge::Any, t, require)).count() as u32,
+        check_s: rs.iter().map(|r| r.check_s).sum(),
     }
 }
 
