@@ -807,7 +807,8 @@ fn closest(
 ) -> Vec<ClosePair> {
     let order: HashMap<Case, usize> = m.cases.iter().enumerate().map(|(i, c)| (*c, i)).collect();
     // (photo, entry) -> (distance, case order, case, known)
-    let mut best: HashMap<(u32, u32), (u32, usize, Case, bool)> = HashMap::new();
+    type Best = (u32, usize, Case, bool);
+    let mut best: HashMap<(u32, u32), Best> = HashMap::new();
     for r in ok {
         let rank = order.get(&r.case).copied().unwrap_or(usize::MAX);
         for e in r.others() {
@@ -818,7 +819,7 @@ fn closest(
             }
         }
     }
-    let mut pairs: Vec<((u32, u32), (u32, usize, Case, bool))> = best.into_iter().collect();
+    let mut pairs: Vec<((u32, u32), Best)> = best.into_iter().collect();
     pairs.sort_by_key(|(k, v)| (v.0, *k));
     pairs
         .into_iter()
