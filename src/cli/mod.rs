@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch: one module per subcommand.
 
 mod build;
+mod eval;
 mod exit;
 mod hash;
 mod import;
@@ -42,6 +43,8 @@ enum Command {
     Import(import::Args),
     /// Scan files and directories for known media.
     Scan(scan::Args),
+    /// Measure recall and false matches on transformed copies of a folder of photos.
+    Eval(eval::Args),
 }
 
 /// Parses the arguments, runs the subcommand and maps the outcome to an exit code.
@@ -55,6 +58,7 @@ pub(crate) fn main() -> std::process::ExitCode {
         Command::Verify(a) => verify::run(a),
         Command::Import(a) => import::run(a),
         Command::Scan(a) => scan::run(a),
+        Command::Eval(a) => eval::run(a),
     };
     match result {
         Ok(code) => code.into(),

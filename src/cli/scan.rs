@@ -70,7 +70,7 @@ pub(crate) struct Args {
 }
 
 /// Parses `pdq=31,phash=8` (either or both).
-fn parse_thresholds(s: &str) -> Result<Thresholds, String> {
+pub(crate) fn parse_thresholds(s: &str) -> Result<Thresholds, String> {
     let mut t = Thresholds::default();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').ok_or_else(|| format!("expected KIND=N, got {part:?}"))?;
@@ -86,7 +86,7 @@ fn parse_thresholds(s: &str) -> Result<Thresholds, String> {
 }
 
 /// Parses `any` or a comma-separated list of perceptual kinds.
-fn parse_require(s: &str) -> Result<Kinds, String> {
+pub(crate) fn parse_require(s: &str) -> Result<Kinds, String> {
     if s.trim().eq_ignore_ascii_case("any") {
         return Ok(Kinds::NONE);
     }

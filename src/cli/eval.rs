@@ -1,0 +1,330 @@
+//! `mediamatch eval`: measure recall, wrong-id and false matches on transformed copies of
+//! a folder of photos, at the configured thresholds and over a sweep of thresholds.
+//!
+//! Output: a text report (tables), or with `--format json` one JSON object, the
+//! serialized [`mediamatch::eval::run::Report`]. Exit code: 0 when the evaluation ran
+//! (misses are results, not failures), 2 when a file could not be read, a check failed
+//! or the arguments were wrong.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use mediamatch::eval::run::{measure, report, EvalOptions, Photo, Report, SweepTable, WIDE};
+use mediamatch::eval::Transform;
+use mediamatch::hasher::Kinds;
+use mediamatch::matcher::{Config, Thresholds};
+
+use super::scan::{parse_require, parse_size, parse_thresholds};
+use super::Exit;
+
+/// How the report is printed.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EvalFormat {
+    /// Tables for people.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+/// Arguments of `mediamatch eval`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// Folders of photos (their files, not subfolders; files that are not images are skipped).
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Every N-th photo (by name) is known: its hashes go into the index. 2 = half.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    known_every: u64,
+    /// The transforms to apply: `all` or names, e.g. `jpeg-q50,rotate-90` (the untransformed
+    /// original is always checked).
+    #[arg(long, value_parser = parse_transforms, default_value = "all")]
+    transforms: TransformList,
+    /// Match thresholds, e.g. `pdq=31,phash=8` (defaults: pdq 31, phash 8; at most the
+    /// query radii pdq 96, phash 24).
+    #[arg(long, value_parser = parse_thresholds, default_value = "pdq=31,phash=8")]
+    max_distance: Thresholds,
+    /// PDQ hashes of lower quality (0-100) are not matched perceptually.
+    #[arg(long, default_value_t = mediamatch::matcher::DEFAULT_MIN_QUALITY)]
+    min_quality: u8,
+    /// Do not also hash the content inside a uniform border.
+    #[arg(long)]
+    no_border: bool,
+    /// Query only the image as stored, not its 7 rotations and mirror images.
+    #[arg(long)]
+    no_dihedral: bool,
+    /// Fusion policy: `any` or the kinds that must all match, e.g. `pdq,phash`.
+    #[arg(long, value_parser = parse_require, default_value = "any")]
+    require: Kinds,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    format: EvalFormat,
+    /// Use only the first N photos (by name) that decode.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Skip (and report) files larger than this: bytes, or with a K/M/G suffix.
+    #[arg(long, value_parser = parse_size, default_value = "256M")]
+    max_filesize: u64,
+}
+
+/// A parsed `--transforms` value.
+#[derive(Clone, Debug)]
+pub(crate) struct TransformList(Vec<Transform>);
+
+fn parse_transforms(s: &str) -> Result<TransformList, String> {
+    if s.trim().eq_ignore_ascii_case("all") {
+        return Ok(TransformList(Transform::ALL.to_vec()));
+    }
+    let mut v = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let t: Transform = part.parse().map_err(|e| {
+            let names: Vec<&str> = Transform::ALL.iter().map(|t| t.name()).collect();
+            format!("{e}; known: all, {}", names.join(", "))
+        })?;
+        if !v.contains(&t) {
+            v.push(t);
+        }
+    }
+    Ok(TransformList(v))
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
+    if args.max_distance.pdq > WIDE.pdq || args.max_distance.phash > WIDE.phash {
+        bail!("--max-distance: eval judges thresholds up to pdq={} and phash={}", WIDE.pdq, WIDE.phash);
+    }
+    let (photos, read_errors) = read_photos(&args.dirs, args.max_filesize)?;
+    let options = EvalOptions {
+        known_every: usize::try_from(args.known_every).unwrap_or(usize::MAX),
+        transforms: args.transforms.0.clone(),
+        limit: args.limit,
+        config: Config {
+            min_quality: args.min_quality,
+            dihedral: !args.no_dihedral,
+            border: !args.no_border,
+            max_bytes: args.max_filesize,
+            ..Config::default()
+        },
+        wide: WIDE,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .context("starting worker threads")?;
+    let m = pool.install(|| measure(photos, &options))?;
+    let r = report(&m, args.max_distance, args.require);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        EvalFormat::Json => {
+            serde_json::to_writer(&mut out, &r)?;
+            writeln!(out)?;
+        }
+        EvalFormat::Text => print_text(&mut out, &r)?,
+    }
+    out.flush()?;
+    for s in &r.skipped {
+        eprintln!("{}: skipped: {}", s.name, s.error);
+    }
+    for e in &r.errors {
+        eprintln!("{} [{}]: {}", e.photo, e.transform, e.error);
+    }
+    Ok(if read_errors > 0 || !r.errors.is_empty() { Exit::Error } else { Exit::Success })
+}
+
+/// Reads the files directly inside `dirs`; unreadable ones are reported and counted.
+fn read_photos(dirs: &[PathBuf], max: u64) -> anyhow::Result<(Vec<Photo>, usize)> {
+    let mut paths = Vec::new();
+    for dir in dirs {
+        let rd = std::fs::read_dir(dir).with_context(|| format!("reading folder {}", dir.display()))?;
+        for entry in rd {
+            let entry = entry.with_context(|| format!("reading folder {}", dir.display()))?;
+            let path = entry.path();
+            if std::fs::metadata(&path).map(|m| m.is_file()).unwrap_or(false) {
+                paths.push(path);
+            }
+        }
+    }
+    let mut photos = Vec::with_capacity(paths.len());
+    let mut errors = 0;
+    for path in paths {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match super::hash::read_limited(&path, max) {
+            Ok(bytes) => photos.push(Photo { name, bytes }),
+            Err(e) => {
+                errors += 1;
+                eprintln!("{}: {e}", path.display());
+            }
+        }
+    }
+    Ok((photos, errors))
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "-".into())
+}
+
+fn dist(x: Option<u32>, wide: u32) -> String {
+    x.map(|v| v.to_string()).unwrap_or_else(|| format!(">{wide}"))
+}
+
+fn onoff(b: bool) -> &'static str {
+    if b {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    let s = &r.settings;
+    let require = if s.require.is_empty() { "any".to_string() } else { s.require.join(",") };
+    writeln!(
+        out,
+        "mediamatch eval: {} photos ({} known, {} unknown, {} skipped), {} checks in {:.1} s ({:.1} checks/s, {:.1} s in the matcher)",
+        r.photos, r.known, r.unknown, r.skipped.len(), r.checks, r.elapsed_s, r.checks_per_s, r.check_cpu_s
+    )?;
+    writeln!(
+        out,
+        "thresholds pdq {} phash {}, require {require}, min quality {}, dihedral {}, border removal {}",
+        s.pdq,
+        s.phash,
+        s.min_quality,
+        onoff(s.dihedral),
+        onoff(s.border)
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<13} {:>5} {:>7} {:>7} {:>7} {:>4} {:>4} {:>5} {:>5} | {:>22} | {:>20}",
+        "transform",
+        "known",
+        "pdq",
+        "phash",
+        "any",
+        "trim",
+        "lowq",
+        "wrong",
+        "false",
+        "pdq p50/p90/p99/max",
+        "phash p50/p90/p99/max"
+    )?;
+    for t in r.transforms.iter().chain(std::iter::once(&r.overall)) {
+        let d = |k: &mediamatch::eval::run::KindStats, w: u32| {
+            format!("{}/{}/{}/{}", dist(k.p50, w), dist(k.p90, w), dist(k.p99, w), dist(k.max, w))
+        };
+        writeln!(
+            out,
+            "{:<13} {:>5} {:>7} {:>7} {:>7} {:>4} {:>4} {:>5} {:>5} | {:>22} | {:>20}",
+            t.transform,
+            t.known,
+            pct(t.pdq.recall),
+            pct(t.phash.recall),
+            pct(t.any.recall),
+            t.via_trimmed,
+            t.low_quality,
+            t.wrong_id,
+            t.false_matches,
+            d(&t.pdq, s.wide_pdq),
+            d(&t.phash, s.wide_phash)
+        )?;
+    }
+    writeln!(out)?;
+    for (title, list) in [("wrong-id matches", &r.wrong_id_matches), ("false matches", &r.false_matches)] {
+        writeln!(out, "{title}: {}", list.len())?;
+        for b in list.iter().take(30) {
+            writeln!(
+                out,
+                "  {} [{}] -> {} (pdq {}, phash {}{})",
+                b.photo,
+                b.transform,
+                b.id,
+                dist(b.pdq, s.wide_pdq),
+                dist(b.phash, s.wide_phash),
+                if b.md5 { ", md5" } else { "" }
+            )?;
+        }
+        if list.len() > 30 {
+            writeln!(out, "  ... and {} more (see --format json)", list.len() - 30)?;
+        }
+    }
+    writeln!(out)?;
+    for n in &r.nearest_unrelated {
+        let w = if n.kind == "pdq" { s.wide_pdq } else { s.wide_phash };
+        writeln!(
+            out,
+            "nearest unrelated {}: {} untransformed, {} transformed ({} comparisons)",
+            n.kind,
+            dist(n.original, w),
+            dist(n.transformed, w),
+            n.pairs
+        )?;
+    }
+    for (kind, pairs) in ["pdq", "phash"].iter().zip(&r.closest_pairs) {
+        let shown: Vec<String> = pairs
+            .iter()
+            .map(|p| {
+                let tag = if p.known { "known" } else { "unknown" };
+                format!("{} ({tag}) [{}] -> {}: {}", p.photo, p.transform, p.id, p.distance)
+            })
+            .collect();
+        writeln!(out, "closest pairs of different photos by {kind}: {}", shown.join("; "))?;
+    }
+    // The hardest cases at the configured thresholds (lowest fused recall) get their own columns.
+    let mut hard: Vec<(usize, f64)> =
+        r.transforms.iter().enumerate().filter_map(|(i, t)| t.any.recall.map(|x| (i, x))).collect();
+    hard.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    hard.truncate(4);
+    for table in &r.sweep {
+        print_sweep(out, table, &hard)?;
+    }
+    writeln!(out)?;
+    writeln!(out, "targets (fused recall at the configured thresholds):")?;
+    for t in &r.targets {
+        writeln!(
+            out,
+            "  [{}] {}: worst {} {}",
+            if t.met { "met" } else { "NOT met" },
+            t.name,
+            t.worst_transform.as_deref().unwrap_or("-"),
+            pct(t.worst_recall)
+        )?;
+    }
+    let clean = r.wrong_id_matches.is_empty() && r.false_matches.is_empty();
+    writeln!(out, "  [{}] no false and no wrong-id match", if clean { "met" } else { "NOT met" })?;
+    Ok(())
+}
+
+fn print_sweep(out: &mut impl Write, t: &SweepTable, hard: &[(usize, f64)]) -> std::io::Result<()> {
+    let other = if t.kind == "pdq" { "phash" } else { "pdq" };
+    writeln!(out)?;
+    writeln!(out, "{} sweep (\"any\" = fused with {other} at {}):", t.kind, t.other_threshold)?;
+    write!(out, "{:>4} {:>7} {:>7}", "t", "recall", "any")?;
+    for (i, _) in hard {
+        write!(out, " {:>11}", t.transforms.get(*i).map(String::as_str).unwrap_or("?"))?;
+    }
+    writeln!(
+        out,
+        " {:>5} {:>5} {:>5} {:>5} {:>8} {:>9}",
+        "wrong", "false", "awrng", "afals", "pairs", "rate"
+    )?;
+    for row in &t.rows {
+        write!(out, "{:>4} {:>7} {:>7}", row.threshold, pct(row.recall.recall), pct(row.any_recall.recall))?;
+        for (i, _) in hard {
+            write!(out, " {:>11}", pct(row.per_transform.get(*i).copied().flatten()))?;
+        }
+        let rate = if t.pairs > 0 { row.unrelated_pairs as f64 / t.pairs as f64 } else { 0.0 };
+        writeln!(
+            out,
+            " {:>5} {:>5} {:>5} {:>5} {:>8} {:>9.2e}",
+            row.wrong_id,
+            row.false_matches,
+            row.any_wrong_id,
+            row.any_false_matches,
+            row.unrelated_pairs,
+            rate
+        )?;
+    }
+    Ok(())
+}

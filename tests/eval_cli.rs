@@ -1,0 +1,411 @@
+//! `mediamatch eval`: the small CI version on the fixture photos (its JSON report parsed
+//! strictly, so this test is the schema), and the report arithmetic on hand-made
+//! measurements.
+// The structs below are the report's schema (`deny_unknown_fields`); not every field is asserted.
+#![allow(dead_code)]
+
+use std::process::Command;
+
+use mediamatch::eval::run::{fused, report, Case, CaseResult, EntryDistances, Measurements, PhotoInfo, WIDE};
+use mediamatch::eval::Transform;
+use mediamatch::hasher::Kinds;
+use mediamatch::matcher::{Config, Thresholds};
+use mediamatch::Kind;
+use serde::Deserialize;
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Report {
+    settings: Settings,
+    photos: u32,
+    known: u32,
+    unknown: u32,
+    skipped: Vec<Skipped>,
+    checks: u64,
+    errors: Vec<CaseError>,
+    elapsed_s: f64,
+    checks_per_s: f64,
+    check_cpu_s: f64,
+    transforms: Vec<TransformReport>,
+    overall: TransformReport,
+    wrong_id_matches: Vec<BadMatch>,
+    false_matches: Vec<BadMatch>,
+    nearest_unrelated: Vec<Nearest>,
+    closest_pairs: Vec<Vec<ClosePair>>,
+    sweep: Vec<SweepTable>,
+    targets: Vec<Target>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    pdq: u32,
+    phash: u32,
+    require: Vec<String>,
+    min_quality: u8,
+    dihedral: bool,
+    border: bool,
+    wide_pdq: u32,
+    wide_phash: u32,
+    known_every: usize,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Skipped {
+    name: String,
+    error: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct CaseError {
+    photo: String,
+    transform: String,
+    error: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Recall {
+    found: u32,
+    total: u32,
+    recall: Option<f64>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct KindStats {
+    found: u32,
+    total: u32,
+    recall: Option<f64>,
+    p50: Option<u32>,
+    p90: Option<u32>,
+    p99: Option<u32>,
+    max: Option<u32>,
+    beyond: u32,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct TransformReport {
+    transform: String,
+    known: u32,
+    unknown: u32,
+    pdq: KindStats,
+    phash: KindStats,
+    md5: Recall,
+    any: Recall,
+    via_trimmed: u32,
+    low_quality: u32,
+    wrong_id: u32,
+    false_matches: u32,
+    check_s: f64,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct ClosePair {
+    photo: String,
+    known: bool,
+    id: String,
+    distance: u32,
+    transform: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct BadMatch {
+    photo: String,
+    transform: String,
+    id: String,
+    pdq: Option<u32>,
+    phash: Option<u32>,
+    md5: bool,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Nearest {
+    kind: String,
+    original: Option<u32>,
+    transformed: Option<u32>,
+    pairs: u64,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct SweepTable {
+    kind: String,
+    other_threshold: u32,
+    transforms: Vec<String>,
+    pairs: u64,
+    rows: Vec<SweepRow>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct SweepRow {
+    threshold: u32,
+    recall: Recall,
+    any_recall: Recall,
+    per_transform: Vec<Option<f64>>,
+    wrong_id: u32,
+    false_matches: u32,
+    any_wrong_id: u32,
+    any_false_matches: u32,
+    unrelated_pairs: u64,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Target {
+    name: String,
+    transforms: Vec<String>,
+    min_recall: f64,
+    worst_transform: Option<String>,
+    worst_recall: Option<f64>,
+    met: bool,
+}
+
+fn mediamatch(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mediamatch"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("run mediamatch")
+}
+
+#[test]
+fn eval_fixture_photos_json() {
+    let out = mediamatch(&["eval", "fixtures/photos", "--format", "json", "--threads", "2"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
+    assert_eq!(stdout.lines().count(), 1, "one JSON object on one line");
+    let r: Report = serde_json::from_str(&stdout).expect("the report parses strictly");
+
+    // Six fixture photos (reference.tsv is not an image and is skipped), every other one known.
+    assert_eq!((r.photos, r.known, r.unknown), (6, 3, 3));
+    assert_eq!(r.skipped.len(), 1, "{:?}", r.skipped);
+    assert_eq!(r.skipped[0].name, "reference.tsv");
+    assert!(r.skipped[0].error.contains("not an image"), "{:?}", r.skipped);
+    assert_eq!((r.settings.wide_pdq, r.settings.wide_phash, r.settings.min_quality), (96, 24, 50));
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.checks, 6 * 25);
+    assert_eq!((r.settings.pdq, r.settings.phash, r.settings.known_every), (31, 8, 2));
+    assert!(r.settings.require.is_empty() && r.settings.dihedral && r.settings.border);
+    assert!(r.elapsed_s > 0.0 && r.checks_per_s > 0.0 && r.check_cpu_s > 0.0);
+
+    // The original plus every transform, in order.
+    let names: Vec<&str> = r.transforms.iter().map(|t| t.transform.as_str()).collect();
+    let mut expected = vec!["original"];
+    expected.extend(Transform::ALL.iter().map(|t| t.name()));
+    assert_eq!(names, expected);
+    for t in &r.transforms {
+        assert_eq!((t.known, t.unknown), (3, 3), "{}", t.transform);
+        assert_eq!(t.pdq.total, 3);
+        assert!(t.pdq.found <= t.pdq.total && t.phash.found <= t.phash.total);
+    }
+    assert_eq!(r.overall.known, 3 * 25);
+
+    // The untransformed originals are all found (the MD5 alone finds them, and pHash
+    // at distance 0), and nothing unknown matches at the defaults.
+    let original = &r.transforms[0];
+    assert_eq!(original.any.recall, Some(1.0));
+    assert_eq!(original.md5.recall, Some(1.0));
+    assert_eq!(original.phash.recall, Some(1.0));
+    assert_eq!(original.phash.max, Some(0));
+    assert!(r.false_matches.is_empty(), "{:?}", r.false_matches);
+    assert!(r.wrong_id_matches.is_empty(), "{:?}", r.wrong_id_matches);
+    assert_eq!(r.overall.false_matches + r.overall.wrong_id, 0);
+
+    // Sweeps: PDQ 0..=64 (with 31), pHash 0..=24, recall never falls as the threshold grows.
+    assert_eq!(r.sweep.len(), 2);
+    assert_eq!((r.sweep[0].kind.as_str(), r.sweep[1].kind.as_str()), ("pdq", "phash"));
+    assert_eq!(r.sweep[0].other_threshold, 8);
+    assert_eq!(r.sweep[1].other_threshold, 31);
+    assert!(r.sweep[0].rows.iter().any(|row| row.threshold == 31));
+    assert_eq!(r.sweep[1].rows.len(), 25);
+    for table in &r.sweep {
+        assert_eq!(table.transforms, expected);
+        // 3 unknown photos x 25 cases x 3 known entries (PDQ: fewer when a check had low quality).
+        if table.kind == "phash" {
+            assert_eq!(table.pairs, 3 * 25 * 3);
+        } else {
+            assert!(table.pairs <= 3 * 25 * 3 && table.pairs % 3 == 0);
+        }
+        for w in table.rows.windows(2) {
+            assert!(w[0].threshold < w[1].threshold);
+            assert!(w[0].recall.found <= w[1].recall.found);
+            assert!(w[0].unrelated_pairs <= w[1].unrelated_pairs);
+        }
+        for row in &table.rows {
+            assert_eq!(row.per_transform.len(), 25);
+            assert!(row.any_recall.total == row.recall.total && row.recall.total == 75);
+            assert!(row.wrong_id <= row.any_wrong_id && row.false_matches <= row.any_false_matches);
+        }
+    }
+    assert_eq!(r.nearest_unrelated.len(), 2);
+    assert!(r.nearest_unrelated.iter().all(|n| n.original.is_none_or(|d| d > 8) || n.kind == "pdq"));
+    // The closest pairs of different photos: sorted, and never a photo against itself.
+    assert_eq!(r.closest_pairs.len(), 2);
+    for (pairs, nearest) in r.closest_pairs.iter().zip(&r.nearest_unrelated) {
+        assert!(pairs.len() <= 10);
+        assert!(pairs.windows(2).all(|w| w[0].distance <= w[1].distance));
+        assert!(pairs.iter().all(|p| p.photo != p.id));
+        // No unknown photo is closer than the nearest unrelated distance.
+        let nearest = nearest.original.into_iter().chain(nearest.transformed).min();
+        if let Some(min) = pairs.iter().filter(|p| !p.known).map(|p| p.distance).min() {
+            assert_eq!(Some(min), nearest);
+        }
+    }
+    assert_eq!(r.targets.len(), 3);
+    assert!(r.targets.iter().all(|t| !t.transforms.is_empty() && t.min_recall > 0.9));
+}
+
+#[test]
+fn eval_rejects_bad_arguments() {
+    let out = mediamatch(&["eval", "fixtures/photos", "--transforms", "rotate-45"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rotate-45"));
+    let out = mediamatch(&["eval", "fixtures/no-such-folder"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = mediamatch(&["eval", "fixtures/photos", "--max-distance", "phash=30"]);
+    assert_eq!(out.status.code(), Some(2), "beyond the query radius");
+}
+
+#[test]
+fn eval_text_subset() {
+    let out = mediamatch(&["eval", "fixtures/photos", "--transforms", "mirror,rotate-90", "--limit", "4"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("UTF-8");
+    assert!(text.contains("4 photos (2 known, 2 unknown"), "{text}");
+    let rows: Vec<&str> =
+        text.lines().filter(|l| l.starts_with("mirror") || l.starts_with("rotate-90")).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("crop-10")), "{text}");
+}
+
+fn entry(photo: u32, pdq: Option<u32>, phash: Option<u32>, md5: bool) -> EntryDistances {
+    EntryDistances { photo, pdq, pdq_trimmed: false, phash, phash_trimmed: false, md5 }
+}
+
+fn result(photo: u32, case: Case, low_quality: bool, entries: Vec<EntryDistances>) -> CaseResult {
+    CaseResult { photo, case, error: None, low_quality, entries, check_s: 0.001 }
+}
+
+/// Photos a and b known, c unknown; the original and one JPEG case each.
+fn hand_made() -> Measurements {
+    let jpeg = Case::Transformed(Transform::JpegQ50);
+    let photo = |name: &str, known| PhotoInfo { name: name.into(), known };
+    Measurements {
+        photos: vec![photo("a", true), photo("b", true), photo("c", false)],
+        skipped: Vec::new(),
+        cases: vec![Case::Original, jpeg],
+        results: vec![
+            result(0, Case::Original, false, vec![entry(0, Some(0), Some(0), true)]),
+            result(
+                0,
+                jpeg,
+                false,
+                vec![entry(0, Some(20), Some(6), false), entry(1, Some(70), Some(10), false)],
+            ),
+            result(1, Case::Original, false, vec![entry(1, Some(0), Some(0), true)]),
+            result(1, jpeg, true, vec![entry(1, None, Some(3), false)]),
+            result(2, Case::Original, false, vec![entry(0, None, Some(12), false)]),
+            result(2, jpeg, false, vec![entry(1, Some(40), Some(15), false)]),
+        ],
+        config: Config { thresholds: WIDE, ..Config::default() },
+        known_every: 2,
+        elapsed_s: 1.0,
+    }
+}
+
+#[test]
+fn report_arithmetic_on_hand_made_distances() {
+    let m = hand_made();
+    let r = report(&m, Thresholds { pdq: 31, phash: 8 }, Kinds::NONE);
+    assert_eq!((r.photos, r.known, r.unknown, r.checks), (3, 2, 1, 6));
+    assert!((r.checks_per_s - 6.0).abs() < 1e-9);
+
+    let [orig, jpeg] = &r.transforms[..] else { panic!("two cases") };
+    assert_eq!((orig.pdq.found, orig.phash.found, orig.md5.found, orig.any.found), (2, 2, 2, 2));
+    // b's JPEG had low quality: PDQ not matched, pHash 3 finds it.
+    assert_eq!((jpeg.pdq.found, jpeg.pdq.total), (1, 2));
+    assert_eq!(jpeg.pdq.recall, Some(0.5));
+    assert_eq!((jpeg.phash.found, jpeg.any.found, jpeg.md5.found), (2, 2, 0));
+    assert_eq!((jpeg.low_quality, jpeg.wrong_id, jpeg.false_matches), (1, 0, 0));
+    // Percentiles: PDQ over the one measured check; pHash over {3, 6}.
+    assert_eq!((jpeg.pdq.p50, jpeg.pdq.max, jpeg.pdq.beyond), (Some(20), Some(20), 0));
+    assert_eq!((jpeg.phash.p50, jpeg.phash.p90, jpeg.phash.max), (Some(3), Some(6), Some(6)));
+    assert_eq!((r.overall.known, r.overall.pdq.found, r.overall.any.found), (4, 3, 4));
+    assert!(r.wrong_id_matches.is_empty() && r.false_matches.is_empty());
+
+    // Nearest unrelated: only c's checks count; c's original had no PDQ hit within the radius.
+    let pdq = &r.nearest_unrelated[0];
+    let phash = &r.nearest_unrelated[1];
+    assert_eq!((pdq.original, pdq.transformed, pdq.pairs), (None, Some(40), 4));
+    assert_eq!((phash.original, phash.transformed, phash.pairs), (Some(12), Some(15), 4));
+
+    // pHash sweep.
+    let ph = &r.sweep[1];
+    let row = |t: u32| ph.rows.iter().find(|x| x.threshold == t).expect("threshold in the sweep");
+    assert_eq!(row(2).recall.found, 2);
+    assert_eq!(row(3).recall.found, 3);
+    assert_eq!(row(6).recall.found, 4);
+    assert_eq!(row(0).any_recall.found, 3, "b's JPEG needs pHash 3 (PDQ was low quality)");
+    assert_eq!((row(9).wrong_id, row(10).wrong_id), (0, 1), "a's JPEG is 10 from b");
+    assert_eq!((row(11).false_matches, row(12).false_matches, row(15).false_matches), (0, 1, 2));
+    assert_eq!((row(11).unrelated_pairs, row(12).unrelated_pairs, row(15).unrelated_pairs), (0, 1, 2));
+    assert_eq!(row(6).per_transform, vec![Some(1.0), Some(1.0)]);
+    assert_eq!(row(3).per_transform, vec![Some(1.0), Some(0.5)]);
+    // PDQ sweep: 0..=64 in steps of 2 and 31.
+    let pq = &r.sweep[0];
+    assert_eq!(pq.rows.len(), 34);
+    let row = |t: u32| pq.rows.iter().find(|x| x.threshold == t).expect("threshold in the sweep");
+    assert_eq!((row(18).recall.found, row(20).recall.found, row(64).recall.found), (2, 3, 3));
+    assert_eq!((row(38).false_matches, row(40).false_matches, row(40).any_false_matches), (0, 1, 1));
+    assert_eq!(row(64).wrong_id, 0, "a's JPEG is 70 from b");
+
+    // Closest pairs: by pHash, a's JPEG to b (10), c's original to a (12), c's JPEG to b (15).
+    let close: Vec<(&str, bool, &str, u32, &str)> = r.closest_pairs[1]
+        .iter()
+        .map(|p| (p.photo.as_str(), p.known, p.id.as_str(), p.distance, p.transform.as_str()))
+        .collect();
+    assert_eq!(
+        close,
+        vec![
+            ("a", true, "b", 10, "jpeg-q50"),
+            ("c", false, "a", 12, "original"),
+            ("c", false, "b", 15, "jpeg-q50")
+        ]
+    );
+    assert_eq!(r.closest_pairs[0].len(), 2, "PDQ: a-b 70, c-b 40");
+    assert_eq!(r.closest_pairs[0][0].distance, 40);
+    assert!((r.transforms[1].check_s - 0.003).abs() < 1e-9);
+
+    // With pHash 12 the unknown original matches a, and a's JPEG matches b.
+    let loose = report(&m, Thresholds { pdq: 31, phash: 12 }, Kinds::NONE);
+    assert_eq!(loose.false_matches.len(), 1);
+    assert_eq!((loose.false_matches[0].photo.as_str(), loose.false_matches[0].id.as_str()), ("c", "a"));
+    assert_eq!(loose.wrong_id_matches.len(), 1);
+    assert_eq!(loose.wrong_id_matches[0].id, "b");
+    assert_eq!(loose.transforms[1].wrong_id, 1);
+
+    // Requiring both kinds: b's JPEG (no PDQ) is lost; MD5 still finds the originals.
+    let strict = report(&m, Thresholds { pdq: 31, phash: 8 }, Kinds::NONE.with(Kind::Pdq).with(Kind::Phash));
+    assert_eq!((strict.transforms[0].any.found, strict.transforms[1].any.found), (2, 1));
+    assert_eq!(strict.settings.require, vec!["pdq", "phash"]);
+}
+
+#[test]
+fn fusion_rule() {
+    let both = Kinds::NONE.with(Kind::Pdq).with(Kind::Phash);
+    let pdq = Kinds::NONE.with(Kind::Pdq);
+    for (p, h) in [(false, false), (true, false), (false, true), (true, true)] {
+        assert_eq!(fused(p, h, Kinds::NONE), p || h);
+        assert_eq!(fused(p, h, both), p && h);
+        assert_eq!(fused(p, h, pdq), p);
+    }
+}
