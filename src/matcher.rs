@@ -28,7 +28,7 @@ use crate::index::{DihedralHit, Index, IndexError};
 pub struct Thresholds {
     /// PDQ: Meta's recommended 31 (of 256 bits).
     pub pdq: u32,
-    /// pHash (of 64 bits); see the README for how the default was measured.
+    /// pHash (of 64 bits); see `docs/thresholds.md` for how the default was measured.
     pub phash: u32,
 }
 
@@ -51,7 +51,7 @@ impl Default for Thresholds {
 
 /// Meta's recommended PDQ match threshold.
 pub const DEFAULT_PDQ_THRESHOLD: u32 = 31;
-/// The default pHash threshold, chosen from the corpus measurements in the README.
+/// The default pHash threshold, chosen from the corpus measurements in `docs/thresholds.md`.
 pub const DEFAULT_PHASH_THRESHOLD: u32 = 8;
 /// Meta's recommended minimum PDQ quality for matching.
 pub const DEFAULT_MIN_QUALITY: u8 = 50;

@@ -26,6 +26,8 @@ struct MatchRec {
     id: String,
     label: String,
     hash: String,
+    trimmed: bool,
+    kinds: Vec<String>,
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -313,11 +315,11 @@ fn csv_has_a_header_and_the_json_matches() {
     assert_eq!(out.status.code(), Some(0));
     let mut rdr = csv::Reader::from_reader(out.stdout.as_slice());
     let header: Vec<String> = rdr.headers().expect("header").iter().map(String::from).collect();
-    assert_eq!(header, ["path", "kind", "distance", "variant", "list", "id", "label"]);
+    assert_eq!(header, ["path", "kind", "distance", "variant", "list", "id", "label", "trimmed", "kinds"]);
     let mut rows = BTreeSet::new();
     for rec in rdr.records() {
         let rec = rec.expect("a CSV row");
-        assert_eq!(rec.len(), 7);
+        assert_eq!(rec.len(), 9);
         rows.insert((
             rec[0].to_string(),
             rec[1].to_string(),
@@ -326,12 +328,27 @@ fn csv_has_a_header_and_the_json_matches() {
             rec[4].to_string(),
             rec[5].to_string(),
             rec[6].to_string(),
+            rec[7].parse::<bool>().expect("trimmed"),
+            rec[8].to_string(),
         ));
     }
     let json: BTreeSet<_> = demo_scan(&[])
         .matches
         .into_iter()
-        .map(|m| (m.path, m.kind, m.distance, m.variant.unwrap_or_default(), m.list, m.id, m.label))
+        .map(|m| {
+            let kinds = m.kinds.join("+");
+            (
+                m.path,
+                m.kind,
+                m.distance,
+                m.variant.unwrap_or_default(),
+                m.list,
+                m.id,
+                m.label,
+                m.trimmed,
+                kinds,
+            )
+        })
         .collect();
     assert!(!rows.is_empty());
     assert_eq!(rows, json);
@@ -354,9 +371,8 @@ fn text_output_and_piped_stderr() {
             m.variant.as_deref().unwrap_or("-")
         );
         assert!(
-            stdout
-                .lines()
-                .any(|l| l.starts_with(&line) && l.ends_with(&format!("id {} label {}", m.id, m.label))),
+            stdout.lines().any(|l| l.starts_with(&line)
+                && l.ends_with(&format!("id {} label {} agree {}", m.id, m.label, m.kinds.join("+")))),
             "no text line for {m:?}"
         );
     }
