@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The job of `mediamatch scan` done in Python, to compare with `cargo bench --bench scan`.
 
-    python3 -m venv /tmp/pyvenv
-    /tmp/pyvenv/bin/pip install pillow==13.0.0 imagehash==4.3.2 pdqhash==0.2.8 numpy
-    /tmp/pyvenv/bin/python benches/python_scan_baseline.py [CORPUS_DIR]
+    python3 -m venv .venv
+    .venv/bin/pip install pillow==13.0.0 imagehash==4.3.2 pdqhash==0.2.8 numpy
+    .venv/bin/python benches/python_scan_baseline.py [CORPUS_DIR]
 
 CORPUS_DIR defaults to ../shared/corpus. The known hashes are those of every other photo of
 the corpus manifest (sorted by file name, indexes 0, 2, 4, ...): PDQ and pHash from the
