@@ -67,7 +67,7 @@ pub(crate) fn main() -> std::process::ExitCode {
             Exit::Success.into()
         }
         Err(err) => {
-            eprintln!("mediamatch: {err:#}");
+            eprintln!("mediamatch: {}", one_line(&err));
             Exit::Error.into()
         }
     }
@@ -78,4 +78,33 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// The error and its causes on one line, `a: b: c`, leaving out a cause whose text the
+/// message already ends with (library errors often include their source in their text).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if msg.ends_with(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_drops_repeated_causes() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let err = anyhow::Error::new(io).context("opening x: no such file").context("reading list");
+        assert_eq!(one_line(&err), "reading list: opening x: no such file");
+    }
 }
