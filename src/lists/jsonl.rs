@@ -21,30 +21,16 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::record::{role_of, Fields, LineCounter, Role, Sink};
+use super::record::{each_line, role_of, Fields, LineCounter, Role, Sink};
 use super::reject::RejectReason;
 use super::ListError;
 
 /// Reads JSON Lines.
 pub(crate) fn read_lines(text: &[u8], sink: &mut Sink) {
-    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
-        if sink.full() {
-            return;
-        }
-        let line = i as u64 + 1;
-        let Ok(s) = std::str::from_utf8(raw) else {
-            sink.reject(line, RejectReason::NotUtf8);
-            continue;
-        };
-        let s = s.trim();
-        if s.is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Value>(s) {
-            Ok(v) => value(v, line, sink),
-            Err(e) => sink.reject(line, RejectReason::BadJson(e.to_string())),
-        }
-    }
+    each_line(text, sink, |sink, line, s| match serde_json::from_str::<Value>(s) {
+        Ok(v) => value(v, line, sink),
+        Err(e) => sink.reject(line, RejectReason::BadJson(e.to_string())),
+    });
 }
 
 /// One JSON value of a line: a record, a page, or an array of records.

@@ -248,3 +248,23 @@ impl<'a> LineCounter<'a> {
         self.line
     }
 }
+
+/// Calls `f(sink, line_number, line)` for every non-blank line of `text`, trimmed, with
+/// 1-based line numbers; a line that is not UTF-8 is rejected; stops when the sink is full
+/// (strict mode after a reject).
+pub(crate) fn each_line(text: &[u8], sink: &mut Sink, mut f: impl FnMut(&mut Sink, u64, &str)) {
+    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
+        if sink.full() {
+            return;
+        }
+        let line = i as u64 + 1;
+        let Ok(s) = std::str::from_utf8(raw) else {
+            sink.reject(line, RejectReason::NotUtf8);
+            continue;
+        };
+        let s = s.trim();
+        if !s.is_empty() {
+            f(sink, line, s);
+        }
+    }
+}

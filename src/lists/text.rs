@@ -10,23 +10,14 @@
 //! Blank lines and lines starting with `#` are ignored, as is a ` #` comment after a
 //! single `KIND:HEX`. CRLF line ends and a UTF-8 byte order mark are accepted.
 
-use super::record::{Fields, Sink};
+use super::record::{each_line, Fields, Sink};
 use super::reject::{cut, RejectReason};
 
 /// Reads `text` line by line into `sink`.
 pub(crate) fn read(text: &[u8], sink: &mut Sink) {
-    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
-        if sink.full() {
+    each_line(text, sink, |sink, line, s| {
+        if s.starts_with('#') {
             return;
-        }
-        let line = i as u64 + 1;
-        let Ok(s) = std::str::from_utf8(raw) else {
-            sink.reject(line, RejectReason::NotUtf8);
-            continue;
-        };
-        let s = s.trim();
-        if s.is_empty() || s.starts_with('#') {
-            continue;
         }
         let (first, rest) = match s.split_once(|c: char| c.is_ascii_whitespace()) {
             Some((a, b)) => (a, b.trim()),
@@ -36,10 +27,10 @@ pub(crate) fn read(text: &[u8], sink: &mut Sink) {
             Fields { hash: Some(first), ..Fields::default() }
         } else if first.contains(':') {
             sink.reject(line, RejectReason::TrailingText(cut(rest)));
-            continue;
+            return;
         } else {
             Fields { hash: Some(rest), kind: Some(first), ..Fields::default() }
         };
         sink.fields(fields, line);
-    }
+    });
 }
