@@ -135,6 +135,33 @@ fn info_lists_kinds_and_provenance() {
 }
 
 #[test]
+fn info_json_is_one_object_with_kinds_and_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = write_index(dir.path());
+    let out = run(&["info", "--json", &index]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "one JSON object: {text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["type"], "info");
+    assert_eq!(v["format_version"], 1);
+    assert_eq!(v["entries"], 82);
+    let kinds: Vec<&str> =
+        v["kinds"].as_array().unwrap().iter().map(|k| k["kind"].as_str().unwrap()).collect();
+    for k in ["pdq", "phash", "md5"] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    let entries: u64 = v["kinds"].as_array().unwrap().iter().map(|k| k["entries"].as_u64().unwrap()).sum();
+    assert_eq!(entries, 82, "kind counts add up to the entries");
+    let lists = v["lists"].as_array().unwrap();
+    let alpha = lists.iter().find(|l| l["name"] == "alpha").expect("list alpha");
+    assert_eq!(alpha["version"], 3);
+    assert_eq!(alpha["source"], "alpha.csv");
+    assert_eq!(alpha["added"], 5);
+    assert!(lists.iter().any(|l| l["name"] == "beta"), "list beta");
+}
+
+#[test]
 fn verify_reports_damage() {
     let dir = tempfile::tempdir().unwrap();
     let index = write_index(dir.path());

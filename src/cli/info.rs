@@ -13,6 +13,9 @@ use super::Exit;
 pub(crate) struct Args {
     /// The index file.
     index: PathBuf,
+    /// Print one JSON object (`"type":"info"`) instead of the text description.
+    #[arg(long)]
+    json: bool,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
@@ -20,6 +23,55 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let index = Index::open(&args.index).with_context(|| format!("{path}"))?;
     let info = index.info().with_context(|| format!("{path}"))?;
     let mut out = std::io::stdout().lock();
+    if args.json {
+        let kinds: Vec<_> = info
+            .kinds
+            .iter()
+            .map(|k| {
+                serde_json::json!({
+                    "kind": k.kind.name(),
+                    "entries": k.entries,
+                    "value_bytes": k.value_bytes,
+                    "structure_bytes": k.structure_bytes,
+                    "structure": k.structure,
+                })
+            })
+            .collect();
+        let lists: Vec<_> = info
+            .lists
+            .iter()
+            .map(|l| {
+                let c = &l.counts;
+                serde_json::json!({
+                    "name": l.name,
+                    "version": l.version,
+                    "imported_at": l.imported_at,
+                    "source": l.source,
+                    "source_sha256": l.source_sha256,
+                    "added": c.added,
+                    "updated": c.updated,
+                    "removed": c.removed,
+                    "unchanged": c.unchanged,
+                    "rejected": c.rejected,
+                    "skipped": c.skipped,
+                })
+            })
+            .collect();
+        let record = serde_json::json!({
+            "type": "info",
+            "index": path.to_string(),
+            "format_version": info.format_version,
+            "file_bytes": info.file_bytes,
+            "entries": info.entries,
+            "table_bytes": info.table_bytes,
+            "string_bytes": info.string_bytes,
+            "popcount": mediamatch::index::popcount::selected_features(),
+            "kinds": kinds,
+            "lists": lists,
+        });
+        writeln!(out, "{record}")?;
+        return Ok(Exit::Success);
+    }
     writeln!(out, "index:          {path}")?;
     writeln!(out, "format version: {}", info.format_version)?;
     writeln!(out, "size:           {} bytes", info.file_bytes)?;
