@@ -690,3 +690,35 @@ fn the_lock_serialises_imports() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
     assert_eq!(catalog(&index).lists[0].name, "local");
 }
+
+#[test]
+fn import_keeps_a_bk_tree_built_index_a_bk_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("tree.mmi");
+    let structure = |index: &Path| -> Vec<String> {
+        let out = run(&[std::ffi::OsStr::new("info"), std::ffi::OsStr::new("--json"), index.as_os_str()]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["kind"] == "pdq")
+            .map(|k| k["structure"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let out = bin()
+        .args(["build", "--structure", "bktree", "-o"])
+        .arg(&index)
+        .arg(data("partner.tsv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let before = structure(&index);
+    assert!(before.len() == 1 && before[0].starts_with("bk-tree"), "{before:?}");
+    let s = import(&index, "partner", &[&data("partner.csv")], &[]);
+    assert!(s.counts().0 > 0, "the import changed the list, so the file was rebuilt");
+    let after = structure(&index);
+    assert!(after.len() == 1 && after[0].starts_with("bk-tree"), "{after:?}");
+    verify_ok(&index);
+}

@@ -81,11 +81,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         remove_stale_temps(&args.index);
     }
     let read = read_lists(&args.files, &args.lists)?;
-    let mut catalog = if args.index.exists() {
+    let (mut catalog, structures) = if args.index.exists() {
         let index = Index::open(&args.index).with_context(|| format!("opening {}", args.index.display()))?;
-        index.catalog().with_context(|| format!("reading {}", args.index.display()))?
+        let catalog = index.catalog().with_context(|| format!("reading {}", args.index.display()))?;
+        (catalog, index.build_options())
     } else {
-        Catalog::default()
+        (Catalog::default(), BuildOptions::default())
     };
     let mode = if args.replace { Mode::Replace } else { Mode::Delta };
     let outcome =
@@ -94,7 +95,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     // the new index (they are the size of the list again, and would add to the peak).
     drop(read);
     if outcome.changed && !args.dry_run {
-        let bytes = build(&catalog, &BuildOptions::default()).context("building the index")?;
+        // The rebuilt file keeps the old one's kind of search structures (a BK-tree built
+        // with `mediamatch build --structure bktree` stays one).
+        let bytes = build(&catalog, &structures).context("building the index")?;
         write_atomic(&args.index, &bytes).with_context(|| format!("writing {}", args.index.display()))?;
     }
     let c = outcome.counts;

@@ -319,6 +319,17 @@ impl<D: AsRef<[u8]>> Index<D> {
         (self.layout.lists.len() / format::LIST_RECORD_LEN) as u32
     }
 
+    /// Options that rebuild this index's catalog with the same kind of search structures:
+    /// BK-tree sections stay BK-trees; the others get the default (multi-index hashing,
+    /// which is a plain scan for small sections). Used by imports, which rebuild the file.
+    pub fn build_options(&self) -> BuildOptions {
+        let of = |kind: Kind| match self.layout.kinds.iter().find(|s| s.kind == kind).map(|s| &s.search) {
+            Some(Search::BkTree { .. }) => Structure::BkTree,
+            _ => Structure::default(),
+        };
+        BuildOptions { pdq: of(Kind::Pdq), phash: of(Kind::Phash) }
+    }
+
     /// Number of entries of `kind`.
     pub fn kind_len(&self, kind: Kind) -> u32 {
         self.section(kind).map_or(0, |s| s.n)
