@@ -429,6 +429,28 @@ fn index_gives_the_same_matches_as_list() {
 }
 
 #[test]
+fn a_tampered_index_is_refused_unless_no_verify() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let index = tmp.path().join("known.mmi");
+    let out = run(&["build", "-o", s(&index), s(&demo_list())]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // Flip one bit in the last byte (inside the string table): the layout still opens,
+    // only the checksum can tell.
+    let mut bytes = std::fs::read(&index).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&index, &bytes).expect("write");
+    let dir = demo_dir();
+    let out = run(&["scan", s(&dir), "--index", s(&index), "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("checksum"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing scanned against a tampered index");
+    let out = run(&["scan", s(&dir), "--index", s(&index), "--quiet", "--no-verify"]);
+    assert_ne!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn invalid_options_exit_2_with_a_message() {
     let (dir, list) = (demo_dir(), demo_list());
     let bad: [&[&str]; 8] = [

@@ -29,6 +29,10 @@ pub(crate) struct Args {
     /// The index to match against (built by `mediamatch build` or `import`).
     #[arg(long, conflicts_with = "list", required_unless_present = "list")]
     index: Option<PathBuf>,
+    /// Skip recomputing the index checksum when opening it (a faster start with very large
+    /// indexes; a damaged file still cannot crash a query, but could silently miss matches).
+    #[arg(long, requires = "index")]
+    no_verify: bool,
     /// Hash-list files to match against directly (an in-memory index); the list name is the file stem.
     #[arg(long, num_args = 1..)]
     list: Vec<PathBuf>,
@@ -201,6 +205,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         max_bytes: args.max_filesize,
         border: !args.no_border,
         require: args.require,
+        verify_on_load: !args.no_verify,
         ..Config::default()
     };
     let matcher = match &args.index {
