@@ -18,7 +18,7 @@
 //! [`Index::from_bytes`] takes any buffer. Opening checks the header and every section's
 //! bounds in time independent of the entry count, so no query on any bytes can panic,
 //! loop or read out of bounds; [`Index::verify`] checks the checksum and the structures in
-//! full. The byte layout is specified in [`format`].
+//! full. The byte layout is specified in [`format`](mod@format).
 //!
 //! ```
 //! use mediamatch::catalog::{Catalog, Entry, ListInfo};
