@@ -388,13 +388,20 @@ fn search_perceptual(
 
 /// Fills in [`Match::kinds`] (which kinds agree on each item) and applies the `require`
 /// policy: a perceptual match counts only if every required kind matched its item.
+///
+/// Matches agree when they are on the same list with the same non-empty id. Entries without
+/// an id (StopNCII records have none) cannot be tied to each other, so such a match only
+/// agrees with itself.
 fn fuse(matches: &mut Vec<Match>, require: Kinds) {
-    let mut agree: std::collections::HashMap<(String, String), Kinds> = std::collections::HashMap::new();
+    let item = |m: &Match| -> (String, String, Option<HashValue>) {
+        (m.list.clone(), m.id.clone(), m.id.is_empty().then_some(m.hash))
+    };
+    let mut agree: std::collections::HashMap<_, Kinds> = std::collections::HashMap::new();
     for m in matches.iter() {
-        agree.entry((m.list.clone(), m.id.clone())).or_default().insert(m.kind);
+        agree.entry(item(m)).or_default().insert(m.kind);
     }
     for m in matches.iter_mut() {
-        m.kinds = agree[&(m.list.clone(), m.id.clone())].iter().collect();
+        m.kinds = agree[&item(m)].iter().collect();
     }
     if !require.is_empty() {
         matches.retain(|m| !m.kind.is_perceptual() || require.iter().all(|k| m.kinds.contains(&k)));

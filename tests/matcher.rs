@@ -480,3 +480,43 @@ fn reload_of_an_in_memory_index_is_a_no_op() {
     matcher.reload().expect("no file, nothing to reload");
     assert!(Arc::ptr_eq(&before, &matcher.index()));
 }
+
+/// A catalog with the PDQ and the pHash of `coins.png` as two entries of list `l`, with
+/// the given ids.
+fn coins_catalog(pdq_id: &str, phash_id: &str) -> Catalog {
+    let h = mediamatch::hash_bytes(&photo("coins.png"), &mediamatch::HashOptions::default());
+    let img = h.image.expect("perceptual").expect("decodes");
+    let entry = |value, id: &str| Entry { value, id: id.to_string(), label: String::new(), lists: vec![0] };
+    Catalog {
+        lists: vec![ListInfo { name: "l".into(), ..ListInfo::default() }],
+        entries: vec![
+            entry(HashValue::Pdq(img.pdq.expect("pdq").hash), pdq_id),
+            entry(HashValue::Phash(img.phash.expect("phash")), phash_id),
+        ],
+    }
+}
+
+#[test]
+fn fused_kinds_join_matches_by_list_and_id_never_by_an_empty_id() {
+    let copy = scan("coins-reencoded-q50.jpg");
+    let kinds = |m: &Matcher| -> Vec<Vec<Kind>> {
+        m.check_bytes(&copy).expect("checks").matches.into_iter().map(|m| m.kinds).collect()
+    };
+    // Same id: both matches say pdq and phash agree.
+    let same = memory_matcher(&coins_catalog("c1", "c1"), Config::default());
+    assert_eq!(kinds(&same), [vec![Kind::Pdq, Kind::Phash], vec![Kind::Pdq, Kind::Phash]]);
+    // Different ids, or no ids at all: nothing ties the two entries together.
+    for (a, b) in [("c1", "c2"), ("", "")] {
+        let m = memory_matcher(&coins_catalog(a, b), Config::default());
+        assert_eq!(kinds(&m), [vec![Kind::Pdq], vec![Kind::Phash]], "ids {a:?}, {b:?}");
+        // And requiring both kinds then keeps no perceptual match.
+        let strict = Config { require: [Kind::Pdq, Kind::Phash].into_iter().collect(), ..Config::default() };
+        let m = memory_matcher(&coins_catalog(a, b), strict);
+        assert!(m.check_bytes(&copy).expect("checks").matches.is_empty(), "ids {a:?}, {b:?}");
+    }
+    let strict = Config { require: [Kind::Pdq, Kind::Phash].into_iter().collect(), ..Config::default() };
+    assert_eq!(
+        memory_matcher(&coins_catalog("c1", "c1"), strict).check_bytes(&copy).expect("checks").matches.len(),
+        2
+    );
+}
