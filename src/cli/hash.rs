@@ -9,21 +9,9 @@ use mediamatch::{Kind, Variant};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::output::csv_field;
+use super::output::{csv_field, OutputFormat};
 use super::walk::{walk, Item, WalkOptions};
 use super::Exit;
-
-/// Output formats of `mediamatch hash`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Format {
-    /// One line per file: the path, then `kind:hex` fields.
-    Text,
-    /// JSON Lines: `{"type":"hash",...}` and `{"type":"error",...}` records.
-    Json,
-    /// CSV with a header `kind,hash,quality,variant,id` (the id is the path); `mediamatch
-    /// import` and `build` read it back as a hash list.
-    Csv,
-}
 
 /// Arguments of `mediamatch hash`.
 #[derive(clap::Args, Debug)]
@@ -34,9 +22,11 @@ pub(crate) struct Args {
     /// Also print the 8 dihedral variants of each perceptual hash.
     #[arg(long)]
     dihedral: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    /// Output format: text (the path, then `kind:hex` fields), json (JSON Lines of `hash`
+    /// and `error` records) or csv (`kind,hash,quality,variant,id` with the path as id: a
+    /// hash list that `build` and `import` read back).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
     /// Follow symbolic links while walking directories.
     #[arg(long, short = 'L')]
     follow: bool,
@@ -71,7 +61,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let options = HashOptions { kinds: args.kind, dihedral: args.dihedral, ..HashOptions::default() };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    if args.format == Format::Csv {
+    if args.format == OutputFormat::Csv {
         writeln!(out, "kind,hash,quality,variant,id")?;
     }
     let mut failed = 0usize;
@@ -99,7 +89,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                 Ok(h) => print_hashes(&mut out, args.format, &path, &h)?,
                 Err(msg) => {
                     failed += 1;
-                    if args.format == Format::Json {
+                    if args.format == OutputFormat::Json {
                         let rec = ErrorRecord { kind: "error", path: path.display().to_string(), error: msg };
                         serde_json::to_writer(&mut out, &rec)?;
                         writeln!(out)?;
@@ -174,14 +164,14 @@ fn strings<T: ToString>(xs: &[T]) -> Vec<String> {
 
 fn print_hashes(
     out: &mut impl Write,
-    format: Format,
+    format: OutputFormat,
     path: &std::path::Path,
     h: &Hashes,
 ) -> anyhow::Result<()> {
     let img = h.image.as_ref().and_then(|r| r.as_ref().ok());
     let path_s = path.display().to_string();
     match format {
-        Format::Json => {
+        OutputFormat::Json => {
             let rec = HashRecord {
                 kind: "hash",
                 path: path_s,
@@ -198,7 +188,7 @@ fn print_hashes(
             serde_json::to_writer(&mut *out, &rec).context("writing JSON")?;
             writeln!(out)?;
         }
-        Format::Text => {
+        OutputFormat::Text => {
             write!(out, "{path_s}")?;
             if let Some(p) = img.and_then(|i| i.pdq) {
                 write!(out, "\tpdq:{} quality:{}", p.hash, p.quality)?;
@@ -229,7 +219,7 @@ fn print_hashes(
                 }
             }
         }
-        Format::Csv => {
+        OutputFormat::Csv => {
             let id = csv_field(&path_s);
             if let Some(i) = img {
                 if let Some(p) = i.pdq {
