@@ -158,15 +158,22 @@ pub fn hash_bytes(bytes: &[u8], options: &HashOptions) -> Hashes {
 
 /// Reads `reader` to the end (at most `max_bytes`) and hashes the bytes.
 pub fn hash_reader<R: Read>(reader: R, max_bytes: u64, options: &HashOptions) -> std::io::Result<Hashes> {
-    let mut bytes = Vec::new();
-    let read = reader.take(max_bytes.saturating_add(1)).read_to_end(&mut bytes)?;
-    if read as u64 > max_bytes {
+    let bytes = read_at_most(reader, max_bytes)?;
+    if bytes.len() as u64 > max_bytes {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("input larger than the limit of {max_bytes} bytes"),
         ));
     }
     Ok(hash_bytes(&bytes, options))
+}
+
+/// Reads `reader` to its end but never more than `max_bytes + 1` bytes, so the caller can
+/// tell an input over the limit (longer than `max_bytes`) without reading all of it.
+pub fn read_at_most<R: Read>(reader: R, max_bytes: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(max_bytes.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// The perceptual hashes of decoded pixels. `format` is reported as [`Format::Png`] and

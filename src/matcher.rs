@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use crate::decode::{DecodeError, Limits};
 use crate::hash::{HashValue, Kind, Variant};
-use crate::hasher::{hash_bytes, HashOptions, Hashes, Kinds};
+use crate::hasher::{hash_bytes, read_at_most, HashOptions, Hashes, Kinds};
 use crate::index::{DihedralHit, Index, IndexError};
 
 /// Per-kind match thresholds (largest Hamming distance that counts as a match).
@@ -270,9 +270,7 @@ impl Matcher {
 
     /// Reads `reader` to its end (up to `max_bytes`) and checks the bytes.
     pub fn check_reader(&self, reader: impl Read) -> Result<Verdict, CheckError> {
-        let max = self.config.max_bytes;
-        let mut bytes = Vec::new();
-        reader.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(CheckError::Io)?;
+        let bytes = read_at_most(reader, self.config.max_bytes).map_err(CheckError::Io)?;
         self.check_bytes(&bytes)
     }
 

@@ -150,7 +150,7 @@ fn read_photos(dirs: &[PathBuf], max: u64) -> anyhow::Result<(Vec<Photo>, usize)
     let mut errors = 0;
     for path in paths {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        match super::hash::read_limited(&path, max) {
+        match super::walk::read_limited(&path, max) {
             Ok(bytes) => photos.push(Photo { name, bytes }),
             Err(e) => {
                 errors += 1;

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::output::{csv_field, OutputFormat};
-use super::walk::{walk, Item, WalkOptions};
+use super::walk::{read_limited, walk, Item, WalkOptions};
 use super::Exit;
 
 /// Arguments of `mediamatch hash`.
@@ -107,22 +107,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         return Ok(Exit::Error);
     }
     Ok(Exit::Success)
-}
-
-/// Reads a whole file, refusing one over `max` bytes before reading it.
-pub(crate) fn read_limited(path: &std::path::Path, max: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let len = file.metadata().map_err(|e| e.to_string())?.len();
-    if len > max {
-        return Err(format!("file is {len} bytes, over the limit of {max} (--max-filesize)"));
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    file.take(max + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > max {
-        return Err(format!("file grew over the limit of {max} bytes while being read"));
-    }
-    Ok(bytes)
 }
 
 #[derive(Serialize)]

@@ -296,7 +296,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
 
 /// Reads, hashes and matches one file. The bytes live only in this function.
 fn check_file(matcher: &Matcher, path: &Path, max: u64) -> Outcome {
-    let bytes = match super::hash::read_limited(path, max) {
+    let bytes = match super::walk::read_limited(path, max) {
         Ok(b) => b,
         Err(e) => return Outcome::Failed(e),
     };

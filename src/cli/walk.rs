@@ -51,3 +51,18 @@ fn walk_one(root: &Path, opts: WalkOptions) -> impl Iterator<Item = Item> {
             }
         })
 }
+
+/// Reads a whole file, refusing one over `max` bytes before reading it (and one that grows
+/// over it while being read). The bytes are only held in memory by the caller.
+pub(crate) fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    if len > max {
+        return Err(format!("file is {len} bytes, over the limit of {max} (--max-filesize)"));
+    }
+    let bytes = mediamatch::hasher::read_at_most(file, max).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max {
+        return Err(format!("file grew over the limit of {max} bytes while being read"));
+    }
+    Ok(bytes)
+}
