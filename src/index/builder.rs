@@ -1,8 +1,8 @@
 //! Turning a [`Catalog`] into index bytes.
 //!
 //! The builder sorts the entries canonically (by kind, value, id, label, lists),
-//! deduplicates strings and list sets, and derives each kind's search structure, so the
-//! same catalog always gives the same bytes. Sorting and the MIH tables use rayon.
+//! deduplicates strings and list sets, orders the entries by id for the items section, and
+//! derives each kind's search structure, so the same catalog always gives the same bytes. Sorting and the MIH tables use rayon.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -115,6 +115,9 @@ impl<'a> Builder<'a> {
         Ok(Builder { catalog, options: *options, order, strings: Vec::new(), interned, last: None })
     }
 
+    /// The ref of `s` in the string section, appending it the first time. Every string
+    /// (id, label or list field) goes through here, so equal strings always share one ref:
+    /// the items section relies on it to group entries by id.
     fn string(&mut self, s: &'a str) -> (u64, u32) {
         if let Some((l, r)) = self.last {
             if l == s {
@@ -158,7 +161,9 @@ impl<'a> Builder<'a> {
         let mut members: Vec<u8> = Vec::new();
         let mut entries = Vec::with_capacity(self.order.len() * format::ENTRY_RECORD_LEN);
         let order = std::mem::take(&mut self.order);
-        for &e in &order {
+        // (id ref, entry number) of every entry, sorted below into the items section.
+        let mut by_id: Vec<(u64, u32, u32)> = Vec::with_capacity(order.len());
+        for (number, &e) in order.iter().enumerate() {
             let set = match last_set {
                 Some((l, id)) if l == e.lists.as_slice() => id,
                 _ => {
@@ -173,13 +178,20 @@ impl<'a> Builder<'a> {
                     id
                 }
             };
-            for s in [&e.id, &e.label] {
-                let (off, len) = self.string(s);
+            let id = self.string(&e.id);
+            let label = self.string(&e.label);
+            for (off, len) in [id, label] {
                 entries.extend_from_slice(&off.to_le_bytes());
                 entries.extend_from_slice(&len.to_le_bytes());
             }
+            // `new` checked that the entry count fits in a u32.
+            by_id.push((id.0, id.1, number as u32));
             entries.extend_from_slice(&set.to_le_bytes());
         }
+        by_id.par_sort_unstable();
+        let mut items = Vec::with_capacity(by_id.len() * format::ITEM_RECORD_LEN);
+        by_id.iter().for_each(|&(_, _, number)| items.extend_from_slice(&number.to_le_bytes()));
+        drop(by_id);
 
         let mut kind_sections = Vec::new();
         let mut start = 0usize;
@@ -224,6 +236,7 @@ impl<'a> Builder<'a> {
         sections.push((format::TAG_LIST_SETS, 0, 0, sets));
         sections.push((format::TAG_LIST_MEMBERS, 0, 0, members));
         sections.push((format::TAG_ENTRIES, 0, 0, entries));
+        sections.push((format::TAG_ITEMS, 0, 0, items));
         sections.extend(kind_sections);
         Ok(assemble(sections))
     }

@@ -31,6 +31,7 @@
 //! | 3 | list sets | per distinct set of lists 8 bytes: start `u32`, length `u32` into the members |
 //! | 4 | list set members | `u32` list numbers |
 //! | 5 | entries | per entry 28 bytes: id (string ref), label (string ref), list set `u32` |
+//! | 6 | items | per entry one `u32` entry number: all entries ordered by their id's string ref (offset, then length), then entry number |
 //!
 //! Per-kind sections (kind != 0, at most one of each per kind):
 //!
@@ -40,6 +41,12 @@
 //! | 17 | MIH table | `start_bit << 8 \| bits` | multi-index hashing table for the substring of `bits` bits starting `start_bit` bits from the most significant end: `2^bits + 1` `u32` bucket offsets, then (unless `start_bit` is 0, whose table is the sorted values themselves) one `u32` value position per value, grouped by bucket |
 //! | 18 | BK-tree | number of nodes | 20 bytes per node, breadth first from the root: first value position, number of equal values, distance to the parent, first child, child count (`u32` each); children sorted by distance |
 //!
+//! Strings are deduplicated: two entries have equal ids exactly when their id string refs
+//! are equal. The items section therefore holds every *item* (the entries sharing one id,
+//! of any kind and on any list) as one run of ascending entry numbers, found by a binary
+//! search for the id's ref ([`crate::index::Index::same_id`]). Entries with an empty id
+//! belong to no item; they are in the section like every other entry.
+//!
 //! The entries of all kinds form one table, sorted by (kind, value, id, label, lists); each
 //! kind owns a contiguous range of it, in [`Kind::ALL`] order. A perceptual kind has either
 //! MIH tables that exactly tile its bits, or a BK-tree, or neither (a scan). Digest kinds
@@ -48,8 +55,13 @@
 //! Opening checks the magic, version, lengths, every section's bounds and the shapes that
 //! can be checked in constant time per section (record sizes, counts, table sizes), plus the
 //! whole BK-tree when one is present (so a traversal can never loop). The contents of MIH
-//! buckets are checked when a query reads them. [`crate::index::Index::verify`] checks the
-//! checksum and all the rest.
+//! buckets and of the items section are checked when a query reads them.
+//! [`crate::index::Index::verify`] checks the checksum and all the rest, including that the
+//! items section is a permutation of the entries in the order above and that distinct id
+//! refs hold distinct ids.
+//!
+//! Versions: 1 had no items section; 2 added it (section 6). A file of another version is
+//! refused with [`crate::index::IndexError::Version`], which says to rebuild the index.
 
 use std::ops::Range;
 
@@ -59,7 +71,7 @@ use crate::index::IndexError;
 /// The magic bytes an index file starts with.
 pub const MAGIC: [u8; 8] = *b"MMINDEX\0";
 /// The version of the byte layout this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Length of the header in bytes.
 pub const HEADER_LEN: usize = 64;
 /// Length of one section table record.
@@ -72,6 +84,7 @@ pub(crate) const TAG_LISTS: u32 = 2;
 pub(crate) const TAG_LIST_SETS: u32 = 3;
 pub(crate) const TAG_LIST_MEMBERS: u32 = 4;
 pub(crate) const TAG_ENTRIES: u32 = 5;
+pub(crate) const TAG_ITEMS: u32 = 6;
 pub(crate) const TAG_VALUES: u32 = 16;
 pub(crate) const TAG_MIH: u32 = 17;
 pub(crate) const TAG_BKTREE: u32 = 18;
@@ -79,6 +92,7 @@ pub(crate) const TAG_BKTREE: u32 = 18;
 pub(crate) const LIST_RECORD_LEN: usize = 100;
 pub(crate) const ENTRY_RECORD_LEN: usize = 28;
 pub(crate) const LIST_SET_RECORD_LEN: usize = 8;
+pub(crate) const ITEM_RECORD_LEN: usize = 4;
 pub(crate) const BK_NODE_LEN: usize = 20;
 /// Largest substring width of an MIH table (its bucket array has `2^bits + 1` entries).
 pub(crate) const MAX_MIH_BITS: u32 = 28;

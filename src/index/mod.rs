@@ -200,7 +200,7 @@ pub struct Info {
     pub entries: u64,
     /// Bytes of the string table.
     pub string_bytes: u64,
-    /// Bytes of the entries table, lists and list sets.
+    /// Bytes of the entries table, the items section, lists and list sets.
     pub table_bytes: u64,
     /// One per kind present, in [`Kind::ALL`] order.
     pub kinds: Vec<KindInfo>,
@@ -254,6 +254,7 @@ struct Layout {
     sets: Range<usize>,
     members: Range<usize>,
     entries: Range<usize>,
+    items: Range<usize>,
     n_entries: u32,
     kinds: Vec<KindSection>,
 }
@@ -378,6 +379,123 @@ impl<D: AsRef<[u8]>> Index<D> {
         Ok(EntryRef { value, id, label, lists })
     }
 
+    /// Every entry whose id equals `entry`'s id, `entry` included, in ascending order: the
+    /// *item* `entry` belongs to, across all hash kinds and all lists. An entry with an
+    /// empty id belongs to no item, so the answer is just `[entry]`.
+    ///
+    /// Takes `O(log n + k)` for `k` entries with the id: a binary search of the items
+    /// section (the entries ordered by id, see [`format`](mod@format)), then a walk of the
+    /// run. Fails with [`IndexError::OutOfRange`] if there is no such entry, and with
+    /// [`IndexError::Corrupt`] if the items section names an entry that does not exist or
+    /// visibly disagrees with the entries ([`Index::verify`] checks it in full).
+    ///
+    /// ```
+    /// use mediamatch::catalog::{Catalog, Entry, ListInfo};
+    /// use mediamatch::index::{build, BuildOptions, Index};
+    ///
+    /// let entry = |value: &str, id: &str| Entry {
+    ///     value: value.parse().unwrap(),
+    ///     id: id.into(),
+    ///     label: String::new(),
+    ///     lists: vec![0],
+    /// };
+    /// let catalog = Catalog {
+    ///     lists: vec![ListInfo { name: "local".into(), ..Default::default() }],
+    ///     entries: vec![
+    ///         entry("phash:8c563bb4622dd4e3", "case-7"),
+    ///         entry(&format!("pdq:{}", "5a".repeat(32)), "case-7"),
+    ///         entry("phash:0000000000000001", "case-8"),
+    ///     ],
+    /// };
+    /// let index = Index::from_bytes(build(&catalog, &BuildOptions::default())?)?;
+    /// let phash = index.search(&"phash:8c563bb4622dd4e3".parse()?, 0)?[0].entry;
+    /// let item = index.same_id(phash)?;
+    /// assert_eq!(item.len(), 2);
+    /// assert!(item.iter().all(|&e| index.entry(e).map(|e| e.id == "case-7").unwrap_or(false)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn same_id(&self, entry: u32) -> Result<Vec<u32>, IndexError> {
+        let target = self.id_ref(entry)?;
+        if target.1 == 0 {
+            return Ok(vec![entry]);
+        }
+        let n = self.layout.n_entries as usize;
+        // The first position whose id ref is not below the target.
+        let (mut lo, mut hi) = (0usize, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (id, _) = self.item(mid)?;
+            if id < target {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let mut same: Vec<u32> = Vec::new();
+        for pos in lo..n {
+            let (id, e) = self.item(pos)?;
+            if id != target {
+                break;
+            }
+            if same.last().is_some_and(|&last| last >= e) {
+                return Err(IndexError::corrupt("items", format!("entries out of order at position {pos}")));
+            }
+            same.push(e);
+        }
+        if same.binary_search(&entry).is_err() {
+            return Err(IndexError::corrupt("items", format!("entry {entry} is missing from its id's run")));
+        }
+        Ok(same)
+    }
+
+    /// The id string ref of `entry`, as stored in the entries section.
+    fn id_ref(&self, entry: u32) -> Result<(u64, u32), IndexError> {
+        let records = self.bytes(&self.layout.entries);
+        let at = (entry as usize).checked_mul(format::ENTRY_RECORD_LEN);
+        at.and_then(|at| records.get(at..at.checked_add(format::ENTRY_RECORD_LEN)?))
+            .and_then(|rec| string_ref(rec, 0))
+            .ok_or(IndexError::OutOfRange { what: "entry", number: entry })
+    }
+
+    /// The entry at position `pos` of the items section, with its id ref.
+    fn item(&self, pos: usize) -> Result<((u64, u32), u32), IndexError> {
+        let items = self.bytes(&self.layout.items);
+        let bad = |detail: String| IndexError::corrupt("items", detail);
+        let at = pos.checked_mul(format::ITEM_RECORD_LEN).ok_or_else(|| bad(format!("position {pos}")))?;
+        let entry = u32_at(items, at).ok_or_else(|| bad(format!("position {pos} is beyond the section")))?;
+        if entry >= self.layout.n_entries {
+            return Err(bad(format!(
+                "position {pos} names entry {entry}, but there are {} entries",
+                self.layout.n_entries
+            )));
+        }
+        Ok((self.id_ref(entry)?, entry))
+    }
+
+    /// Checks the whole items section: entries strictly ascending by (id ref, entry), which
+    /// with one record per entry and every number below the entry count makes it a
+    /// permutation of the entries (each entry has one id ref, so no key repeats); and no
+    /// two refs holding the same non-empty id, which would split an item in two.
+    fn verify_items(&self) -> Result<(), IndexError> {
+        let mut prev: Option<((u64, u32), u32)> = None;
+        let mut ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for pos in 0..self.layout.n_entries as usize {
+            let cur = self.item(pos)?;
+            if prev.is_some_and(|p| p >= cur) {
+                return Err(IndexError::corrupt("items", format!("not sorted by id at position {pos}")));
+            }
+            let (id, _) = cur;
+            if id.1 > 0 && prev.is_none_or(|(p, _)| p != id) {
+                let s = self.string(id, "entry id")?;
+                if !ids.insert(s) {
+                    return Err(IndexError::corrupt("items", format!("id {s:?} is stored twice")));
+                }
+            }
+            prev = Some(cur);
+        }
+        Ok(())
+    }
+
     fn list_set(&self, set: u32) -> Result<Vec<u32>, IndexError> {
         let bad = || IndexError::corrupt("list sets", format!("list set {set} is damaged"));
         let sets = self.bytes(&self.layout.sets);
@@ -466,20 +584,22 @@ impl<D: AsRef<[u8]>> Index<D> {
             file_bytes: self.data.as_ref().len() as u64,
             entries: u64::from(l.n_entries),
             string_bytes: l.strings.len() as u64,
-            table_bytes: (l.entries.len() + l.lists.len() + l.sets.len() + l.members.len()) as u64,
+            table_bytes: (l.entries.len() + l.items.len() + l.lists.len() + l.sets.len() + l.members.len())
+                as u64,
             kinds,
             lists: (0..self.list_count()).map(|i| self.list(i)).collect::<Result<_, _>>()?,
         })
     }
 
-    /// Checks the whole file: the checksum, then every entry, string, list set, the sort
-    /// order of the values and every search structure.
+    /// Checks the whole file: the checksum, then every entry, string, list set, the items
+    /// section, the sort order of the values and every search structure.
     pub fn verify(&self) -> Result<(), IndexError> {
         let data = self.data.as_ref();
         if format::checksum(data) != data[format::CHECKSUM_OFFSET..format::CHECKSUM_OFFSET + 32] {
             return Err(IndexError::Checksum);
         }
         self.catalog()?;
+        self.verify_items()?;
         for sec in &self.layout.kinds {
             verify_section(data, sec)?;
         }
@@ -734,7 +854,7 @@ fn decode_value(kind: Kind, raw: &[u8]) -> Result<HashValue, IndexError> {
 
 fn read_layout(b: &[u8]) -> Result<Layout, IndexError> {
     let header = format::read_header(b)?;
-    let mut global: [Option<Range<usize>>; 5] = Default::default();
+    let mut global: [Option<Range<usize>>; 6] = Default::default();
     let mut per_kind: Vec<(Kind, Vec<format::Section>)> = Vec::new();
     for s in header.sections {
         if s.kind == 0 {
@@ -744,6 +864,7 @@ fn read_layout(b: &[u8]) -> Result<Layout, IndexError> {
                 format::TAG_LIST_SETS => 2,
                 format::TAG_LIST_MEMBERS => 3,
                 format::TAG_ENTRIES => 4,
+                format::TAG_ITEMS => 5,
                 t => return Err(IndexError::corrupt("section table", format!("unknown global section {t}"))),
             };
             if global[slot].replace(s.range).is_some() {
@@ -761,7 +882,7 @@ fn read_layout(b: &[u8]) -> Result<Layout, IndexError> {
             }
         }
     }
-    let [Some(strings), Some(lists), Some(sets), Some(members), Some(entries)] = global else {
+    let [Some(strings), Some(lists), Some(sets), Some(members), Some(entries), Some(items)] = global else {
         return Err(IndexError::corrupt("section table", "a global section is missing".to_string()));
     };
     let check = |r: &Range<usize>, size: usize, what: &'static str| {
@@ -776,6 +897,9 @@ fn read_layout(b: &[u8]) -> Result<Layout, IndexError> {
     let n_entries = check(&entries, format::ENTRY_RECORD_LEN, "entries")?;
     let n_entries =
         u32::try_from(n_entries).map_err(|_| IndexError::corrupt("entries", "too many".to_string()))?;
+    if check(&items, format::ITEM_RECORD_LEN, "items")? != n_entries as usize {
+        return Err(IndexError::corrupt("items", format!("{} bytes for {n_entries} entries", items.len())));
+    }
     let mut kinds = Vec::new();
     let mut next_first = 0u64;
     for (kind, sections) in per_kind {
@@ -857,7 +981,7 @@ fn read_layout(b: &[u8]) -> Result<Layout, IndexError> {
     if next_first != u64::from(n_entries) {
         return Err(IndexError::corrupt("entries", "entry count does not match the values".to_string()));
     }
-    Ok(Layout { strings, lists, sets, members, entries, n_entries, kinds })
+    Ok(Layout { strings, lists, sets, members, entries, items, n_entries, kinds })
 }
 
 fn verify_section(data: &[u8], sec: &KindSection) -> Result<(), IndexError> {
