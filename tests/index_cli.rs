@@ -125,7 +125,8 @@ fn info_lists_kinds_and_provenance() {
     let out = run(&["info", &index]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
-    for needle in ["format version: 1", "entries:        82", "alpha.csv", "beta", "version 3", "5 added"] {
+    let version = format!("format version: {}", mediamatch::index::FORMAT_VERSION);
+    for needle in [version.as_str(), "entries:        82", "alpha.csv", "beta", "version 3", "5 added"] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
     let kinds: Vec<&str> = text.lines().filter_map(|l| l.split_whitespace().next()).collect();
@@ -144,7 +145,7 @@ fn info_json_is_one_object_with_kinds_and_lists() {
     assert_eq!(text.lines().count(), 1, "one JSON object: {text}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["type"], "info");
-    assert_eq!(v["format_version"], 1);
+    assert_eq!(v["format_version"], mediamatch::index::FORMAT_VERSION);
     assert_eq!(v["entries"], 82);
     let kinds: Vec<&str> =
         v["kinds"].as_array().unwrap().iter().map(|k| k["kind"].as_str().unwrap()).collect();

@@ -26,7 +26,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = index.search_dihedral_phash(&[Phash(5); 8], 8);
     for e in 0..index.len().min(64) {
         let _ = index.entry(e);
+        let _ = index.same_id(e);
     }
+    let _ = index.same_id(index.len());
     let _ = index.info();
     let _ = index.verify();
 });

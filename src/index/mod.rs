@@ -11,7 +11,8 @@
 //!
 //! Every query is exact: every entry within the radius is returned, with its distance, and
 //! no other. Entries with equal hashes and different ids are separate entries and are all
-//! returned.
+//! returned. [`Index::same_id`] goes the other way, from an entry to every entry sharing
+//! its id (its *item*: e.g. the PDQ, pHash and MD5 of one image), in `O(log n)`.
 //!
 //! [`build`] turns a catalog into bytes (the same catalog always gives the same bytes);
 //! [`write_atomic`] replaces an index file safely; [`Index::open`] maps a file and
