@@ -7,6 +7,7 @@ use std::io::Read;
 
 use crate::border::{self, BorderOptions, Rect};
 use crate::decode::{self, DecodeError, Format, Limits};
+use crate::extend::{self, Fill};
 use crate::hash::digest::digests;
 use crate::hash::pdq::{self, PdqHash};
 use crate::hash::{phash, Kind, Md5, Pdq, Phash, Sha1, Sha256};
@@ -79,13 +80,23 @@ pub struct HashOptions {
     /// Also hash the content inside a uniform border (letterbox, pillarbox, screenshot
     /// frame) when [`border::find_content`] finds one; see [`ImageHashes::trimmed`].
     pub border: bool,
+    /// Also hash the image extended at its edges ([`extend::extended`], one per [`Fill`]):
+    /// a guess at the framing of the original a cropped copy was cut from; see
+    /// [`ImageHashes::extended`].
+    pub extend: bool,
 }
 
 impl Default for HashOptions {
-    /// Every kind, no dihedral variants, default limits, no border removal (the
-    /// reference implementations' behaviour).
+    /// Every kind, no dihedral variants, default limits, no border removal and no edge
+    /// extension (the reference implementations' behaviour).
     fn default() -> HashOptions {
-        HashOptions { kinds: Kinds::all(), dihedral: false, limits: Limits::default(), border: false }
+        HashOptions {
+            kinds: Kinds::all(),
+            dihedral: false,
+            limits: Limits::default(),
+            border: false,
+            extend: false,
+        }
     }
 }
 
@@ -111,6 +122,19 @@ pub struct ImageHashes {
     /// With [`HashOptions::border`]: the hashes of the content inside a uniform border,
     /// when one was found (the image as given is hashed above either way).
     pub trimmed: Option<Box<Trimmed>>,
+    /// With [`HashOptions::extend`]: the hashes of the image as given extended at its
+    /// edges, one per [`Fill`] in [`Fill::ALL`] order (empty otherwise). Queries only:
+    /// these never reproduce a reference implementation's hash of anything.
+    pub extended: Vec<Extended>,
+}
+
+/// The perceptual hashes of an image extended at its edges ([`extend::extended`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Extended {
+    /// How the added strips were filled.
+    pub fill: Fill,
+    /// The hashes of the extended image (its `trimmed` is `None`, its `extended` empty).
+    pub hashes: ImageHashes,
 }
 
 /// The perceptual hashes of an image's content with its border removed.
@@ -146,9 +170,10 @@ pub fn hash_bytes(bytes: &[u8], options: &HashOptions) -> Hashes {
             let mut h = hash_image(&decoded.image, options);
             h.format = decoded.format;
             h.orientation = decoded.orientation;
-            if let Some(t) = h.trimmed.as_mut() {
-                t.hashes.format = decoded.format;
-                t.hashes.orientation = decoded.orientation;
+            let derived = h.trimmed.iter_mut().map(|t| &mut t.hashes);
+            for d in derived.chain(h.extended.iter_mut().map(|e| &mut e.hashes)) {
+                d.format = decoded.format;
+                d.orientation = decoded.orientation;
             }
             h
         })
@@ -187,6 +212,12 @@ pub fn hash_image(image: &Image, options: &HashOptions) -> ImageHashes {
             out.trimmed = Some(Box::new(Trimmed { rect, hashes }));
         }
     }
+    if options.extend {
+        out.extended = Fill::ALL
+            .into_iter()
+            .map(|fill| Extended { fill, hashes: hash_pixels(&extend::extended(image, fill), options) })
+            .collect();
+    }
     out
 }
 
@@ -202,6 +233,7 @@ fn hash_pixels(image: &Image, options: &HashOptions) -> ImageHashes {
         pdq: None,
         pdq_dihedral: None,
         trimmed: None,
+        extended: Vec::new(),
     };
     if k.contains(Kind::Phash) {
         if options.dihedral {

@@ -7,10 +7,11 @@
 //! Data flows one way:
 //!
 //! ```text
-//! bytes ─> decode ─> pixels ─> pHash, PDQ (+ 8 dihedral variants, + border-trimmed content) ─┐
-//!   └───────────────────────> MD5, SHA-1, SHA-256 ──────────────────────────────────────────┴─> Hashes
+//! bytes ─> decode ─> pixels ─> pHash, PDQ (+ 8 dihedral variants, + border-trimmed content,
+//!   │                                       + edge-extended guesses at a cropped copy's framing) ─┐
+//!   └───────────────────────> MD5, SHA-1, SHA-256 ──────────────────────────────────────────────┴─> Hashes
 //! list files ─> lists (parse, validate, delta) ─> Catalog ─> index builder ─> index file (mmap)
-//! Hashes + Index ─> Matcher (thresholds, dihedral, fused verdict) ─> Verdict
+//! Hashes + Index ─> Matcher (thresholds, dihedral, corroboration, fused verdict) ─> Verdict
 //! ```
 //!
 //! | module | holds |
@@ -19,6 +20,7 @@
 //! | [`hash`] | [`hash::phash`] (imagehash-compatible), [`hash::pdq`] (Meta-compatible), [`hash::digest`], hash value types |
 //! | [`hasher`] | one input's bytes in, all requested [`Hashes`] out |
 //! | [`border`] | finding and trimming letterbox / screenshot borders |
+//! | [`extend`] | extending an image at its edges: a guess at the framing a cropped copy lost |
 //! | [`lists`] | hash-list formats, kind aliases, tombstones, rejects, delta application |
 //! | [`catalog`] | the logical content of an index: lists with provenance, entries |
 //! | [`index`] | the memory-mapped index file: multi-index hashing, scans, exact digest lookup |
@@ -133,6 +135,7 @@ pub mod catalog;
 pub mod decode;
 pub mod error;
 pub mod eval;
+pub mod extend;
 pub mod hash;
 pub mod hasher;
 pub mod index;

@@ -19,8 +19,8 @@ use arc_swap::ArcSwap;
 use rayon::prelude::*;
 
 use crate::decode::{DecodeError, Limits};
-use crate::hash::{HashValue, Kind, Variant};
-use crate::hasher::{hash_bytes, read_at_most, HashOptions, Hashes, Kinds};
+use crate::hash::{HashValue, Kind, Pdq, Variant};
+use crate::hasher::{hash_bytes, read_at_most, HashOptions, Hashes, ImageHashes, Kinds};
 use crate::index::{DihedralHit, Index, IndexError};
 
 /// Per-kind match thresholds (largest Hamming distance that counts as a match).
@@ -79,11 +79,26 @@ pub struct Config {
     /// reloading it ([`Index::verify`]), so a damaged or tampered file is refused instead of
     /// silently missing matches. Costs about a second per million PDQ entries.
     pub verify_on_load: bool,
+    /// Also hash and query the image extended at its edges ([`crate::extend`]): a guess
+    /// at the framing of the original a cropped copy was cut from.
+    pub extend: bool,
+    /// Corroboration: an item (same list, same non-empty id) whose pHash *and* PDQ entries
+    /// are both within these wider thresholds matches, although neither kind alone is
+    /// within [`Config::thresholds`]. Two independent hashes agreeing that closely does
+    /// not happen between unrelated photos of the corpus (`docs/thresholds.md`), while
+    /// cropped or watermarked copies often land there. `None` turns it off; it is off
+    /// whenever [`Config::require`] is not empty (the strict policy uses only the main
+    /// thresholds) and for inputs whose PDQ quality is below `min_quality`.
+    pub corroborate: Option<Thresholds>,
     /// Fusion policy: perceptual kinds that must all match the same item (list and id)
     /// for a perceptual match to count. Empty (the default) means any one kind suffices.
     /// Digest matches always count.
     pub require: Kinds,
 }
+
+/// The default corroboration thresholds ([`Config::corroborate`]): pHash 12 and PDQ 64,
+/// chosen from the corpus measurements in `docs/thresholds.md`.
+pub const DEFAULT_CORROBORATE: Thresholds = Thresholds { pdq: 64, phash: 12 };
 
 impl Default for Config {
     fn default() -> Config {
@@ -96,6 +111,8 @@ impl Default for Config {
             max_bytes: 256 << 20,
             border: true,
             verify_on_load: true,
+            extend: true,
+            corroborate: Some(DEFAULT_CORROBORATE),
             require: Kinds::NONE,
         }
     }
@@ -120,6 +137,13 @@ pub struct Match {
     pub hash: HashValue,
     /// The match came from the content inside a border that was trimmed off the input.
     pub trimmed: bool,
+    /// The match came from the input extended at its edges (a guess at the framing of
+    /// the original a cropped copy was cut from).
+    pub extended: bool,
+    /// The match counts only by corroboration: pHash and PDQ both agree on this item within
+    /// the wider [`Config::corroborate`] thresholds, and no kind alone is within its
+    /// main threshold (`distance` may exceed [`Config::thresholds`]).
+    pub corroborated: bool,
     /// Every kind that matched the same item (same list and id) for this input, in
     /// canonical order: the agreement reviewers can rank by (fused verdict).
     pub kinds: Vec<Kind>,
@@ -251,6 +275,19 @@ impl Matcher {
 
     /// Checks one input held in memory.
     pub fn check_bytes(&self, bytes: &[u8]) -> Result<Verdict, CheckError> {
+        let index = self.index.load_full();
+        let (nearby, pdq_queries) = self.collect(&index, bytes, Mode::Verdict)?;
+        verdict(&index, &self.config, nearby, &pdq_queries)
+    }
+
+    /// The size check, hashing and queries shared by [`Matcher::check_bytes`] and
+    /// [`Matcher::near`]; an input that did not decode and matched no digest is an error.
+    fn collect(
+        &self,
+        index: &MatcherIndex,
+        bytes: &[u8],
+        mode: Mode,
+    ) -> Result<(Nearby, Vec<PdqQuery>), CheckError> {
         if bytes.len() as u64 > self.config.max_bytes {
             return Err(CheckError::TooLarge(format!(
                 "{} bytes, over the limit of {}",
@@ -258,8 +295,14 @@ impl Matcher {
                 self.config.max_bytes
             )));
         }
-        let index = self.index.load_full();
-        check_with(&index, &self.config, bytes)
+        let (mut nearby, pdq_queries) = collect(index, &self.config, bytes, mode)?;
+        if let Some(Err(_)) = &nearby.hashes.image {
+            if nearby.hits.is_empty() {
+                let Some(Err(e)) = nearby.hashes.image.take() else { unreachable!("matched above") };
+                return Err(classify(e));
+            }
+        }
+        Ok((nearby, pdq_queries))
     }
 
     /// Reads a whole file (up to `max_bytes`) and checks it.
@@ -278,6 +321,70 @@ impl Matcher {
     pub fn check_batch<B: AsRef<[u8]> + Sync>(&self, inputs: &[B]) -> Vec<Result<Verdict, CheckError>> {
         inputs.par_iter().map(|b| self.check_bytes(b.as_ref())).collect()
     }
+
+    /// Every entry within the configured thresholds of any hash set of one input (the
+    /// image as given, the trimmed content, the extended images, each with its dihedral
+    /// variants when configured), per hash set, with no fusion, corroboration or policy
+    /// applied. For evaluation tools (`mediamatch eval`) that apply thresholds and rules
+    /// themselves; upload handlers want [`Matcher::check_bytes`].
+    pub fn near(&self, bytes: &[u8]) -> Result<Nearby, CheckError> {
+        Ok(self.collect(&self.index.load(), bytes, Mode::Raw)?.0)
+    }
+}
+
+/// Which hash set of an input a hit came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    /// The image as given (or its bytes, for digests).
+    Given,
+    /// The content inside a trimmed border.
+    Trimmed,
+    /// The image extended at its edges: a guess, so its hits count only through
+    /// corroboration.
+    Extended,
+}
+
+/// One entry near one hash set of an input, before thresholds and fusion are applied
+/// ([`Matcher::near`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Near {
+    /// The entry's kind.
+    pub kind: Kind,
+    /// The entry number, for [`Index::entry`].
+    pub entry: u32,
+    /// The smallest distance over the variants of this hash set.
+    pub distance: u32,
+    /// The dihedral variant that gave it (`Orig` for digests and plain queries).
+    pub variant: Variant,
+    /// The hash set.
+    pub source: Source,
+    /// The hit counts only by corroboration.
+    pub corroborated: bool,
+}
+
+/// What [`Matcher::near`] found: every entry within the configured thresholds of any of
+/// an input's hash sets.
+#[derive(Debug)]
+pub struct Nearby {
+    /// The hashes computed.
+    pub hashes: Hashes,
+    /// The PDQ quality of the image as given was below `min_quality` (its PDQ not queried).
+    pub low_quality: bool,
+    /// The hits, per hash set (an entry near several sets appears once per set).
+    pub hits: Vec<Near>,
+}
+
+/// One PDQ hash of an input to compare with corroborating entries: the hash, its dihedral
+/// variant, the hash set it came from.
+type PdqQuery = (Pdq, Variant, Source);
+
+/// How [`collect`] queries the derived hash sets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// For a verdict: extended sets only feed corroboration.
+    Verdict,
+    /// For [`Matcher::near`]: every set queried alike, at the configured thresholds.
+    Raw,
 }
 
 /// The kinds to compute for `index` under `config`.
@@ -285,13 +392,33 @@ fn kinds_for(index: &MatcherIndex, config: &Config) -> Kinds {
     config.kinds.unwrap_or_else(|| Kind::ALL.into_iter().filter(|k| index.kind_len(*k) > 0).collect())
 }
 
-fn check_with(index: &MatcherIndex, config: &Config, bytes: &[u8]) -> Result<Verdict, CheckError> {
+/// The corroboration thresholds in force: both kinds computed and the default policy.
+fn corroboration(config: &Config, kinds: Kinds) -> Option<Thresholds> {
+    config
+        .corroborate
+        .filter(|_| config.require.is_empty() && kinds.contains(Kind::Pdq) && kinds.contains(Kind::Phash))
+}
+
+/// Hashes `bytes` and queries every hash set; see [`Mode`].
+fn collect(
+    index: &MatcherIndex,
+    config: &Config,
+    bytes: &[u8],
+    mode: Mode,
+) -> Result<(Nearby, Vec<PdqQuery>), CheckError> {
     let kinds = kinds_for(index, config);
-    let options =
-        HashOptions { kinds, dihedral: config.dihedral, limits: config.limits, border: config.border };
-    let mut hashes = hash_bytes(bytes, &options);
-    // (kind, hit, trimmed)
-    let mut found: Vec<(Kind, DihedralHit, bool)> = Vec::new();
+    let corroborate = corroboration(config, kinds);
+    // Extended images are only worth hashing when something can use their hits.
+    let extend = config.extend && (mode == Mode::Raw || corroborate.is_some());
+    let options = HashOptions {
+        kinds,
+        dihedral: config.dihedral,
+        limits: config.limits,
+        border: config.border,
+        extend,
+    };
+    let hashes = hash_bytes(bytes, &options);
+    let mut hits: Vec<Near> = Vec::new();
     let unavailable = CheckError::IndexUnavailable;
     for digest in [
         hashes.md5.map(HashValue::Md5),
@@ -302,43 +429,101 @@ fn check_with(index: &MatcherIndex, config: &Config, bytes: &[u8]) -> Result<Ver
     .flatten()
     {
         for hit in index.search(&digest, 0).map_err(unavailable)? {
-            found.push((
-                digest.kind(),
-                DihedralHit { entry: hit.entry, distance: 0, variant: Variant::Orig },
-                false,
-            ));
+            hits.push(Near {
+                kind: digest.kind(),
+                entry: hit.entry,
+                distance: 0,
+                variant: Variant::Orig,
+                source: Source::Given,
+                corroborated: false,
+            });
         }
     }
     let mut low_quality = false;
-    match &hashes.image {
-        Some(Ok(img)) => {
-            low_quality = search_perceptual(index, config, img, false, &mut found)?;
-            if let Some(t) = &img.trimmed {
-                search_perceptual(index, config, &t.hashes, true, &mut found)?;
+    let mut pdq_queries = Vec::new();
+    if let Some(Ok(img)) = &hashes.image {
+        for (set, source) in hash_sets(img) {
+            let usable_pdq = set.pdq.is_some_and(|p| p.quality >= config.min_quality);
+            if source == Source::Given {
+                low_quality = set.pdq.is_some() && !usable_pdq;
+            }
+            if usable_pdq {
+                pdq_queries.extend(pdq_variants(set, config.dihedral).map(|(h, v)| (h, v, source)));
+            }
+            let derived = mode == Mode::Verdict && source == Source::Extended;
+            if usable_pdq && !derived {
+                let radius = config.thresholds.pdq;
+                let found = match &set.pdq_dihedral {
+                    Some(v) if config.dihedral => index.search_dihedral_pdq(v, radius),
+                    _ => orig_hits(set.pdq.map(|p| index.search(&HashValue::Pdq(p.hash), radius))),
+                };
+                push_hits(&mut hits, Kind::Pdq, source, found.map_err(unavailable)?);
+            }
+            if let Some(p) = set.phash {
+                let mut radius = config.thresholds.phash;
+                if mode == Mode::Verdict {
+                    match corroborate {
+                        Some(c) if derived => radius = c.phash,
+                        Some(c) => radius = radius.max(c.phash),
+                        None if derived => continue,
+                        None => {}
+                    }
+                }
+                let found = match &set.phash_dihedral {
+                    Some(v) if config.dihedral => index.search_dihedral_phash(v, radius),
+                    _ => orig_hits(Some(index.search(&HashValue::Phash(p), radius))),
+                };
+                push_hits(&mut hits, Kind::Phash, source, found.map_err(unavailable)?);
             }
         }
-        Some(Err(_)) if found.is_empty() => {
-            let Some(Err(e)) = hashes.image.take() else { unreachable!("matched above") };
-            return Err(classify(e));
-        }
-        _ => {}
     }
-    // One hit per (kind, entry): the smallest distance, the image as given on a tie.
-    found.sort_by_key(|(kind, hit, trimmed)| (*kind, hit.entry, hit.distance, *trimmed));
-    found.dedup_by_key(|(kind, hit, _)| (*kind, hit.entry));
-    let mut matches = Vec::with_capacity(found.len());
-    for (kind, hit, trimmed) in found {
-        let e = index.entry(hit.entry).map_err(unavailable)?;
+    Ok((Nearby { hashes, low_quality, hits }, pdq_queries))
+}
+
+fn push_hits(hits: &mut Vec<Near>, kind: Kind, source: Source, found: Vec<DihedralHit>) {
+    hits.extend(found.into_iter().map(|h| Near {
+        kind,
+        entry: h.entry,
+        distance: h.distance,
+        variant: h.variant,
+        source,
+        corroborated: false,
+    }));
+}
+
+/// Applies corroboration, thresholds and the fusion policy to the hits of one input.
+fn verdict(
+    index: &MatcherIndex,
+    config: &Config,
+    nearby: Nearby,
+    pdq_queries: &[PdqQuery],
+) -> Result<Verdict, CheckError> {
+    let Nearby { hashes, low_quality, mut hits } = nearby;
+    let kinds = kinds_for(index, config);
+    match corroboration(config, kinds) {
+        Some(wide) => corroborate_phash(index, config.thresholds, wide, pdq_queries, &mut hits)?,
+        None => hits.retain(|h| h.source != Source::Extended),
+    }
+    let unavailable = CheckError::IndexUnavailable;
+    // One hit per (kind, entry): a plain match before a corroborated one, then the
+    // smallest distance, then the image as given before derived hash sets.
+    hits.sort_by_key(|h| (h.kind, h.entry, h.corroborated, h.distance, h.source));
+    hits.dedup_by_key(|h| (h.kind, h.entry));
+    let mut matches = Vec::with_capacity(hits.len());
+    for h in hits {
+        let e = index.entry(h.entry).map_err(unavailable)?;
         for &list in &e.lists {
             matches.push(Match {
-                kind,
-                distance: hit.distance,
-                variant: kind.is_perceptual().then_some(hit.variant),
+                kind: h.kind,
+                distance: h.distance,
+                variant: h.kind.is_perceptual().then_some(h.variant),
                 list: index.list(list).map_err(unavailable)?.name,
                 id: e.id.to_string(),
                 label: e.label.to_string(),
                 hash: e.value,
-                trimmed,
+                trimmed: h.source == Source::Trimmed,
+                extended: h.source == Source::Extended,
+                corroborated: h.corroborated,
                 kinds: Vec::new(),
             });
         }
@@ -350,38 +535,82 @@ fn check_with(index: &MatcherIndex, config: &Config, bytes: &[u8]) -> Result<Ver
     Ok(Verdict { matches, hashes, low_quality })
 }
 
-/// Queries the perceptual hashes of one hash set (the image as given, or its trimmed
-/// content); returns whether PDQ was skipped for low quality.
-fn search_perceptual(
+/// The hash sets of one decoded input: the image as given, the content inside a trimmed
+/// border, the edge-extended guesses.
+fn hash_sets(img: &ImageHashes) -> Vec<(&ImageHashes, Source)> {
+    let mut sets = vec![(img, Source::Given)];
+    sets.extend(img.trimmed.iter().map(|t| (&t.hashes, Source::Trimmed)));
+    sets.extend(img.extended.iter().map(|e| (&e.hashes, Source::Extended)));
+    sets
+}
+
+/// The PDQ hashes of one hash set to compare with: all 8 dihedral variants, or the hash
+/// of the image as stored.
+fn pdq_variants(set: &ImageHashes, dihedral: bool) -> impl Iterator<Item = (Pdq, Variant)> {
+    let all: Vec<(Pdq, Variant)> = match (&set.pdq_dihedral, set.pdq) {
+        (Some(v), _) if dihedral => v.iter().copied().zip(Variant::ALL).collect(),
+        (_, Some(p)) => vec![(p.hash, Variant::Orig)],
+        _ => Vec::new(),
+    };
+    all.into_iter()
+}
+
+/// Resolves the pHash hits that need corroboration: those beyond the main pHash threshold
+/// (searched out to the corroboration radius) and every hit of an extended image. Each
+/// counts, as a corroborated match together with the PDQ entry that corroborates it, when
+/// an entry of the same item (same list, same non-empty id) holds a PDQ hash within the
+/// corroboration PDQ threshold of one of `pdq_queries`; otherwise it is dropped.
+fn corroborate_phash(
     index: &MatcherIndex,
-    config: &Config,
-    img: &crate::hasher::ImageHashes,
-    trimmed: bool,
-    found: &mut Vec<(Kind, DihedralHit, bool)>,
-) -> Result<bool, CheckError> {
+    main: Thresholds,
+    wide: Thresholds,
+    pdq_queries: &[PdqQuery],
+    hits: &mut Vec<Near>,
+) -> Result<(), CheckError> {
     let unavailable = CheckError::IndexUnavailable;
-    let mut low_quality = false;
-    if let Some(p) = img.pdq {
-        if p.quality < config.min_quality {
-            low_quality = true;
-        } else {
-            let radius = config.thresholds.pdq;
-            let hits = match &img.pdq_dihedral {
-                Some(v) if config.dihedral => index.search_dihedral_pdq(v, radius),
-                _ => orig_hits(index.search(&HashValue::Pdq(p.hash), radius)),
-            };
-            found.extend(hits.map_err(unavailable)?.into_iter().map(|h| (Kind::Pdq, h, trimmed)));
+    let (candidates, kept): (Vec<Near>, Vec<Near>) = hits
+        .drain(..)
+        .partition(|h| h.source == Source::Extended || (h.kind == Kind::Phash && h.distance > main.phash));
+    *hits = kept;
+    if pdq_queries.is_empty() {
+        return Ok(());
+    }
+    for mut c in candidates {
+        if c.kind != Kind::Phash || c.distance > wide.phash {
+            continue;
+        }
+        let entry = index.entry(c.entry).map_err(unavailable)?;
+        if entry.id.is_empty() {
+            continue;
+        }
+        let mut best: Option<Near> = None;
+        for other in index.same_id(c.entry).map_err(unavailable)? {
+            let o = index.entry(other).map_err(unavailable)?;
+            let HashValue::Pdq(value) = o.value else { continue };
+            if !o.lists.iter().any(|l| entry.lists.contains(l)) {
+                continue;
+            }
+            for &(q, variant, source) in pdq_queries {
+                let distance = q.distance(&value);
+                if distance <= wide.pdq && best.is_none_or(|b| distance < b.distance) {
+                    best = Some(Near {
+                        kind: Kind::Pdq,
+                        entry: other,
+                        distance,
+                        variant,
+                        source,
+                        corroborated: true,
+                    });
+                }
+            }
+        }
+        if let Some(pdq) = best {
+            c.corroborated = true;
+            hits.push(c);
+            hits.push(pdq);
         }
     }
-    if let Some(p) = img.phash {
-        let radius = config.thresholds.phash;
-        let hits = match &img.phash_dihedral {
-            Some(v) if config.dihedral => index.search_dihedral_phash(v, radius),
-            _ => orig_hits(index.search(&HashValue::Phash(p), radius)),
-        };
-        found.extend(hits.map_err(unavailable)?.into_iter().map(|h| (Kind::Phash, h, trimmed)));
-    }
-    Ok(low_quality)
+    Ok(())
 }
 
 /// Fills in [`Match::kinds`] (which kinds agree on each item) and applies the `require`
@@ -406,8 +635,11 @@ fn fuse(matches: &mut Vec<Match>, require: Kinds) {
     }
 }
 
-/// Plain hits as dihedral hits of the stored image.
-fn orig_hits(hits: Result<Vec<crate::index::Hit>, IndexError>) -> Result<Vec<DihedralHit>, IndexError> {
+/// Plain hits as dihedral hits of the stored image (none when there was no hash to query).
+fn orig_hits(
+    hits: Option<Result<Vec<crate::index::Hit>, IndexError>>,
+) -> Result<Vec<DihedralHit>, IndexError> {
+    let Some(hits) = hits else { return Ok(Vec::new()) };
     hits.map(|v| {
         v.into_iter()
             .map(|h| DihedralHit { entry: h.entry, distance: h.distance, variant: Variant::Orig })

@@ -33,7 +33,20 @@ struct Report {
     nearest_unrelated: Vec<Nearest>,
     closest_pairs: Vec<Vec<ClosePair>>,
     sweep: Vec<SweepTable>,
+    corroboration_sweep: Vec<CorroborationRow>,
     targets: Vec<Target>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct CorroborationRow {
+    pdq: u32,
+    phash: u32,
+    recall: Recall,
+    per_transform: Vec<Option<f64>>,
+    via_corroboration: u32,
+    wrong_id: u32,
+    false_matches: u32,
 }
 
 #[derive(Deserialize, Debug)]
@@ -45,6 +58,8 @@ struct Settings {
     min_quality: u8,
     dihedral: bool,
     border: bool,
+    extend: bool,
+    corroborate: Option<(u32, u32)>,
     wide_pdq: u32,
     wide_phash: u32,
     known_every: usize,
@@ -97,6 +112,8 @@ struct TransformReport {
     md5: Recall,
     any: Recall,
     via_trimmed: u32,
+    via_extended: u32,
+    via_corroboration: u32,
     low_quality: u32,
     wrong_id: u32,
     false_matches: u32,
@@ -288,7 +305,7 @@ fn eval_text_subset() {
 }
 
 fn entry(photo: u32, pdq: Option<u32>, phash: Option<u32>, md5: bool) -> EntryDistances {
-    EntryDistances { photo, pdq, pdq_trimmed: false, phash, phash_trimmed: false, md5 }
+    EntryDistances { photo, pdq, phash, md5, ..EntryDistances::default() }
 }
 
 fn result(photo: u32, case: Case, low_quality: bool, entries: Vec<EntryDistances>) -> CaseResult {
@@ -325,7 +342,7 @@ fn hand_made() -> Measurements {
 #[test]
 fn report_arithmetic_on_hand_made_distances() {
     let m = hand_made();
-    let r = report(&m, Thresholds { pdq: 31, phash: 8 }, Kinds::NONE);
+    let r = report(&m, Thresholds { pdq: 31, phash: 8 }, Kinds::NONE, None);
     assert_eq!((r.photos, r.known, r.unknown, r.checks), (3, 2, 1, 6));
     assert!((r.checks_per_s - 6.0).abs() < 1e-9);
 
@@ -386,7 +403,7 @@ fn report_arithmetic_on_hand_made_distances() {
     assert!((r.transforms[1].check_s - 0.003).abs() < 1e-9);
 
     // With pHash 12 the unknown original matches a, and a's JPEG matches b.
-    let loose = report(&m, Thresholds { pdq: 31, phash: 12 }, Kinds::NONE);
+    let loose = report(&m, Thresholds { pdq: 31, phash: 12 }, Kinds::NONE, None);
     assert_eq!(loose.false_matches.len(), 1);
     assert_eq!((loose.false_matches[0].photo.as_str(), loose.false_matches[0].id.as_str()), ("c", "a"));
     assert_eq!(loose.wrong_id_matches.len(), 1);
@@ -394,9 +411,57 @@ fn report_arithmetic_on_hand_made_distances() {
     assert_eq!(loose.transforms[1].wrong_id, 1);
 
     // Requiring both kinds: b's JPEG (no PDQ) is lost; MD5 still finds the originals.
-    let strict = report(&m, Thresholds { pdq: 31, phash: 8 }, Kinds::NONE.with(Kind::Pdq).with(Kind::Phash));
+    let both = Kinds::NONE.with(Kind::Pdq).with(Kind::Phash);
+    let strict = report(&m, Thresholds { pdq: 31, phash: 8 }, both, None);
     assert_eq!((strict.transforms[0].any.found, strict.transforms[1].any.found), (2, 1));
     assert_eq!(strict.settings.require, vec!["pdq", "phash"]);
+    // The strict policy ignores corroboration.
+    let wide = Some(Thresholds { pdq: 72, phash: 16 });
+    let strict_corr = report(&m, Thresholds { pdq: 31, phash: 8 }, both, wide);
+    assert_eq!(strict_corr.settings.corroborate, None);
+    assert_eq!((strict_corr.transforms[1].any.found, strict_corr.false_matches.len()), (1, 0));
+}
+
+#[test]
+fn corroboration_needs_both_kinds_within_their_wider_thresholds() {
+    let m = hand_made();
+    let t = Thresholds { pdq: 31, phash: 8 };
+    let corr = |pdq, phash| report(&m, t, Kinds::NONE, Some(Thresholds { pdq, phash }));
+    // a's JPEG is (PDQ 70, pHash 10) from b; c's JPEG is (40, 15) from b.
+    let r = corr(64, 12);
+    assert!(r.wrong_id_matches.is_empty() && r.false_matches.is_empty());
+    assert_eq!(r.settings.corroborate, Some((64, 12)));
+    let r = corr(70, 12);
+    assert_eq!(r.wrong_id_matches.len(), 1, "PDQ 70 and pHash 10 both within (70, 12)");
+    assert_eq!((r.wrong_id_matches[0].photo.as_str(), r.wrong_id_matches[0].id.as_str()), ("a", "b"));
+    assert_eq!(corr(70, 9).wrong_id_matches.len(), 0, "pHash 10 is beyond 9");
+    let r = corr(40, 15);
+    assert_eq!((r.wrong_id_matches.len(), r.false_matches.len()), (0, 1));
+    // The sweep: off first, then pHash 8..16 x PDQ 32..96; (72, 10) takes a's JPEG to b.
+    let sweep = &r.corroboration_sweep;
+    assert_eq!((sweep.len(), sweep[0].pdq, sweep[0].phash), (1 + 5 * 9, 0, 0));
+    let row = |pdq, phash| sweep.iter().find(|x| (x.pdq, x.phash) == (pdq, phash)).expect("in the sweep");
+    assert_eq!((row(64, 10).wrong_id, row(72, 10).wrong_id, row(72, 8).wrong_id), (0, 1, 0));
+    assert_eq!((row(40, 16).false_matches, row(32, 16).false_matches), (1, 0));
+    assert_eq!(sweep[0].recall, report(&m, t, Kinds::NONE, None).overall.any);
+    // Own copies found directly are not counted as found by corroboration.
+    assert_eq!(r.overall.via_corroboration, 0);
+    // b's JPEG (pHash 3, PDQ low quality) and a's JPEG (PDQ 20) are found directly.
+    assert_eq!(r.transforms[1].any.found, 2);
+}
+
+#[test]
+fn a_copy_found_only_by_corroboration_is_counted_as_such() {
+    let mut m = hand_made();
+    let jpeg = Case::Transformed(Transform::JpegQ50);
+    // a's JPEG now (PDQ 40, pHash 11) from its own entry: neither within (31, 8).
+    m.results[1] = result(0, jpeg, false, vec![entry(0, Some(40), Some(11), false)]);
+    let t = Thresholds { pdq: 31, phash: 8 };
+    let off = report(&m, t, Kinds::NONE, None);
+    assert_eq!(off.transforms[1].any.found, 1);
+    let on = report(&m, t, Kinds::NONE, Some(Thresholds { pdq: 64, phash: 12 }));
+    assert_eq!((on.transforms[1].any.found, on.transforms[1].via_corroboration), (2, 1));
+    assert_eq!(on.overall.via_corroboration, 1);
 }
 
 #[test]

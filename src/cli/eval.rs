@@ -53,9 +53,20 @@ pub(crate) struct Args {
     /// Query only the image as stored, not its 7 rotations and mirror images.
     #[arg(long)]
     no_dihedral: bool,
+    /// Do not also hash the image extended at its edges (a guess at a cropped copy's
+    /// original framing).
+    #[arg(long)]
+    no_extend: bool,
     /// Fusion policy: `any` or the kinds that must all match, e.g. `pdq,phash`.
     #[arg(long, value_parser = parse_require, default_value = "any")]
     require: Kinds,
+    /// Corroboration thresholds: an item whose PDQ and pHash both come this close matches
+    /// although neither is within `--max-distance` (only with `--require any`).
+    #[arg(long, value_parser = parse_thresholds, default_value = "pdq=64,phash=12")]
+    corroborate: Thresholds,
+    /// Turn corroboration off.
+    #[arg(long)]
+    no_corroborate: bool,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j')]
     threads: Option<usize>,
@@ -92,8 +103,10 @@ fn parse_transforms(s: &str) -> Result<TransformList, String> {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
-    if args.max_distance.pdq > WIDE.pdq || args.max_distance.phash > WIDE.phash {
-        bail!("--max-distance: eval judges thresholds up to pdq={} and phash={}", WIDE.pdq, WIDE.phash);
+    for (flag, t) in [("--max-distance", args.max_distance), ("--corroborate", args.corroborate)] {
+        if t.pdq > WIDE.pdq || t.phash > WIDE.phash {
+            bail!("{flag}: eval judges thresholds up to pdq={} and phash={}", WIDE.pdq, WIDE.phash);
+        }
     }
     let (photos, read_errors) = read_photos(&args.dirs, args.max_filesize)?;
     let options = EvalOptions {
@@ -104,6 +117,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             min_quality: args.min_quality,
             dihedral: !args.no_dihedral,
             border: !args.no_border,
+            extend: !args.no_extend,
             max_bytes: args.max_filesize,
             ..Config::default()
         },
@@ -114,7 +128,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         .build()
         .context("starting worker threads")?;
     let m = pool.install(|| measure(photos, &options))?;
-    let r = report(&m, args.max_distance, args.require);
+    let corroborate = (!args.no_corroborate).then_some(args.corroborate);
+    let r = report(&m, args.max_distance, args.require, corroborate);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         EvalFormat::Json => {
@@ -187,23 +202,27 @@ fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     )?;
     writeln!(
         out,
-        "thresholds pdq {} phash {}, require {require}, min quality {}, dihedral {}, border removal {}",
+        "thresholds pdq {} phash {}, require {require}, corroboration {}, min quality {}, dihedral {}, border removal {}, edge extension {}",
         s.pdq,
         s.phash,
+        s.corroborate.map_or("off".to_string(), |(p, h)| format!("pdq {p} and phash {h}")),
         s.min_quality,
         onoff(s.dihedral),
-        onoff(s.border)
+        onoff(s.border),
+        onoff(s.extend)
     )?;
     writeln!(out)?;
     writeln!(
         out,
-        "{:<13} {:>5} {:>7} {:>7} {:>7} {:>4} {:>4} {:>5} {:>5} | {:>22} | {:>20}",
+        "{:<13} {:>5} {:>7} {:>7} {:>7} {:>4} {:>4} {:>4} {:>4} {:>5} {:>5} | {:>22} | {:>20}",
         "transform",
         "known",
         "pdq",
         "phash",
         "any",
         "trim",
+        "ext",
+        "corr",
         "lowq",
         "wrong",
         "false",
@@ -216,13 +235,15 @@ fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         };
         writeln!(
             out,
-            "{:<13} {:>5} {:>7} {:>7} {:>7} {:>4} {:>4} {:>5} {:>5} | {:>22} | {:>20}",
+            "{:<13} {:>5} {:>7} {:>7} {:>7} {:>4} {:>4} {:>4} {:>4} {:>5} {:>5} | {:>22} | {:>20}",
             t.transform,
             t.known,
             pct(t.pdq.recall),
             pct(t.phash.recall),
             pct(t.any.recall),
             t.via_trimmed,
+            t.via_extended,
+            t.via_corroboration,
             t.low_quality,
             t.wrong_id,
             t.false_matches,
@@ -279,6 +300,7 @@ fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     for table in &r.sweep {
         print_sweep(out, table, &hard)?;
     }
+    print_corroboration(out, r, &hard)?;
     writeln!(out)?;
     writeln!(out, "targets (fused recall at the configured thresholds):")?;
     for t in &r.targets {
@@ -293,6 +315,38 @@ fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     }
     let clean = r.wrong_id_matches.is_empty() && r.false_matches.is_empty();
     writeln!(out, "  [{}] no false and no wrong-id match", if clean { "met" } else { "NOT met" })?;
+    Ok(())
+}
+
+fn print_corroboration(out: &mut impl Write, r: &Report, hard: &[(usize, f64)]) -> std::io::Result<()> {
+    if r.corroboration_sweep.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "corroboration sweep (pdq {} / phash {} alone, plus both within the row's thresholds; 0/0 = off):",
+        r.settings.pdq, r.settings.phash
+    )?;
+    write!(out, "{:>4} {:>6} {:>7} {:>5}", "pdq", "phash", "any", "corr")?;
+    for (i, _) in hard {
+        write!(out, " {:>11}", r.transforms.get(*i).map(|t| t.transform.as_str()).unwrap_or("?"))?;
+    }
+    writeln!(out, " {:>5} {:>5}", "wrong", "false")?;
+    for row in &r.corroboration_sweep {
+        write!(
+            out,
+            "{:>4} {:>6} {:>7} {:>5}",
+            row.pdq,
+            row.phash,
+            pct(row.recall.recall),
+            row.via_corroboration
+        )?;
+        for (i, _) in hard {
+            write!(out, " {:>11}", pct(row.per_transform.get(*i).copied().flatten()))?;
+        }
+        writeln!(out, " {:>5} {:>5}", row.wrong_id, row.false_matches)?;
+    }
     Ok(())
 }
 

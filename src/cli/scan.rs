@@ -49,10 +49,22 @@ pub(crate) struct Args {
     /// Do not also hash the content inside a uniform border (letterbox, screenshot frame).
     #[arg(long)]
     no_border: bool,
+    /// Do not also hash the image extended at its edges (a guess at the original framing of
+    /// a copy cropped by a few percent).
+    #[arg(long)]
+    no_extend: bool,
     /// Fusion policy: `any` (one perceptual kind suffices) or the kinds that must all match
     /// the same list entry id, e.g. `pdq,phash`. Digest matches always count.
     #[arg(long, value_parser = parse_require, default_value = "any")]
     require: Kinds,
+    /// Corroboration thresholds: a list item (same list, same id) whose PDQ and pHash entries
+    /// are both this close matches although neither is within `--max-distance` (only with
+    /// `--require any`).
+    #[arg(long, value_parser = parse_thresholds, default_value = "pdq=64,phash=12")]
+    corroborate: Thresholds,
+    /// Turn corroboration off.
+    #[arg(long)]
+    no_corroborate: bool,
     /// Output format: text, json (JSON Lines) or csv.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     format: OutputFormat,
@@ -145,6 +157,8 @@ struct MatchRecord<'a> {
     label: &'a str,
     hash: String,
     trimmed: bool,
+    extended: bool,
+    corroborated: bool,
     kinds: Vec<&'static str>,
 }
 
@@ -204,6 +218,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         dihedral: !args.no_dihedral,
         max_bytes: args.max_filesize,
         border: !args.no_border,
+        extend: !args.no_extend,
+        corroborate: (!args.no_corroborate).then_some(args.corroborate),
         require: args.require,
         verify_on_load: !args.no_verify,
         ..Config::default()
@@ -399,6 +415,8 @@ impl Printer {
                             label: &m.label,
                             hash: m.hash.hex(),
                             trimmed: m.trimmed,
+                            extended: m.extended,
+                            corroborated: m.corroborated,
                             kinds: m.kinds.iter().map(|k| k.name()).collect(),
                         };
                         serde_json::to_writer(&mut self.out, &rec)?;
@@ -408,7 +426,7 @@ impl Printer {
                         self.header()?;
                         writeln!(
                             self.out,
-                            "{},{},{},{},{},{},{},{},{}",
+                            "{},{},{},{},{},{},{},{},{},{},{}",
                             csv_field(path),
                             m.kind,
                             m.distance,
@@ -417,17 +435,21 @@ impl Printer {
                             csv_field(&m.id),
                             csv_field(&m.label),
                             m.trimmed,
+                            m.extended,
+                            m.corroborated,
                             m.kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join("+")
                         )?;
                     }
                     OutputFormat::Text => {
                         writeln!(
                             self.out,
-                            "{path}\t{} distance {} variant {}{} list {} id {} label {} agree {}",
+                            "{path}\t{} distance {} variant {}{}{}{} list {} id {} label {} agree {}",
                             m.kind,
                             m.distance,
                             variant.unwrap_or("-"),
                             if m.trimmed { " (border trimmed)" } else { "" },
+                            if m.extended { " (edges extended)" } else { "" },
+                            if m.corroborated { " (corroborated)" } else { "" },
                             m.list,
                             display_or_dash(&m.id),
                             display_or_dash(&m.label),
@@ -443,7 +465,10 @@ impl Printer {
     fn header(&mut self) -> std::io::Result<()> {
         if !self.wrote_header {
             self.wrote_header = true;
-            writeln!(self.out, "path,kind,distance,variant,list,id,label,trimmed,kinds")?;
+            writeln!(
+                self.out,
+                "path,kind,distance,variant,list,id,label,trimmed,extended,corroborated,kinds"
+            )?;
         }
         Ok(())
     }

@@ -34,7 +34,7 @@ use crate::eval::transform::Transform;
 use crate::hash::{HashValue, Kind};
 use crate::hasher::{hash_bytes, HashOptions, Kinds};
 use crate::index::{build, BuildOptions, Index, IndexError};
-use crate::matcher::{Config, IndexData, Matcher, Thresholds};
+use crate::matcher::{Config, IndexData, Matcher, Source, Thresholds};
 
 /// The radii the checks are queried with, wide enough for the sweeps: PDQ 96 of 256
 /// bits, pHash 24 of 64. Distances beyond them are recorded as "not found".
@@ -153,6 +153,11 @@ pub struct EntryDistances {
     pub phash: Option<u32>,
     /// The smallest pHash distance came from the border-trimmed content.
     pub phash_trimmed: bool,
+    /// The smallest PDQ distance from an edge-extended image, if within the wide radius
+    /// (not in `pdq`: extended images only corroborate).
+    pub pdq_extended: Option<u32>,
+    /// The smallest pHash distance from an edge-extended image, if within the wide radius.
+    pub phash_extended: Option<u32>,
     /// The MD5 matched.
     pub md5: bool,
 }
@@ -255,7 +260,9 @@ pub fn measure(photos: Vec<Photo>, options: &EvalOptions) -> Result<Measurements
 /// The matcher over an index of the known photos' PDQ, pHash and MD5.
 fn known_matcher(photos: &[Photo], infos: &[PhotoInfo], options: &EvalOptions) -> Result<Matcher, EvalError> {
     let kinds = Kinds::NONE.with(Kind::Pdq).with(Kind::Phash).with(Kind::Md5);
-    let hash_options = HashOptions { kinds, dihedral: false, limits: options.config.limits, border: false };
+    // The known side is hashed as a list provider would: the original, nothing derived.
+    let hash_options =
+        HashOptions { kinds, dihedral: false, limits: options.config.limits, border: false, extend: false };
     let known: Vec<(&Photo, &PhotoInfo)> = photos.iter().zip(infos).filter(|(_, i)| i.known).collect();
     if known.is_empty() {
         return Err(EvalError::NoKnown);
@@ -285,6 +292,7 @@ fn known_matcher(photos: &[Photo], infos: &[PhotoInfo], options: &EvalOptions) -
     let config = Config {
         thresholds: options.wide,
         require: Kinds::NONE,
+        corroborate: None,
         kinds: Some(kinds),
         ..options.config.clone()
     };
@@ -312,6 +320,7 @@ fn check_photo(
         Ok(d) => d.image,
         Err(e) => return cases.iter().map(|c| blank(*c, format!("decoding: {e}"))).collect(),
     };
+    let index = matcher.index();
     let mut out = Vec::with_capacity(cases.len());
     for &case in cases {
         let transformed;
@@ -329,9 +338,9 @@ fn check_photo(
             },
         };
         let start = Instant::now();
-        let verdict = matcher.check_bytes(bytes);
+        let nearby = matcher.near(bytes);
         let check_s = start.elapsed().as_secs_f64();
-        let verdict = match verdict {
+        let nearby = match nearby {
             Ok(v) => v,
             Err(e) => {
                 out.push(blank(case, e.to_string()));
@@ -339,29 +348,47 @@ fn check_photo(
             }
         };
         let mut by_entry: HashMap<u32, EntryDistances> = HashMap::new();
-        for m in &verdict.matches {
-            let Some(&known) = ids.get(m.id.as_str()).filter(|_| m.list == KNOWN_LIST) else { continue };
+        for h in &nearby.hits {
+            let Ok(entry) = index.entry(h.entry) else { continue };
+            let Some(&known) = ids.get(entry.id) else { continue };
             let e = by_entry
                 .entry(known)
                 .or_insert_with(|| EntryDistances { photo: known, ..Default::default() });
-            match m.kind {
-                Kind::Pdq if e.pdq.is_none_or(|d| m.distance < d) => {
-                    e.pdq = Some(m.distance);
-                    e.pdq_trimmed = m.trimmed;
+            let d = Some(h.distance);
+            let closer = |x: Option<u32>| x.is_none_or(|x| h.distance < x);
+            let trimmed = h.source == Source::Trimmed;
+            match (h.kind, h.source) {
+                (Kind::Pdq, Source::Extended) if closer(e.pdq_extended) => e.pdq_extended = d,
+                (Kind::Phash, Source::Extended) if closer(e.phash_extended) => e.phash_extended = d,
+                (Kind::Pdq, Source::Given | Source::Trimmed) if closer(e.pdq) => {
+                    e.pdq = d;
+                    e.pdq_trimmed = trimmed;
                 }
-                Kind::Phash if e.phash.is_none_or(|d| m.distance < d) => {
-                    e.phash = Some(m.distance);
-                    e.phash_trimmed = m.trimmed;
+                (Kind::Phash, Source::Given | Source::Trimmed) if closer(e.phash) => {
+                    e.phash = d;
+                    e.phash_trimmed = trimmed;
                 }
-                Kind::Md5 => e.md5 = true,
+                (Kind::Md5, _) => e.md5 = true,
                 _ => {}
             }
         }
+        let low_quality = nearby.low_quality;
         let mut entries: Vec<EntryDistances> = by_entry.into_values().collect();
         entries.sort_by_key(|e| e.photo);
-        out.push(CaseResult { photo, case, error: None, low_quality: verdict.low_quality, entries, check_s });
+        out.push(CaseResult { photo, case, error: None, low_quality, entries, check_s });
     }
     out
+}
+
+/// The rule that turns per-kind distances into a verdict, beside the thresholds (which
+/// the sweeps vary): the fusion policy and corroboration, as [`Config::require`] and
+/// [`Config::corroborate`] apply them in the matcher.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fusion {
+    /// Kinds that must all agree (empty: any one kind suffices).
+    pub require: Kinds,
+    /// Corroboration thresholds (used only when `require` is empty).
+    pub corroborate: Option<Thresholds>,
 }
 
 /// Whether perceptual agreement `pdq_ok`/`phash_ok` counts as a match under the fusion
@@ -386,8 +413,25 @@ impl EntryDistances {
     }
 
     /// Whether this entry matches at `thresholds` under `require` (an MD5 match always counts).
-    pub fn matches(&self, thresholds: Thresholds, require: Kinds) -> bool {
-        self.md5 || fused(self.pdq_within(thresholds.pdq), self.phash_within(thresholds.phash), require)
+    pub fn matches(&self, thresholds: Thresholds, fusion: Fusion) -> bool {
+        self.md5
+            || fused(self.pdq_within(thresholds.pdq), self.phash_within(thresholds.phash), fusion.require)
+            || self.corroborated(thresholds, fusion)
+    }
+
+    /// Whether this entry matches only by corroboration: no kind alone within its
+    /// threshold (from the image as given or its trimmed content), both kinds within the
+    /// corroboration thresholds from any hash set, extended images included (default
+    /// policy only).
+    pub fn corroborated(&self, thresholds: Thresholds, fusion: Fusion) -> bool {
+        let Some(c) = fusion.corroborate.filter(|_| fusion.require.is_empty()) else { return false };
+        let min = |a: Option<u32>, b: Option<u32>| a.into_iter().chain(b).min();
+        let within = |d: Option<u32>, t: u32| d.is_some_and(|d| d <= t);
+        !self.md5
+            && !self.pdq_within(thresholds.pdq)
+            && !self.phash_within(thresholds.phash)
+            && within(min(self.pdq, self.pdq_extended), c.pdq)
+            && within(min(self.phash, self.phash_extended), c.phash)
     }
 }
 
@@ -401,12 +445,12 @@ enum Judge {
 }
 
 impl Judge {
-    fn hit(self, e: &EntryDistances, t: Thresholds, require: Kinds) -> bool {
+    fn hit(self, e: &EntryDistances, t: Thresholds, fusion: Fusion) -> bool {
         match self {
             Judge::Pdq => e.pdq_within(t.pdq),
             Judge::Phash => e.phash_within(t.phash),
             Judge::Md5 => e.md5,
-            Judge::Any => e.matches(t, require),
+            Judge::Any => e.matches(t, fusion),
         }
     }
 }
@@ -420,13 +464,13 @@ impl CaseResult {
         self.entries.iter().filter(move |e| e.photo != self.photo)
     }
 
-    fn found(&self, judge: Judge, t: Thresholds, require: Kinds) -> bool {
-        self.own().is_some_and(|e| judge.hit(e, t, require))
+    fn found(&self, judge: Judge, t: Thresholds, fusion: Fusion) -> bool {
+        self.own().is_some_and(|e| judge.hit(e, t, fusion))
     }
 
     /// Whether it matched an entry other than its own photo's.
-    fn bad(&self, judge: Judge, t: Thresholds, require: Kinds) -> bool {
-        self.others().any(|e| judge.hit(e, t, require))
+    fn bad(&self, judge: Judge, t: Thresholds, fusion: Fusion) -> bool {
+        self.others().any(|e| judge.hit(e, t, fusion))
     }
 }
 
@@ -489,6 +533,11 @@ pub struct TransformReport {
     /// Copies found (fused) only because the border-trimmed content was also hashed: every
     /// kind that matched got its smallest distance from the trimmed content.
     pub via_trimmed: u32,
+    /// Copies found (fused) only because the edge-extended images were also hashed.
+    pub via_extended: u32,
+    /// Copies found only by corroboration (both kinds within the corroboration
+    /// thresholds, neither within its own).
+    pub via_corroboration: u32,
     /// Checks whose PDQ quality was under the minimum (PDQ not matched).
     pub low_quality: u32,
     /// Known photos' copies that matched another known photo's entry (fused).
@@ -605,6 +654,37 @@ pub struct Target {
     pub met: bool,
 }
 
+/// One setting of the corroboration thresholds, at the report's main thresholds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CorroborationRow {
+    /// Corroboration PDQ threshold.
+    pub pdq: u32,
+    /// Corroboration pHash threshold.
+    pub phash: u32,
+    /// Fused recall over all known checks.
+    pub recall: Recall,
+    /// Fused recall per case, in the order of [`Report::transforms`].
+    pub per_transform: Vec<Option<f64>>,
+    /// Known checks found only by corroboration.
+    pub via_corroboration: u32,
+    /// Known photos' checks that matched another known photo's entry (fused).
+    pub wrong_id: u32,
+    /// Unknown photos' checks that matched any entry (fused).
+    pub false_matches: u32,
+}
+
+/// The corroboration thresholds [`report`] sweeps (those within the wide radii): pHash
+/// 8 to 16 by 2, PDQ 32 to 96 by 8; the empty setting (no corroboration) first.
+pub fn corroboration_sweep(wide: Thresholds) -> Vec<Option<Thresholds>> {
+    let mut v = vec![None];
+    for phash in (8..=16).step_by(2).filter(|t| *t <= wide.phash) {
+        for pdq in (32..=96).step_by(8).filter(|t| *t <= wide.pdq) {
+            v.push(Some(Thresholds { pdq, phash }));
+        }
+    }
+    v
+}
+
 /// The settings a report was computed at.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Settings {
@@ -620,6 +700,10 @@ pub struct Settings {
     pub dihedral: bool,
     /// Border removal.
     pub border: bool,
+    /// Edge extension (hashing a guess at a cropped copy's original framing).
+    pub extend: bool,
+    /// Corroboration thresholds `(pdq, phash)`, when corroboration was applied.
+    pub corroborate: Option<(u32, u32)>,
     /// The query radius for PDQ (largest judgeable threshold).
     pub wide_pdq: u32,
     /// The query radius for pHash.
@@ -678,6 +762,9 @@ pub struct Report {
     pub closest_pairs: Vec<Vec<ClosePair>>,
     /// Threshold sweeps: PDQ then pHash.
     pub sweep: Vec<SweepTable>,
+    /// Corroboration sweep at the main thresholds (empty under a strict `require`); the
+    /// first row, with both thresholds 0, is corroboration off.
+    pub corroboration_sweep: Vec<CorroborationRow>,
     /// Issue 7's recall targets.
     pub targets: Vec<Target>,
 }
@@ -696,7 +783,15 @@ pub fn phash_sweep(wide: u32) -> Vec<u32> {
 
 /// The figures of `m` at `thresholds` under the fusion policy `require`; see the
 /// [module docs](self). Thresholds beyond the wide radii are judged as the wide radii.
-pub fn report(m: &Measurements, thresholds: Thresholds, require: Kinds) -> Report {
+///
+/// `corroborate` applies as in [`Config::corroborate`]: only when `require` is empty.
+pub fn report(
+    m: &Measurements,
+    thresholds: Thresholds,
+    require: Kinds,
+    corroborate: Option<Thresholds>,
+) -> Report {
+    let fusion = Fusion { require, corroborate: corroborate.filter(|_| require.is_empty()) };
     let wide = m.config.thresholds;
     let t = Thresholds { pdq: thresholds.pdq.min(wide.pdq), phash: thresholds.phash.min(wide.phash) };
     let ok: Vec<&CaseResult> = m.results.iter().filter(|r| r.error.is_none()).collect();
@@ -708,16 +803,16 @@ pub fn report(m: &Measurements, thresholds: Thresholds, require: Kinds) -> Repor
         .iter()
         .map(|c| {
             let rs: Vec<&CaseResult> = ok.iter().copied().filter(|r| r.case == *c).collect();
-            case_report(c.name(), &rs, &known, t, require)
+            case_report(c.name(), &rs, &known, t, fusion)
         })
         .collect();
-    let overall = case_report("all", &ok, &known, t, require);
+    let overall = case_report("all", &ok, &known, t, fusion);
 
     let mut wrong_id_matches = Vec::new();
     let mut false_matches = Vec::new();
     for r in &ok {
         let out = if known(r) { &mut wrong_id_matches } else { &mut false_matches };
-        for e in r.others().filter(|e| e.matches(t, require)) {
+        for e in r.others().filter(|e| e.matches(t, fusion)) {
             out.push(BadMatch {
                 photo: name(r.photo),
                 transform: r.case.name().to_string(),
@@ -748,9 +843,14 @@ pub fn report(m: &Measurements, thresholds: Thresholds, require: Kinds) -> Repor
         vec![closest(m, &ok, |e| e.pdq, &name, &known), closest(m, &ok, |e| e.phash, &name, &known)];
 
     let sweep = vec![
-        sweep_table(m, &ok, &known, Judge::Pdq, t, require, nearest_unrelated[0].pairs),
-        sweep_table(m, &ok, &known, Judge::Phash, t, require, nearest_unrelated[1].pairs),
+        sweep_table(m, &ok, &known, Judge::Pdq, t, fusion, nearest_unrelated[0].pairs),
+        sweep_table(m, &ok, &known, Judge::Phash, t, fusion, nearest_unrelated[1].pairs),
     ];
+    let corroboration_sweep = if require.is_empty() {
+        corroboration_sweep(wide).into_iter().map(|c| corroboration_row(m, &ok, &known, t, c)).collect()
+    } else {
+        Vec::new()
+    };
     let targets = targets(&transforms);
     let errors = m
         .results
@@ -773,6 +873,8 @@ pub fn report(m: &Measurements, thresholds: Thresholds, require: Kinds) -> Repor
             min_quality: m.config.min_quality,
             dihedral: m.config.dihedral,
             border: m.config.border,
+            extend: m.config.extend,
+            corroborate: fusion.corroborate.map(|c| (c.pdq, c.phash)),
             wide_pdq: wide.pdq,
             wide_phash: wide.phash,
             known_every: m.known_every,
@@ -793,7 +895,42 @@ pub fn report(m: &Measurements, thresholds: Thresholds, require: Kinds) -> Repor
         nearest_unrelated,
         closest_pairs,
         sweep,
+        corroboration_sweep,
         targets,
+    }
+}
+
+fn corroboration_row(
+    m: &Measurements,
+    ok: &[&CaseResult],
+    known: &dyn Fn(&CaseResult) -> bool,
+    t: Thresholds,
+    corroborate: Option<Thresholds>,
+) -> CorroborationRow {
+    let fusion = Fusion { require: Kinds::NONE, corroborate };
+    let (k, u): (Vec<&CaseResult>, Vec<&CaseResult>) = ok.iter().copied().partition(|r| known(r));
+    let recall_of = |rs: &mut dyn Iterator<Item = &&CaseResult>| {
+        let (mut found, mut total) = (0, 0);
+        for r in rs {
+            total += 1;
+            found += u32::from(r.found(Judge::Any, t, fusion));
+        }
+        Recall::of(found, total)
+    };
+    let c = corroborate.unwrap_or(Thresholds { pdq: 0, phash: 0 });
+    CorroborationRow {
+        pdq: c.pdq,
+        phash: c.phash,
+        recall: recall_of(&mut k.iter()),
+        per_transform: m
+            .cases
+            .iter()
+            .map(|c| recall_of(&mut k.iter().filter(|r| r.case == *c)).recall)
+            .collect(),
+        via_corroboration: k.iter().filter(|r| r.own().is_some_and(|e| e.corroborated(t, fusion))).count()
+            as u32,
+        wrong_id: k.iter().filter(|r| r.bad(Judge::Any, t, fusion)).count() as u32,
+        false_matches: u.iter().filter(|r| r.bad(Judge::Any, t, fusion)).count() as u32,
     }
 }
 
@@ -839,10 +976,10 @@ fn case_report(
     rs: &[&CaseResult],
     known: &dyn Fn(&CaseResult) -> bool,
     t: Thresholds,
-    require: Kinds,
+    fusion: Fusion,
 ) -> TransformReport {
     let k: Vec<&CaseResult> = rs.iter().copied().filter(|r| known(r)).collect();
-    let count = |judge: Judge| k.iter().filter(|r| r.found(judge, t, require)).count() as u32;
+    let count = |judge: Judge| k.iter().filter(|r| r.found(judge, t, fusion)).count() as u32;
     let total = k.len() as u32;
     let stats = |judge: Judge, get: fn(&EntryDistances) -> Option<u32>| {
         // PDQ of a low-quality check was not matched: it has no distance to judge.
@@ -862,16 +999,31 @@ fn case_report(
             beyond: d.iter().filter(|x| x.is_none()).count() as u32,
         }
     };
-    let via_trimmed = k
-        .iter()
-        .filter(|r| {
-            r.own().is_some_and(|e| {
-                let p = e.pdq_within(t.pdq);
-                let h = e.phash_within(t.phash);
-                !e.md5 && e.matches(t, require) && (!p || e.pdq_trimmed) && (!h || e.phash_trimmed)
+    // Found only through a derived hash set: every kind that passed its threshold got its
+    // smallest distance from that set (a corroborated match counts both kinds).
+    let via = |from: fn(&EntryDistances) -> (bool, bool)| {
+        k.iter()
+            .filter(|r| {
+                r.own().is_some_and(|e| {
+                    let c = e.corroborated(t, fusion);
+                    let p = c || e.pdq_within(t.pdq);
+                    let h = c || e.phash_within(t.phash);
+                    let (pf, hf) = from(e);
+                    !e.md5 && e.matches(t, fusion) && (!p || pf) && (!h || hf)
+                })
             })
-        })
+            .count() as u32
+    };
+    let via_trimmed = via(|e| (e.pdq_trimmed, e.phash_trimmed));
+    // Found by corroboration that needed an extended image's distance.
+    let without_extended =
+        |e: &EntryDistances| EntryDistances { pdq_extended: None, phash_extended: None, ..e.clone() };
+    let via_extended = k
+        .iter()
+        .filter(|r| r.own().is_some_and(|e| e.matches(t, fusion) && !without_extended(e).matches(t, fusion)))
         .count() as u32;
+    let via_corroboration =
+        k.iter().filter(|r| r.own().is_some_and(|e| e.corroborated(t, fusion))).count() as u32;
     TransformReport {
         transform: name.to_string(),
         known: total,
@@ -881,9 +1033,11 @@ fn case_report(
         md5: Recall::of(count(Judge::Md5), total),
         any: Recall::of(count(Judge::Any), total),
         via_trimmed,
+        via_extended,
+        via_corroboration,
         low_quality: rs.iter().filter(|r| r.low_quality).count() as u32,
-        wrong_id: k.iter().filter(|r| r.bad(Judge::Any, t, require)).count() as u32,
-        false_matches: rs.iter().filter(|r| !known(r) && r.bad(Judge::Any, t, require)).count() as u32,
+        wrong_id: k.iter().filter(|r| r.bad(Judge::Any, t, fusion)).count() as u32,
+        false_matches: rs.iter().filter(|r| !known(r) && r.bad(Judge::Any, t, fusion)).count() as u32,
         check_s: rs.iter().map(|r| r.check_s).sum(),
     }
 }
@@ -903,7 +1057,7 @@ fn sweep_table(
     known: &dyn Fn(&CaseResult) -> bool,
     judge: Judge,
     t: Thresholds,
-    require: Kinds,
+    fusion: Fusion,
     pairs: u64,
 ) -> SweepTable {
     let wide = m.config.thresholds;
@@ -924,7 +1078,7 @@ fn sweep_table(
                 let (mut found, mut total) = (0, 0);
                 for r in rs {
                     total += 1;
-                    found += u32::from(r.found(j, tv, require));
+                    found += u32::from(r.found(j, tv, fusion));
                 }
                 Recall::of(found, total)
             };
@@ -942,10 +1096,10 @@ fn sweep_table(
                 recall: recall_of(&mut k.iter(), judge),
                 any_recall: recall_of(&mut k.iter(), Judge::Any),
                 per_transform,
-                wrong_id: k.iter().filter(|r| r.bad(judge, tv, require)).count() as u32,
-                false_matches: u.iter().filter(|r| r.bad(judge, tv, require)).count() as u32,
-                any_wrong_id: k.iter().filter(|r| r.bad(Judge::Any, tv, require)).count() as u32,
-                any_false_matches: u.iter().filter(|r| r.bad(Judge::Any, tv, require)).count() as u32,
+                wrong_id: k.iter().filter(|r| r.bad(judge, tv, fusion)).count() as u32,
+                false_matches: u.iter().filter(|r| r.bad(judge, tv, fusion)).count() as u32,
+                any_wrong_id: k.iter().filter(|r| r.bad(Judge::Any, tv, fusion)).count() as u32,
+                any_false_matches: u.iter().filter(|r| r.bad(Judge::Any, tv, fusion)).count() as u32,
                 unrelated_pairs: u
                     .iter()
                     .flat_map(|r| r.entries.iter())

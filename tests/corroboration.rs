@@ -1,0 +1,178 @@
+//! Corroborated matches (pHash and PDQ of one list item both within wider thresholds) and
+//! edge extension (hashing a guess at a cropped copy's original framing), through the
+//! `Matcher`.
+
+use std::path::PathBuf;
+
+use mediamatch::catalog::{Catalog, Entry, ListInfo};
+use mediamatch::decode::{decode, Limits};
+use mediamatch::eval::transform::Transform;
+use mediamatch::index::{build, BuildOptions, Index};
+use mediamatch::matcher::{Config, IndexData, Matcher, Thresholds, DEFAULT_CORROBORATE};
+use mediamatch::{hash_bytes, HashOptions, HashValue, Kind, Pdq, Phash};
+
+fn photo(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/photos").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `coins.png`'s pHash and PDQ as stored (quality 100).
+fn coins_hashes() -> (Phash, Pdq) {
+    let h = hash_bytes(&photo("coins.png"), &HashOptions::default());
+    let img = h.image.expect("perceptual").expect("decodes");
+    assert_eq!(img.pdq.expect("pdq").quality, 100);
+    (img.phash.expect("phash"), img.pdq.expect("pdq").hash)
+}
+
+/// `p` with its lowest `n` bits flipped.
+fn flip_phash(p: Phash, n: u32) -> Phash {
+    let mask = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+    Phash(p.0 ^ mask)
+}
+
+/// `p` with `n` bits flipped, spread over its four words.
+fn flip_pdq(p: Pdq, n: u32) -> Pdq {
+    let mut words = p.words;
+    for i in 0..n {
+        let (w, b) = ((i % 4) as usize, i / 4);
+        words[w] ^= 1 << b;
+    }
+    Pdq { words }
+}
+
+struct Item {
+    value: HashValue,
+    id: &'static str,
+    list: u32,
+}
+
+fn matcher(items: &[Item], config: Config) -> Matcher {
+    let catalog = Catalog {
+        lists: ["l", "m"].iter().map(|n| ListInfo { name: n.to_string(), ..ListInfo::default() }).collect(),
+        entries: items
+            .iter()
+            .map(|i| Entry {
+                value: i.value,
+                id: i.id.to_string(),
+                label: String::new(),
+                lists: vec![i.list],
+            })
+            .collect(),
+    };
+    let bytes = build(&catalog, &BuildOptions::default()).expect("index builds");
+    Matcher::from_index(Index::from_bytes(IndexData::Owned(bytes)).expect("index opens"), config)
+}
+
+/// Exact distances: only the image as stored is hashed and queried.
+fn plain() -> Config {
+    Config { dihedral: false, border: false, extend: false, ..Config::default() }
+}
+
+/// (kind, distance, corroborated, kinds) of each match of `coins.png`.
+fn verdict(items: &[Item], config: Config) -> Vec<(Kind, u32, bool, Vec<Kind>)> {
+    let v = matcher(items, config).check_bytes(&photo("coins.png")).expect("coins checks");
+    v.matches.into_iter().map(|m| (m.kind, m.distance, m.corroborated, m.kinds)).collect()
+}
+
+fn pair(phash_bits: u32, pdq_bits: u32, ids: (&'static str, &'static str), lists: (u32, u32)) -> Vec<Item> {
+    let (ph, pq) = coins_hashes();
+    vec![
+        Item { value: HashValue::Phash(flip_phash(ph, phash_bits)), id: ids.0, list: lists.0 },
+        Item { value: HashValue::Pdq(flip_pdq(pq, pdq_bits)), id: ids.1, list: lists.1 },
+    ]
+}
+
+#[test]
+fn both_kinds_within_the_wider_thresholds_corroborate_each_other() {
+    assert_eq!(DEFAULT_CORROBORATE, Thresholds { pdq: 64, phash: 12 });
+    let both = vec![Kind::Pdq, Kind::Phash];
+    for (ph, pq) in [(9, 32), (12, 64), (10, 40)] {
+        let got = verdict(&pair(ph, pq, ("x", "x"), (0, 0)), plain());
+        assert_eq!(
+            got,
+            [(Kind::Pdq, pq, true, both.clone()), (Kind::Phash, ph, true, both.clone())],
+            "{ph}/{pq}"
+        );
+    }
+}
+
+#[test]
+fn corroboration_stops_at_its_thresholds() {
+    for (ph, pq) in [(13, 40), (10, 66), (13, 66)] {
+        assert!(verdict(&pair(ph, pq, ("x", "x"), (0, 0)), plain()).is_empty(), "{ph}/{pq}");
+    }
+    // Custom thresholds move the limits.
+    let wider = Config { corroborate: Some(Thresholds { pdq: 80, phash: 14 }), ..plain() };
+    assert_eq!(verdict(&pair(13, 70, ("x", "x"), (0, 0)), wider).len(), 2);
+}
+
+#[test]
+fn corroboration_needs_the_same_list_and_the_same_non_empty_id() {
+    for (ids, lists) in [(("x", "y"), (0, 0)), (("", ""), (0, 0)), (("x", "x"), (0, 1))] {
+        assert!(verdict(&pair(10, 40, ids, lists), plain()).is_empty(), "{ids:?} {lists:?}");
+    }
+}
+
+#[test]
+fn corroboration_is_off_when_disabled_or_under_the_strict_policy() {
+    let items = pair(10, 40, ("x", "x"), (0, 0));
+    assert!(verdict(&items, Config { corroborate: None, ..plain() }).is_empty());
+    let strict = Config { require: [Kind::Pdq, Kind::Phash].into_iter().collect(), ..plain() };
+    assert!(verdict(&items, strict).is_empty());
+}
+
+#[test]
+fn a_plain_match_is_never_marked_corroborated() {
+    // pHash within its own threshold: a plain pHash match; the PDQ at 40 is not reported.
+    let got = verdict(&pair(8, 40, ("x", "x"), (0, 0)), plain());
+    assert_eq!(got, [(Kind::Phash, 8, false, vec![Kind::Phash])]);
+    // PDQ within its own threshold, pHash at 10: a plain PDQ match, and the pHash entry
+    // corroborates (both within the wider thresholds).
+    let got = verdict(&pair(10, 30, ("x", "x"), (0, 0)), plain());
+    assert!(got.contains(&(Kind::Pdq, 30, false, vec![Kind::Pdq, Kind::Phash])), "{got:?}");
+    assert!(got.contains(&(Kind::Phash, 10, true, vec![Kind::Pdq, Kind::Phash])), "{got:?}");
+}
+
+/// The fixture photos, each cut by 5% on every side (JPEG q90, as `mediamatch eval` makes them).
+fn cropped_copies() -> Vec<(String, Vec<u8>, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/photos");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("fixtures/photos") {
+        let path = entry.expect("dir entry").path();
+        let bytes = std::fs::read(&path).expect("readable");
+        let Ok(decoded) = decode(&bytes, &Limits::default()) else { continue };
+        let copy = Transform::Crop5.apply(&decoded.image).expect("crop");
+        out.push((path.file_name().unwrap().to_string_lossy().into_owned(), bytes, copy));
+    }
+    assert_eq!(out.len(), 6, "the six fixture photos");
+    out.sort();
+    out
+}
+
+#[test]
+fn cropped_copies_are_found_through_the_extended_edges() {
+    let copies = cropped_copies();
+    let mut found = [0usize; 2];
+    let mut extended_matches = 0;
+    for (name, original, copy) in &copies {
+        let h = hash_bytes(original, &HashOptions::default()).image.expect("perceptual").expect("decodes");
+        let items = [
+            Item { value: HashValue::Phash(h.phash.expect("phash")), id: "o", list: 0 },
+            Item { value: HashValue::Pdq(h.pdq.expect("pdq").hash), id: "o", list: 0 },
+        ];
+        for (i, extend) in [false, true].into_iter().enumerate() {
+            let config = Config { extend, ..Config::default() };
+            let v = matcher(&items, config).check_bytes(copy).expect("copy checks");
+            found[i] += usize::from(v.is_match());
+            if extend {
+                assert!(v.is_match(), "{name}: the cropped copy is found with edge extension");
+                extended_matches += usize::from(v.matches.iter().any(|m| m.extended));
+            } else {
+                assert!(v.matches.iter().all(|m| !m.extended), "{name}: nothing extended when off");
+            }
+        }
+    }
+    eprintln!("crop 5%: found {} of 6 without edge extension, {} with", found[0], found[1]);
+    assert!(extended_matches > 0, "the extended images give matches");
+    assert!(found[1] > found[0], "edge extension finds copies the image as given does not");
+}
