@@ -10,7 +10,11 @@
 //! * library: `Matcher::check_path` over every file on rayon pools of 1 and 2 threads (all 8
 //!   dihedral variants, default thresholds), best of 3 passes after a warm-up pass;
 //! * binary: `mediamatch scan CORPUS --index ... --format json -j N`, the summary's files/s
-//!   (walk, read, hash, match and output included), best of 2.
+//!   (walk, read, hash, match and output included), best of 2;
+//! * the cost of each detection feature: the library on one thread with border removal, edge
+//!   extension, corroboration and the second perceptual kind (fusion) turned off one after
+//!   the other, as ratios to the plainest setting (PDQ and MD5 only, 8 dihedral variants,
+//!   nothing else) and to both kinds without the extras.
 //!
 //! Skips with a message when `../shared/corpus` is missing.
 
@@ -21,6 +25,7 @@ use std::time::Instant;
 
 use md5::{Digest, Md5};
 use mediamatch::matcher::{Config, Matcher};
+use mediamatch::Kind;
 use rayon::prelude::*;
 
 /// Rows of the manifest (file name → column → value), sorted by file name.
@@ -160,4 +165,36 @@ fn main() {
     let b2 = binary_rate(&corpus, &index, 2, 2);
     println!("binary   -j1      : {b1:7.1} files/s");
     println!("binary   -j2      : {b2:7.1} files/s; scaling {:.2}x", b2 / b1);
+
+    feature_costs(&index, &files);
+}
+
+/// Files per CPU second on one thread for each feature setting, and the ratios.
+fn feature_costs(index: &Path, files: &[PathBuf]) {
+    let pdq_md5 = Some([Kind::Pdq, Kind::Md5].into_iter().collect());
+    let plain = Config { border: false, extend: false, corroborate: None, ..Config::default() };
+    let settings: [(&str, Config); 5] = [
+        ("pdq+md5 only, dihedral (plainest)", Config { kinds: pdq_md5, ..plain.clone() }),
+        ("+ phash (fusion)", plain.clone()),
+        ("+ border removal", Config { border: true, ..plain.clone() }),
+        ("+ corroboration", Config { border: true, corroborate: Config::default().corroborate, ..plain }),
+        ("+ edge extension (the defaults)", Config::default()),
+    ];
+    println!("feature costs, library, 1 thread, files per CPU second (best wall files/s):");
+    let mut first = None;
+    let mut fused = None;
+    for (name, config) in settings {
+        let matcher = Matcher::open(index, config).expect("open index");
+        let r = library_rate(&matcher, files, 1, 2);
+        let rate = r.per_cpu.unwrap_or(r.wall);
+        let base = *first.get_or_insert(rate);
+        let both = if name.starts_with('+') { *fused.get_or_insert(rate) } else { rate };
+        println!(
+            "  {name:<34} {rate:7.1} ({:7.1}) {:>4} matched; time x{:.2} of plainest, x{:.2} of pdq+phash",
+            r.wall,
+            r.matched,
+            base / rate,
+            both / rate
+        );
+    }
 }

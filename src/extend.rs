@@ -15,6 +15,7 @@
 //! small next to hashing the full-resolution image. The hashes of extended images are
 //! never bit-compatible with anything: they are queries, not list entries.
 
+use crate::hash::phash::luma;
 use crate::pixels::{Image, Pixels};
 
 /// Each side is extended by its length divided by this (rounded): 18 restores the framing
@@ -22,8 +23,11 @@ use crate::pixels::{Image, Pixels};
 /// its height on top and at the bottom (the copy keeps 90% of each side, and 5/90 = 1/18).
 pub const EXTEND_DIVISOR: u32 = 18;
 
-/// The longer side of the reduced copy the extension is computed on.
-pub const WORKING_SIDE: u32 = 512;
+/// The longer side of the reduced copy the extension is computed on. Both hashes look at
+/// far coarser grids (pHash 32x32, PDQ 64x64 after its blur), and on the corpus 128, 192,
+/// 256 and 512 found crops equally well (within one photo of 484), so the smallest keeps
+/// the extra hashing cheap.
+pub const WORKING_SIDE: u32 = 128;
 
 /// How the extended strips are filled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -48,12 +52,13 @@ impl Fill {
     }
 }
 
-/// `image` reduced to at most [`WORKING_SIDE`] pixels on its longer side, then extended by
-/// `1/EXTEND_DIVISOR` of each (reduced) side on every side, filled as `fill` says.
-pub fn extended(image: &Image, fill: Fill) -> Image {
-    let reduced = reduce(image, WORKING_SIDE);
-    let source = reduced.as_ref().unwrap_or(image);
-    pad(source, fill, margin(source.width), margin(source.height))
+/// `image` in grey (Pillow's luma), reduced to at most [`WORKING_SIDE`] pixels on its
+/// longer side, then extended by `1/EXTEND_DIVISOR` of each (reduced) side on every side,
+/// once per fill of [`Fill::ALL`]. Both hashes look at luma only, so nothing is lost by
+/// dropping colour first, and everything after is a third of the work.
+pub fn extended(image: &Image) -> [(Fill, Image); 2] {
+    let grey = reduce_grey(image, WORKING_SIDE);
+    Fill::ALL.map(|fill| (fill, pad(&grey, fill, margin(grey.width), margin(grey.height))))
 }
 
 /// The margin added on each side of a side of `len` pixels.
@@ -82,49 +87,49 @@ fn with_samples(like: &Image, width: u32, height: u32, samples: Vec<u8>) -> Imag
     Image { width, height, pixels }
 }
 
-/// Box-averages `image` by the smallest integer factor that brings its longer side to at
-/// most `max_side` (the partial boxes at the right and bottom edges average the pixels
-/// they have, as Pillow's `Image.reduce` does); `None` when it is small enough already or
-/// its buffer does not match its size.
-pub fn reduce(image: &Image, max_side: u32) -> Option<Image> {
+/// `image` in grey (Pillow's luma for RGB), box-averaged by the smallest integer factor
+/// that brings its longer side to at most `max_side` (1 when it is that small already; the
+/// partial boxes at the right and bottom edges average the pixels they have, as Pillow's
+/// `Image.reduce` does). An image whose buffer does not match its size comes back as a
+/// single black pixel (decoded images always match).
+pub fn reduce_grey(image: &Image, max_side: u32) -> Image {
     let (w, h) = (image.width as usize, image.height as usize);
-    let longer = w.max(h);
-    let max_side = max_side.max(1) as usize;
-    if longer <= max_side {
-        return None;
-    }
-    let factor = longer.div_ceil(max_side);
     let ch = channels(image);
     let src = samples(image);
-    if src.len() != w * h * ch {
-        return None;
+    if w == 0 || h == 0 || src.len() != w * h * ch {
+        return Image { width: 1, height: 1, pixels: Pixels::Gray(vec![0]) };
     }
+    let factor = w.max(h).div_ceil(max_side.max(1) as usize).max(1);
     let (ow, oh) = (w.div_ceil(factor), h.div_ceil(factor));
-    let mut out = Vec::with_capacity(ow * oh * ch);
-    let mut sums = vec![0u32; ow * ch];
-    let mut counts = vec![0u32; ow];
+    let mut out = Vec::with_capacity(ow * oh);
+    // Per output row: the luma of each column summed over the box's rows, then those
+    // column sums summed over each box's columns.
+    let mut column = vec![0u32; w];
     for oy in 0..oh {
-        sums.iter_mut().for_each(|s| *s = 0);
-        counts.iter_mut().for_each(|c| *c = 0);
-        for y in oy * factor..((oy + 1) * factor).min(h) {
+        let rows = oy * factor..((oy + 1) * factor).min(h);
+        let box_h = rows.len();
+        column.iter_mut().for_each(|c| *c = 0);
+        for y in rows {
             let row = &src[y * w * ch..(y + 1) * w * ch];
-            for (x, px) in row.chunks_exact(ch).enumerate() {
-                let ox = x / factor;
-                counts[ox] += 1;
-                for (c, &v) in px.iter().enumerate() {
-                    sums[ox * ch + c] += u32::from(v);
+            if ch == 3 {
+                for (c, px) in column.iter_mut().zip(row.chunks_exact(3)) {
+                    *c += u32::from(luma(px[0], px[1], px[2]));
+                }
+            } else {
+                for (c, &v) in column.iter_mut().zip(row) {
+                    *c += u32::from(v);
                 }
             }
         }
         for ox in 0..ow {
-            let n = counts[ox].max(1);
-            for c in 0..ch {
-                // The average of u8 samples fits in u8.
-                out.push(((sums[ox * ch + c] + n / 2) / n) as u8);
-            }
+            let xs = ox * factor..((ox + 1) * factor).min(w);
+            let n = (xs.len() * box_h) as u32;
+            let sum: u32 = column[xs].iter().sum();
+            // The average of u8 samples fits in u8.
+            out.push(((sum + n / 2) / n) as u8);
         }
     }
-    Some(with_samples(image, ow as u32, oh as u32, out))
+    Image { width: ow as u32, height: oh as u32, pixels: Pixels::Gray(out) }
 }
 
 /// `image` with `mx` columns added on the left and on the right and `my` rows on top and
@@ -212,20 +217,38 @@ mod tests {
     fn reduce_averages_boxes_and_partial_boxes() {
         // 5x1 by factor 2 (max side 3): boxes {0,1}, {2,3}, {4}.
         let img = gray(5, 1, |x, _| [10, 20, 30, 41, 90][x as usize]);
-        let r = reduce(&img, 3).expect("reduced");
+        let r = reduce_grey(&img, 3);
         assert_eq!((r.width, r.height), (3, 1));
         assert_eq!(samples(&r), [15, 36, 90]);
-        assert!(reduce(&img, 5).is_none());
+        // Small enough already: the same pixels.
+        assert_eq!(reduce_grey(&img, 5), img);
+        // 2x2 by factor 2, boxes of 2 rows.
+        let r = reduce_grey(&gray(3, 2, |x, y| (10 * x + 100 * y) as u8), 2);
+        assert_eq!((r.width, r.height, samples(&r)), (2, 1, &[55u8, 70][..]));
+    }
+
+    #[test]
+    fn reduce_turns_rgb_into_pillow_luma() {
+        let img = Image::rgb(2, 1, vec![255, 0, 0, 10, 200, 30]).expect("size matches");
+        let r = reduce_grey(&img, 8);
+        assert_eq!(r.pixels, Pixels::Gray(vec![luma(255, 0, 0), luma(10, 200, 30)]));
+        // Pillow: Image.new("RGB", (1, 1), c).convert("L") gives 76 and 124.
+        assert_eq!(samples(&r), [76, 124]);
     }
 
     #[test]
     fn extended_size_follows_the_divisor() {
         let img = gray(1800, 900, |x, y| (x ^ y) as u8);
-        let e = extended(&img, Fill::Edge);
-        // Reduced by 4 to 450x225, then 25 and 13 pixels added on each side.
-        assert_eq!((e.width, e.height), (500, 251));
+        // Reduced by 15 to 120x60, then 7 and 3 pixels added on each side.
+        for (fill, e) in extended(&img) {
+            assert_eq!((e.width, e.height), (134, 66), "{fill:?}");
+        }
         let small = gray(36, 18, |x, _| x as u8);
-        let e = extended(&small, Fill::Mirror);
-        assert_eq!((e.width, e.height), (40, 20));
+        let [(_, edge), (_, mirror)] = extended(&small);
+        assert_eq!((edge.width, edge.height), (40, 20));
+        assert_eq!((mirror.width, mirror.height), (40, 20));
+        // Column 0 of the extended image: edge repeats x=0 twice; mirror reflects x=1, 0.
+        assert_eq!((at(&edge, 0, 0), at(&edge, 1, 0)), (0, 0));
+        assert_eq!((at(&mirror, 0, 0), at(&mirror, 1, 0)), (1, 0));
     }
 }

@@ -213,9 +213,9 @@ pub fn hash_image(image: &Image, options: &HashOptions) -> ImageHashes {
         }
     }
     if options.extend {
-        out.extended = Fill::ALL
+        out.extended = extend::extended(image)
             .into_iter()
-            .map(|fill| Extended { fill, hashes: hash_pixels(&extend::extended(image, fill), options) })
+            .map(|(fill, img)| Extended { fill, hashes: hash_pixels(&img, options) })
             .collect();
     }
     out

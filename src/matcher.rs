@@ -3,7 +3,11 @@
 //! A [`Matcher`] owns an index (memory-mapped from a file, or built in memory from lists)
 //! and a [`Config`]. [`Matcher::check_bytes`] hashes one input the way the index needs
 //! (digests of the bytes; pHash and PDQ of the decoded pixels, with all 8 dihedral
-//! variants), looks every hash up within its threshold and returns a [`Verdict`].
+//! variants, of the content inside a border when there is one, and of the image extended
+//! at its edges), looks every hash up within its threshold and returns a [`Verdict`].
+//! Besides a match of one kind within its threshold, a list item whose pHash and PDQ
+//! entries are both within the wider [`Config::corroborate`] thresholds matches: that is
+//! how cropped copies are found (`docs/thresholds.md`).
 //!
 //! `Matcher` is `Send + Sync`: share one behind an `Arc` between request threads. It holds
 //! no global state and starts no threads; [`Matcher::check_batch`] uses the caller's rayon

@@ -34,6 +34,7 @@ struct Report {
     closest_pairs: Vec<Vec<ClosePair>>,
     sweep: Vec<SweepTable>,
     corroboration_sweep: Vec<CorroborationRow>,
+    missed: Vec<BadMatch>,
     targets: Vec<Target>,
 }
 
@@ -414,6 +415,10 @@ fn report_arithmetic_on_hand_made_distances() {
     let both = Kinds::NONE.with(Kind::Pdq).with(Kind::Phash);
     let strict = report(&m, Thresholds { pdq: 31, phash: 8 }, both, None);
     assert_eq!((strict.transforms[0].any.found, strict.transforms[1].any.found), (2, 1));
+    assert!(r.missed.is_empty(), "{:?}", r.missed);
+    let missed: Vec<_> =
+        strict.missed.iter().map(|b| (b.photo.as_str(), b.transform.as_str(), b.pdq, b.phash)).collect();
+    assert_eq!(missed, [("b", "jpeg-q50", None, Some(3))]);
     assert_eq!(strict.settings.require, vec!["pdq", "phash"]);
     // The strict policy ignores corroboration.
     let wide = Some(Thresholds { pdq: 72, phash: 16 });
@@ -459,6 +464,11 @@ fn a_copy_found_only_by_corroboration_is_counted_as_such() {
     let t = Thresholds { pdq: 31, phash: 8 };
     let off = report(&m, t, Kinds::NONE, None);
     assert_eq!(off.transforms[1].any.found, 1);
+    assert_eq!(off.missed.len(), 1);
+    assert_eq!(
+        (off.missed[0].photo.as_str(), off.missed[0].pdq, off.missed[0].phash),
+        ("a", Some(40), Some(11))
+    );
     let on = report(&m, t, Kinds::NONE, Some(Thresholds { pdq: 64, phash: 12 }));
     assert_eq!((on.transforms[1].any.found, on.transforms[1].via_corroboration), (2, 1));
     assert_eq!(on.overall.via_corroboration, 1);

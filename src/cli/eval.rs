@@ -252,7 +252,11 @@ fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         )?;
     }
     writeln!(out)?;
-    for (title, list) in [("wrong-id matches", &r.wrong_id_matches), ("false matches", &r.false_matches)] {
+    for (title, list) in [
+        ("wrong-id matches", &r.wrong_id_matches),
+        ("false matches", &r.false_matches),
+        ("missed copies (distances to their own entry)", &r.missed),
+    ] {
         writeln!(out, "{title}: {}", list.len())?;
         for b in list.iter().take(30) {
             writeln!(

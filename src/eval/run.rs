@@ -754,6 +754,9 @@ pub struct Report {
     pub wrong_id_matches: Vec<BadMatch>,
     /// Every false match (fused), in photo and case order.
     pub false_matches: Vec<BadMatch>,
+    /// Every known photo's check that did not find its own entry (fused), in photo and
+    /// case order, with its distances to that entry (`id` is the photo's own).
+    pub missed: Vec<BadMatch>,
     /// Nearest unrelated distance per perceptual kind.
     pub nearest_unrelated: Vec<Nearest>,
     /// Per perceptual kind (PDQ, then pHash), the closest pairs of different photos
@@ -810,7 +813,19 @@ pub fn report(
 
     let mut wrong_id_matches = Vec::new();
     let mut false_matches = Vec::new();
+    let mut missed = Vec::new();
     for r in &ok {
+        if known(r) && !r.found(Judge::Any, t, fusion) {
+            let own = r.own().cloned().unwrap_or_default();
+            missed.push(BadMatch {
+                photo: name(r.photo),
+                transform: r.case.name().to_string(),
+                id: name(r.photo),
+                pdq: own.pdq,
+                phash: own.phash,
+                md5: own.md5,
+            });
+        }
         let out = if known(r) { &mut wrong_id_matches } else { &mut false_matches };
         for e in r.others().filter(|e| e.matches(t, fusion)) {
             out.push(BadMatch {
@@ -892,6 +907,7 @@ pub fn report(
         overall,
         wrong_id_matches,
         false_matches,
+        missed,
         nearest_unrelated,
         closest_pairs,
         sweep,

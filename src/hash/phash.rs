@@ -38,6 +38,7 @@
 //! few bits (the conformance tests measure it).
 
 mod pillow;
+pub(crate) use pillow::luma;
 
 use super::dct::Dct2;
 use super::{Phash, Variant};
