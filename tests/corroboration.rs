@@ -42,7 +42,7 @@ fn flip_pdq(p: Pdq, n: u32) -> Pdq {
 
 struct Item {
     value: HashValue,
-    id: &'static str,
+    id: String,
     list: u32,
 }
 
@@ -77,8 +77,8 @@ fn verdict(items: &[Item], config: Config) -> Vec<(Kind, u32, bool, Vec<Kind>)> 
 fn pair(phash_bits: u32, pdq_bits: u32, ids: (&'static str, &'static str), lists: (u32, u32)) -> Vec<Item> {
     let (ph, pq) = coins_hashes();
     vec![
-        Item { value: HashValue::Phash(flip_phash(ph, phash_bits)), id: ids.0, list: lists.0 },
-        Item { value: HashValue::Pdq(flip_pdq(pq, pdq_bits)), id: ids.1, list: lists.1 },
+        Item { value: HashValue::Phash(flip_phash(ph, phash_bits)), id: ids.0.into(), list: lists.0 },
+        Item { value: HashValue::Pdq(flip_pdq(pq, pdq_bits)), id: ids.1.into(), list: lists.1 },
     ]
 }
 
@@ -157,8 +157,8 @@ fn cropped_copies_are_found_through_the_extended_edges() {
     for (name, original, copy) in &copies {
         let h = hash_bytes(original, &HashOptions::default()).image.expect("perceptual").expect("decodes");
         let items = [
-            Item { value: HashValue::Phash(h.phash.expect("phash")), id: "o", list: 0 },
-            Item { value: HashValue::Pdq(h.pdq.expect("pdq").hash), id: "o", list: 0 },
+            Item { value: HashValue::Phash(h.phash.expect("phash")), id: "o".into(), list: 0 },
+            Item { value: HashValue::Pdq(h.pdq.expect("pdq").hash), id: "o".into(), list: 0 },
         ];
         for (i, extend) in [false, true].into_iter().enumerate() {
             let config = Config { extend, ..Config::default() };
@@ -175,4 +175,71 @@ fn cropped_copies_are_found_through_the_extended_edges() {
     eprintln!("crop 5%: found {} of 6 without edge extension, {} with", found[0], found[1]);
     assert!(extended_matches > 0, "the extended images give matches");
     assert!(found[1] > found[0], "edge extension finds copies the image as given does not");
+}
+
+/// `mediamatch eval` judges distances from `Matcher::near` with its own copy of the
+/// matcher's rules (thresholds, fusion, corroboration, extended images only corroborating).
+/// Both must give the same verdict for every photo, case and known entry.
+#[test]
+fn eval_applies_the_same_rule_as_the_matcher() {
+    use mediamatch::eval::run::{measure, Case, EvalOptions, Fusion, Photo};
+    use std::collections::BTreeSet;
+
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/photos");
+    let mut photos: Vec<Photo> = std::fs::read_dir(&dir)
+        .expect("fixtures/photos")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x != "tsv"))
+        .map(|p| Photo {
+            name: p.file_name().unwrap().to_string_lossy().into_owned(),
+            bytes: std::fs::read(&p).expect("readable"),
+        })
+        .collect();
+    photos.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(photos.len(), 6);
+    let m = measure(photos.clone(), &EvalOptions::default()).expect("eval runs");
+
+    // The same known index as eval builds: the originals' PDQ, pHash and MD5, id = name.
+    let mut items = Vec::new();
+    for (p, info) in photos.iter().zip(&m.photos) {
+        assert_eq!(p.name, info.name);
+        if !info.known {
+            continue;
+        }
+        let h = hash_bytes(&p.bytes, &HashOptions::default());
+        let img = h.image.expect("perceptual").expect("decodes");
+        let id = || p.name.clone();
+        items.push(Item { value: HashValue::Phash(img.phash.expect("phash")), id: id(), list: 0 });
+        items.push(Item { value: HashValue::Pdq(img.pdq.expect("pdq").hash), id: id(), list: 0 });
+        items.push(Item { value: HashValue::Md5(h.md5.expect("md5")), id: id(), list: 0 });
+    }
+    let config = Config::default();
+    let matcher = matcher(&items, config.clone());
+    let fusion = Fusion { require: config.require, corroborate: config.corroborate };
+
+    let mut compared = 0;
+    let mut corroborated = 0;
+    for r in &m.results {
+        assert!(r.error.is_none(), "{r:?}");
+        let p = &photos[r.photo as usize];
+        let bytes = match r.case {
+            Case::Original => p.bytes.clone(),
+            Case::Transformed(t) => {
+                t.apply(&decode(&p.bytes, &Limits::default()).expect("decodes").image).expect("transform")
+            }
+        };
+        let verdict = matcher.check_bytes(&bytes).expect("checks");
+        let by_matcher: BTreeSet<String> = verdict.matches.iter().map(|x| x.id.clone()).collect();
+        let by_eval: BTreeSet<String> = r
+            .entries
+            .iter()
+            .filter(|e| e.matches(config.thresholds, fusion))
+            .map(|e| m.photos[e.photo as usize].name.clone())
+            .collect();
+        assert_eq!(by_matcher, by_eval, "{} {:?}", p.name, r.case);
+        corroborated += usize::from(verdict.matches.iter().any(|x| x.corroborated));
+        compared += 1;
+    }
+    assert_eq!(compared, 6 * 25);
+    assert!(corroborated > 0, "some verdicts rely on corroboration, so the rule is exercised");
 }
