@@ -24,8 +24,13 @@ use mediamatch::lists::{ParseOptions, Source};
 use mediamatch::matcher::{Config, IndexData, Matcher};
 use mediamatch::{HashValue, Kind, Pdq, Phash};
 
-/// Random entries per perceptual kind.
+/// Random entries per perceptual kind (`MATCHER_BENCH_RANDOM` overrides it, e.g. 10000000 to
+/// see how the wider pHash search of corroboration scales).
 const RANDOM: usize = 100_000;
+
+fn random_entries() -> usize {
+    std::env::var("MATCHER_BENCH_RANDOM").ok().and_then(|v| v.parse().ok()).unwrap_or(RANDOM)
+}
 /// Timed runs for the printed median and p99.
 const RUNS: usize = 200;
 /// Inputs per `check_batch` call.
@@ -60,7 +65,7 @@ impl Rng {
 }
 
 /// The demo list (`fixtures/demo/known.csv`) plus `RANDOM` random PDQ and pHash entries.
-fn index() -> Index<IndexData> {
+fn index_bytes() -> Vec<u8> {
     let csv = root().join("fixtures/demo/known.csv");
     let source = Source::read(&csv, &ParseOptions::default()).expect("known.csv parses");
     let mut catalog = Catalog::default();
@@ -68,15 +73,18 @@ fn index() -> Index<IndexData> {
     catalog.lists.push(ListInfo { name: "random".into(), ..ListInfo::default() });
     let list = u32::try_from(catalog.lists.len() - 1).expect("few lists");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    for i in 0..RANDOM {
+    for i in 0..random_entries() {
         let pdq = Pdq { words: [rng.next(), rng.next(), rng.next(), rng.next()] };
         for value in [HashValue::Pdq(pdq), HashValue::Phash(Phash(rng.next()))] {
             let entry = Entry { value, id: format!("r{i}"), label: String::new(), lists: vec![list] };
             catalog.entries.push(entry);
         }
     }
-    let bytes = build(&catalog, &BuildOptions::default()).expect("index builds");
-    Index::from_bytes(IndexData::Owned(bytes)).expect("index opens")
+    build(&catalog, &BuildOptions::default()).expect("index builds")
+}
+
+fn index(bytes: &[u8]) -> Index<IndexData> {
+    Index::from_bytes(IndexData::Owned(bytes.to_vec())).expect("index opens")
 }
 
 /// Median and p99 of `RUNS` timed calls of `f`.
@@ -98,7 +106,13 @@ fn ms(d: Duration) -> f64 {
 
 fn main() {
     let jpeg = one_megapixel_jpeg();
-    let matcher = Matcher::from_index(index(), Config::default());
+    let bytes = index_bytes();
+    let matcher = Matcher::from_index(index(&bytes), Config::default());
+    // Without the query-side extras for crops: no edge extension, no corroboration (pHash
+    // searched to 8, not 12).
+    let plain =
+        Matcher::from_index(index(&bytes), Config { extend: false, corroborate: None, ..Config::default() });
+    drop(bytes);
     let verdict = matcher.check_bytes(&jpeg).expect("the benchmark JPEG checks");
     assert!(!verdict.is_match(), "the benchmark JPEG should be unrelated: {:?}", verdict.matches);
     let limits = Limits::default();
@@ -108,6 +122,8 @@ fn main() {
     let pool1 = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
     let (check_med, check_p99) =
         pool1.install(|| percentiles(|| drop(black_box(matcher.check_bytes(&jpeg)))));
+    let (plain_med, plain_p99) = pool1.install(|| percentiles(|| drop(black_box(plain.check_bytes(&jpeg)))));
+    drop(plain);
     let (dec_med, dec_p99) = percentiles(|| drop(black_box(decode(&jpeg, &limits))));
     // What the matcher computes for this index: MD5, pHash and PDQ, with 8 variants each.
     let kinds: Kinds = [Kind::Pdq, Kind::Phash, Kind::Md5].into_iter().collect();
@@ -120,6 +136,12 @@ fn main() {
         matcher.index().len(),
         ms(check_med),
         ms(check_p99)
+    );
+    println!(
+        "without edge extension and corroboration: median {:.2} ms, p99 {:.2} ms; the defaults take {:.2}x",
+        ms(plain_med),
+        ms(plain_p99),
+        check_med.as_secs_f64() / plain_med.as_secs_f64()
     );
     println!(
         "decode alone: median {:.2} ms, p99 {:.2} ms = {:.0}% of the median check",
