@@ -19,7 +19,9 @@
 //! [`Index::from_bytes`] takes any buffer. Opening checks the header and every section's
 //! bounds in time independent of the entry count, so no query on any bytes can panic,
 //! loop or read out of bounds; [`Index::verify`] checks the checksum and the structures in
-//! full. The byte layout is specified in [`format`](mod@format).
+//! full. The byte layout is specified in [`format`](mod@format). [`LegacyIndex`] reads a file
+//! of an older format version, for its catalog only, so `mediamatch upgrade` can carry it
+//! forward ([`LegacyIndex::upgrade`]); [`Index`] refuses such a file.
 //!
 //! ```
 //! use mediamatch::catalog::{Catalog, Entry, ListInfo};
