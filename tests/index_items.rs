@@ -307,12 +307,12 @@ fn every_byte_flip_and_truncation_leaves_same_id_safe() {
 }
 
 #[test]
-fn a_version_1_file_is_refused_with_the_rebuild_advice() {
+fn a_version_1_file_is_refused_with_the_upgrade_advice() {
     // Written by `mediamatch build` before the items section existed (see the README there).
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/index/format-v1.mmi");
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(&bytes[..8], b"MMINDEX\0");
     let err = Index::from_bytes(bytes).unwrap_err();
     assert!(matches!(err, IndexError::Version { found: 1, expected: FORMAT_VERSION }), "{err}");
-    assert!(err.to_string().contains("rebuild the index with `mediamatch build`"), "{err}");
+    assert!(err.to_string().contains("run `mediamatch upgrade INDEX`"), "{err}");
 }

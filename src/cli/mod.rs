@@ -11,6 +11,7 @@ mod output;
 mod progress;
 mod query;
 mod scan;
+mod upgrade;
 mod verify;
 pub(crate) mod walk;
 
@@ -41,6 +42,8 @@ enum Command {
     Verify(verify::Args),
     /// Import hash lists into an index (delta or replace), atomically.
     Import(import::Args),
+    /// Carry an index of an older format version forward to the current one, atomically.
+    Upgrade(upgrade::Args),
     /// Scan files and directories for known media.
     Scan(scan::Args),
     /// Measure recall and false matches on transformed copies of a folder of photos.
@@ -57,6 +60,7 @@ pub(crate) fn main() -> std::process::ExitCode {
         Command::Info(a) => info::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Import(a) => import::run(a),
+        Command::Upgrade(a) => upgrade::run(a),
         Command::Scan(a) => scan::run(a),
         Command::Eval(a) => eval::run(a),
     };

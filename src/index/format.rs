@@ -60,8 +60,14 @@
 //! items section is a permutation of the entries in the order above and that distinct id
 //! refs hold distinct ids.
 //!
-//! Versions: 1 had no items section; 2 added it (section 6). A file of another version is
-//! refused with [`crate::index::IndexError::Version`], which says to rebuild the index.
+//! Versions: 1 had no items section; 2 added it (section 6). Version 1 is this layout
+//! without section 6 (a tag 6 in a version 1 file is an unknown section), validated by the
+//! same code and as strictly. [`crate::index::Index`] opens only [`FORMAT_VERSION`]: a
+//! matcher never runs on a file without the items section. A version 1 file is refused
+//! with [`crate::index::IndexError::Version`] saying to run `mediamatch upgrade INDEX`,
+//! which reads it with [`crate::index::LegacyIndex`] (the versions in
+//! [`UPGRADABLE_VERSIONS`]) and writes its catalog again in the current layout; a file of
+//! any other version is refused with the advice to rebuild it from its lists.
 
 use std::ops::Range;
 
@@ -72,6 +78,8 @@ use crate::index::IndexError;
 pub const MAGIC: [u8; 8] = *b"MMINDEX\0";
 /// The version of the byte layout this build reads and writes.
 pub const FORMAT_VERSION: u32 = 2;
+/// Older versions that [`crate::index::LegacyIndex`] reads, to carry them forward.
+pub const UPGRADABLE_VERSIONS: &[u32] = &[1];
 /// Length of the header in bytes.
 pub const HEADER_LEN: usize = 64;
 /// Length of one section table record.
@@ -127,11 +135,36 @@ pub(crate) struct Section {
 
 /// The checked header and section table.
 pub(crate) struct Header {
+    pub version: u32,
     pub sections: Vec<Section>,
 }
 
-/// Parses and checks the header and section table of `b`.
-pub(crate) fn read_header(b: &[u8]) -> Result<Header, IndexError> {
+/// The format version of the index in `b`, which need only hold the start of the file
+/// (its first [`HEADER_LEN`] bytes): checks the magic and nothing else, so a caller can
+/// tell a current file from an older one without reading all of it.
+///
+/// ```
+/// use mediamatch::index::format::{version, FORMAT_VERSION};
+///
+/// let mut start = b"MMINDEX\0".to_vec();
+/// start.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+/// assert_eq!(version(&start)?, FORMAT_VERSION);
+/// assert!(version(b"GIF89a\0\0\x02\0\0\0").is_err());
+/// # Ok::<(), mediamatch::index::IndexError>(())
+/// ```
+pub fn version(b: &[u8]) -> Result<u32, IndexError> {
+    if b.len() < 8 || b[..8] != MAGIC {
+        return Err(IndexError::BadMagic);
+    }
+    u32_at(b, 8).ok_or(IndexError::Truncated {
+        what: "header",
+        need: HEADER_LEN as u64,
+        have: b.len() as u64,
+    })
+}
+
+/// Parses and checks the header and section table of `b`, a file of one of `versions`.
+pub(crate) fn read_header(b: &[u8], versions: &[u32]) -> Result<Header, IndexError> {
     if b.len() < 8 || b[..8] != MAGIC {
         return Err(IndexError::BadMagic);
     }
@@ -139,7 +172,7 @@ pub(crate) fn read_header(b: &[u8]) -> Result<Header, IndexError> {
         return Err(IndexError::Truncated { what: "header", need: HEADER_LEN as u64, have: b.len() as u64 });
     }
     let version = u32_at(b, 8).unwrap_or(0);
-    if version != FORMAT_VERSION {
+    if !versions.contains(&version) {
         return Err(IndexError::Version { found: version, expected: FORMAT_VERSION });
     }
     let header_len = u32_at(b, 12).unwrap_or(0);
@@ -191,7 +224,7 @@ pub(crate) fn read_header(b: &[u8]) -> Result<Header, IndexError> {
         }
         sections.push(Section { tag, kind, param, range: offset..end });
     }
-    Ok(Header { sections })
+    Ok(Header { version, sections })
 }
 
 /// The SHA-256 of `b` with the checksum field taken as zero.

@@ -19,7 +19,9 @@
 //! [`Index::from_bytes`] takes any buffer. Opening checks the header and every section's
 //! bounds in time independent of the entry count, so no query on any bytes can panic,
 //! loop or read out of bounds; [`Index::verify`] checks the checksum and the structures in
-//! full. The byte layout is specified in [`format`](mod@format).
+//! full. The byte layout is specified in [`format`](mod@format). [`LegacyIndex`] reads a file
+//! of an older format version, for its catalog only, so `mediamatch upgrade` can carry it
+//! forward ([`LegacyIndex::upgrade`]); [`Index`] refuses such a file.
 //!
 //! ```
 //! use mediamatch::catalog::{Catalog, Entry, ListInfo};
@@ -44,6 +46,7 @@ pub mod bktree;
 pub mod builder;
 pub mod digest;
 pub mod format;
+mod legacy;
 pub mod mih;
 pub mod popcount;
 pub mod scan;
@@ -59,6 +62,7 @@ use crate::hash::{HashValue, Kind, Md5, Pdq, Phash, Sha1, Sha256, Variant};
 pub use builder::{build, write_to, BuildOptions, Structure};
 pub use format::FORMAT_VERSION;
 use format::{string_ref, u32_at, u64_at};
+pub use legacy::LegacyIndex;
 
 /// Why an index could not be built, opened or read.
 #[derive(Debug, thiserror::Error)]
@@ -67,13 +71,21 @@ pub enum IndexError {
     /// The bytes do not start with the index magic.
     #[error("not a mediamatch index (bad magic)")]
     BadMagic,
-    /// The file was written by a different version of the format.
-    #[error("index format version {found}, this mediamatch reads version {expected}: rebuild the index with `mediamatch build`")]
+    /// The file was written by a different version of the format. The message says what
+    /// to do: run `mediamatch upgrade INDEX` for a version in
+    /// [`format::UPGRADABLE_VERSIONS`], rebuild the index from its lists for any other.
+    #[error("index format version {found}, this mediamatch reads version {expected}: {}", version_advice(*.found))]
     Version {
         /// The version in the file.
         found: u32,
         /// The version this build reads.
         expected: u32,
+    },
+    /// [`LegacyIndex`] was given a file of the current version: there is nothing to upgrade.
+    #[error("index is already format version {version}: nothing to upgrade")]
+    AlreadyCurrent {
+        /// The version in the file.
+        version: u32,
     },
     /// The file is shorter than it says.
     #[error("index is truncated: {what} needs {need} bytes, have {have}")]
@@ -124,6 +136,15 @@ pub enum IndexError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// What to do about a file of format version `found`.
+fn version_advice(found: u32) -> &'static str {
+    if format::UPGRADABLE_VERSIONS.contains(&found) {
+        "run `mediamatch upgrade INDEX` to carry it forward to the current version"
+    } else {
+        "rebuild the index with `mediamatch build`"
+    }
 }
 
 impl IndexError {
@@ -255,9 +276,12 @@ struct Layout {
     sets: Range<usize>,
     members: Range<usize>,
     entries: Range<usize>,
+    /// Empty in a version 1 file, which has no items section.
     items: Range<usize>,
     n_entries: u32,
     kinds: Vec<KindSection>,
+    /// The format version of the file.
+    version: u32,
 }
 
 /// An opened index over any bytes: a `Vec<u8>`, a `&[u8]`, or a memory map.
@@ -292,7 +316,7 @@ impl Index<memmap2::Mmap> {
 impl<D: AsRef<[u8]>> Index<D> {
     /// Checks the header and layout of `data` and opens it as an index.
     pub fn from_bytes(data: D) -> Result<Index<D>, IndexError> {
-        let layout = read_layout(data.as_ref())?;
+        let layout = read_layout(data.as_ref(), &[FORMAT_VERSION])?;
         Ok(Index { data, layout })
     }
 
@@ -600,7 +624,9 @@ impl<D: AsRef<[u8]>> Index<D> {
             return Err(IndexError::Checksum);
         }
         self.catalog()?;
-        self.verify_items()?;
+        if self.layout.version >= 2 {
+            self.verify_items()?;
+        }
         for sec in &self.layout.kinds {
             verify_section(data, sec)?;
         }
@@ -853,8 +879,11 @@ fn decode_value(kind: Kind, raw: &[u8]) -> Result<HashValue, IndexError> {
     })
 }
 
-fn read_layout(b: &[u8]) -> Result<Layout, IndexError> {
-    let header = format::read_header(b)?;
+/// The checked layout of `b`, a file of one of `versions`. Version 1 is version 2 without
+/// the items section: there a tag 6 is an unknown section, and `items` is left empty.
+fn read_layout(b: &[u8], versions: &[u32]) -> Result<Layout, IndexError> {
+    let header = format::read_header(b, versions)?;
+    let has_items = header.version >= 2;
     let mut global: [Option<Range<usize>>; 6] = Default::default();
     let mut per_kind: Vec<(Kind, Vec<format::Section>)> = Vec::new();
     for s in header.sections {
@@ -865,7 +894,7 @@ fn read_layout(b: &[u8]) -> Result<Layout, IndexError> {
                 format::TAG_LIST_SETS => 2,
                 format::TAG_LIST_MEMBERS => 3,
                 format::TAG_ENTRIES => 4,
-                format::TAG_ITEMS => 5,
+                format::TAG_ITEMS if has_items => 5,
                 t => return Err(IndexError::corrupt("section table", format!("unknown global section {t}"))),
             };
             if global[slot].replace(s.range).is_some() {
@@ -883,8 +912,13 @@ fn read_layout(b: &[u8]) -> Result<Layout, IndexError> {
             }
         }
     }
-    let [Some(strings), Some(lists), Some(sets), Some(members), Some(entries), Some(items)] = global else {
+    let [Some(strings), Some(lists), Some(sets), Some(members), Some(entries), items] = global else {
         return Err(IndexError::corrupt("section table", "a global section is missing".to_string()));
+    };
+    let items = match (items, has_items) {
+        (Some(items), true) => items,
+        (None, false) => 0..0,
+        _ => return Err(IndexError::corrupt("section table", "a global section is missing".to_string())),
     };
     let check = |r: &Range<usize>, size: usize, what: &'static str| {
         if !r.len().is_multiple_of(size) {
@@ -898,7 +932,7 @@ fn read_layout(b: &[u8]) -> Result<Layout, IndexError> {
     let n_entries = check(&entries, format::ENTRY_RECORD_LEN, "entries")?;
     let n_entries =
         u32::try_from(n_entries).map_err(|_| IndexError::corrupt("entries", "too many".to_string()))?;
-    if check(&items, format::ITEM_RECORD_LEN, "items")? != n_entries as usize {
+    if has_items && check(&items, format::ITEM_RECORD_LEN, "items")? != n_entries as usize {
         return Err(IndexError::corrupt("items", format!("{} bytes for {n_entries} entries", items.len())));
     }
     let mut kinds = Vec::new();
@@ -982,7 +1016,7 @@ fn read_layout(b: &[u8]) -> Result<Layout, IndexError> {
     if next_first != u64::from(n_entries) {
         return Err(IndexError::corrupt("entries", "entry count does not match the values".to_string()));
     }
-    Ok(Layout { strings, lists, sets, members, entries, items, n_entries, kinds })
+    Ok(Layout { strings, lists, sets, members, entries, items, n_entries, kinds, version: header.version })
 }
 
 fn verify_section(data: &[u8], sec: &KindSection) -> Result<(), IndexError> {
