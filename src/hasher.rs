@@ -82,7 +82,8 @@ pub struct HashOptions {
     pub border: bool,
     /// Also hash the image extended at its edges ([`extend::extended`], one per [`Fill`]):
     /// a guess at the framing of the original a cropped copy was cut from; see
-    /// [`ImageHashes::extended`].
+    /// [`ImageHashes::extended`]. The extended images are hashed in their stored
+    /// orientation only (no dihedral variants).
     pub extend: bool,
 }
 
@@ -213,9 +214,12 @@ pub fn hash_image(image: &Image, options: &HashOptions) -> ImageHashes {
         }
     }
     if options.extend {
+        // In the stored orientation only: a cropped copy that was also turned is rare, and
+        // each dihedral variant would be one more wide pHash query per guess.
+        let plain = HashOptions { dihedral: false, ..*options };
         out.extended = extend::extended(image)
             .into_iter()
-            .map(|(fill, img)| Extended { fill, hashes: hash_pixels(&img, options) })
+            .map(|(fill, img)| Extended { fill, hashes: hash_pixels(&img, &plain) })
             .collect();
     }
     out
