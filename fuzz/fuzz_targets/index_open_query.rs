@@ -1,12 +1,18 @@
 //! Any bytes: opening must fail cleanly or give an index that answers every query
-//! without panicking, looping or reading out of bounds.
+//! without panicking, looping or reading out of bounds; reading the same bytes as an
+//! older format version (for `mediamatch upgrade`) must fail cleanly or give a catalog.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mediamatch::index::{Index, Method};
+use mediamatch::index::{Index, LegacyIndex, Method};
 use mediamatch::{HashValue, Md5, Pdq, Phash};
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(legacy) = LegacyIndex::from_bytes(data) {
+        let _ = legacy.catalog();
+        let _ = legacy.verify();
+        let _ = legacy.upgrade();
+    }
     let Ok(index) = Index::from_bytes(data) else { return };
     let queries = [
         HashValue::Phash(Phash(0x8c56_3bb4_622d_d4e3)),
