@@ -88,7 +88,9 @@ pub struct Config {
     pub extend: bool,
     /// Corroboration: an item (same list, same non-empty id) whose pHash *and* PDQ entries
     /// are both within these wider thresholds matches, although neither kind alone is
-    /// within [`Config::thresholds`]. Two independent hashes agreeing that closely does
+    /// within [`Config::thresholds`]. The pHash side is read in the stored orientation (of
+    /// the image as given, its trimmed content and its edge-extended guesses); the PDQ side
+    /// over every computed variant. Two independent hashes agreeing that closely does
     /// not happen between unrelated photos of the corpus (`docs/thresholds.md`), while
     /// cropped or watermarked copies often land there. `None` turns it off; it is off
     /// whenever [`Config::require`] is not empty (the strict policy uses only the main
@@ -464,20 +466,29 @@ fn collect(
                 push_hits(&mut hits, Kind::Pdq, source, found.map_err(unavailable)?);
             }
             if let Some(p) = set.phash {
-                let mut radius = config.thresholds.phash;
-                if mode == Mode::Verdict {
-                    match corroborate {
-                        Some(c) if derived => radius = c.phash,
-                        Some(c) => radius = radius.max(c.phash),
-                        None if derived => continue,
-                        None => {}
-                    }
-                }
-                let found = match &set.phash_dihedral {
-                    Some(v) if config.dihedral => index.search_dihedral_phash(v, radius),
-                    _ => orig_hits(Some(index.search(&HashValue::Phash(p), radius))),
+                let radius = config.thresholds.phash;
+                // Corroboration reaches further, in the stored orientation only: each
+                // dihedral variant searched to 12 would cost more than the rest of the
+                // check on an index of millions, and crops are seldom also turned.
+                // The radius of a query of the stored orientation alone, besides (for the
+                // image as given and the trimmed content) the dihedral query at `radius`.
+                let stored = match (mode, corroborate) {
+                    (Mode::Raw, _) => derived.then_some(radius),
+                    (Mode::Verdict, Some(c)) => (derived || c.phash > radius).then_some(c.phash),
+                    (Mode::Verdict, None) if derived => continue,
+                    (Mode::Verdict, None) => None,
                 };
-                push_hits(&mut hits, Kind::Phash, source, found.map_err(unavailable)?);
+                if !derived {
+                    let found = match &set.phash_dihedral {
+                        Some(v) if config.dihedral => index.search_dihedral_phash(v, radius),
+                        _ => orig_hits(Some(index.search(&HashValue::Phash(p), radius))),
+                    };
+                    push_hits(&mut hits, Kind::Phash, source, found.map_err(unavailable)?);
+                }
+                if let Some(stored) = stored {
+                    let found = orig_hits(Some(index.search(&HashValue::Phash(p), stored)));
+                    push_hits(&mut hits, Kind::Phash, source, found.map_err(unavailable)?);
+                }
             }
         }
     }

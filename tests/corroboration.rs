@@ -243,3 +243,27 @@ fn eval_applies_the_same_rule_as_the_matcher() {
     assert_eq!(compared, 6 * 25);
     assert!(corroborated > 0, "some verdicts rely on corroboration, so the rule is exercised");
 }
+
+#[test]
+fn corroboration_reads_phash_in_the_stored_orientation_only() {
+    let h = hash_bytes(&photo("coins.png"), &HashOptions { dihedral: true, ..HashOptions::default() });
+    let img = h.image.expect("perceptual").expect("decodes");
+    let (ph, pq) = (img.phash_dihedral.expect("dihedral"), img.pdq.expect("pdq").hash);
+    let config = Config { border: false, extend: false, ..Config::default() };
+    let items = |p: Phash| {
+        vec![
+            Item { value: HashValue::Phash(p), id: "x".into(), list: 0 },
+            Item { value: HashValue::Pdq(flip_pdq(pq, 40)), id: "x".into(), list: 0 },
+        ]
+    };
+    // pHash 10 from the stored orientation: corroborated by PDQ 40.
+    assert_eq!(verdict(&items(flip_phash(ph[0], 10)), config.clone()).len(), 2);
+    // pHash 10 from the image turned 90 degrees (and far from the stored one): a turned
+    // copy is found by a kind alone within its threshold, not by corroboration.
+    let turned = flip_phash(ph[1], 10);
+    assert!(turned.distance(&ph[0]) > 12, "the turned hash is far from the stored one");
+    assert!(verdict(&items(turned), config.clone()).is_empty());
+    // Within the pHash threshold the turned variant matches alone, as always.
+    let got = verdict(&items(flip_phash(ph[1], 8)), config);
+    assert_eq!(got, [(Kind::Phash, 8, false, vec![Kind::Phash])]);
+}

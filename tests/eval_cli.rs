@@ -306,7 +306,8 @@ fn eval_text_subset() {
 }
 
 fn entry(photo: u32, pdq: Option<u32>, phash: Option<u32>, md5: bool) -> EntryDistances {
-    EntryDistances { photo, pdq, phash, md5, ..EntryDistances::default() }
+    // Hand-made checks are not turned: the stored-orientation pHash is the smallest one.
+    EntryDistances { photo, pdq, phash, phash_stored: phash, md5, ..EntryDistances::default() }
 }
 
 fn result(photo: u32, case: Case, low_quality: bool, entries: Vec<EntryDistances>) -> CaseResult {

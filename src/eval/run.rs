@@ -153,6 +153,9 @@ pub struct EntryDistances {
     pub phash: Option<u32>,
     /// The smallest pHash distance came from the border-trimmed content.
     pub phash_trimmed: bool,
+    /// The smallest pHash distance in the stored orientation (the image as given or its
+    /// trimmed content, not turned), if within the wide radius: what corroboration uses.
+    pub phash_stored: Option<u32>,
     /// The smallest PDQ distance from an edge-extended image, if within the wide radius
     /// (not in `pdq`: extended images only corroborate).
     pub pdq_extended: Option<u32>,
@@ -347,6 +350,7 @@ fn check_photo(
                 continue;
             }
         };
+        let stored_phash = StoredPhash::of(&nearby.hashes);
         let mut by_entry: HashMap<u32, EntryDistances> = HashMap::new();
         for h in &nearby.hits {
             let Ok(entry) = index.entry(h.entry) else { continue };
@@ -364,9 +368,22 @@ fn check_photo(
                     e.pdq = d;
                     e.pdq_trimmed = trimmed;
                 }
-                (Kind::Phash, Source::Given | Source::Trimmed) if closer(e.phash) => {
-                    e.phash = d;
-                    e.phash_trimmed = trimmed;
+                (Kind::Phash, Source::Given | Source::Trimmed) => {
+                    // Corroboration uses the stored orientation only (see `phash_stored`).
+                    let set = match h.source {
+                        Source::Trimmed => stored_phash.trimmed,
+                        _ => stored_phash.given,
+                    };
+                    if let (Some(q), HashValue::Phash(v)) = (set, entry.value) {
+                        let stored = Some(q.distance(&v));
+                        if e.phash_stored.is_none_or(|x| stored < Some(x)) {
+                            e.phash_stored = stored;
+                        }
+                    }
+                    if closer(e.phash) {
+                        e.phash = d;
+                        e.phash_trimmed = trimmed;
+                    }
                 }
                 (Kind::Md5, _) => e.md5 = true,
                 _ => {}
@@ -389,6 +406,24 @@ pub struct Fusion {
     pub require: Kinds,
     /// Corroboration thresholds (used only when `require` is empty).
     pub corroborate: Option<Thresholds>,
+}
+
+/// The stored-orientation pHashes of a check's image as given and of its trimmed content.
+#[derive(Clone, Copy, Default)]
+struct StoredPhash {
+    given: Option<crate::hash::Phash>,
+    trimmed: Option<crate::hash::Phash>,
+}
+
+impl StoredPhash {
+    fn of(hashes: &crate::hasher::Hashes) -> StoredPhash {
+        match &hashes.image {
+            Some(Ok(img)) => {
+                StoredPhash { given: img.phash, trimmed: img.trimmed.as_ref().and_then(|t| t.hashes.phash) }
+            }
+            _ => StoredPhash::default(),
+        }
+    }
 }
 
 /// Whether perceptual agreement `pdq_ok`/`phash_ok` counts as a match under the fusion
@@ -421,8 +456,8 @@ impl EntryDistances {
 
     /// Whether this entry matches only by corroboration: no kind alone within its
     /// threshold (from the image as given or its trimmed content), both kinds within the
-    /// corroboration thresholds from any hash set, extended images included (default
-    /// policy only).
+    /// corroboration thresholds from any hash set, extended images included, pHash in the
+    /// stored orientation (default policy only).
     pub fn corroborated(&self, thresholds: Thresholds, fusion: Fusion) -> bool {
         let Some(c) = fusion.corroborate.filter(|_| fusion.require.is_empty()) else { return false };
         let min = |a: Option<u32>, b: Option<u32>| a.into_iter().chain(b).min();
@@ -431,7 +466,7 @@ impl EntryDistances {
             && !self.pdq_within(thresholds.pdq)
             && !self.phash_within(thresholds.phash)
             && within(min(self.pdq, self.pdq_extended), c.pdq)
-            && within(min(self.phash, self.phash_extended), c.phash)
+            && within(min(self.phash_stored, self.phash_extended), c.phash)
     }
 }
 
