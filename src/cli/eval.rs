@@ -12,10 +12,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use mediamatch::eval::run::{measure, report, EvalOptions, Photo, Report, SweepTable, WIDE};
 use mediamatch::eval::Transform;
-use mediamatch::hasher::Kinds;
-use mediamatch::matcher::{Config, Thresholds};
+use mediamatch::matcher::Config;
 
-use super::scan::{parse_require, parse_size, parse_thresholds};
+use super::matching::MatchArgs;
+use super::scan::parse_size;
 use super::Exit;
 
 /// How the report is printed.
@@ -40,33 +40,10 @@ pub(crate) struct Args {
     /// original is always checked).
     #[arg(long, value_parser = parse_transforms, default_value = "all")]
     transforms: TransformList,
-    /// Match thresholds, e.g. `pdq=31,phash=8` (defaults: pdq 31, phash 8; at most the
-    /// query radii pdq 96, phash 24).
-    #[arg(long, value_parser = parse_thresholds, default_value = "pdq=31,phash=8")]
-    max_distance: Thresholds,
-    /// PDQ hashes of lower quality (0-100) are not matched perceptually.
-    #[arg(long, default_value_t = mediamatch::matcher::DEFAULT_MIN_QUALITY)]
-    min_quality: u8,
-    /// Do not also hash the content inside a uniform border.
-    #[arg(long)]
-    no_border: bool,
-    /// Query only the image as stored, not its 7 rotations and mirror images.
-    #[arg(long)]
-    no_dihedral: bool,
-    /// Do not also hash the image extended at its edges (a guess at a cropped copy's
-    /// original framing).
-    #[arg(long)]
-    no_extend: bool,
-    /// Fusion policy: `any` or the kinds that must all match, e.g. `pdq,phash`.
-    #[arg(long, value_parser = parse_require, default_value = "any")]
-    require: Kinds,
-    /// Corroboration thresholds: an item whose PDQ and pHash both come this close matches
-    /// although neither is within `--max-distance` (only with `--require any`).
-    #[arg(long, value_parser = parse_thresholds, default_value = "pdq=64,phash=12")]
-    corroborate: Thresholds,
-    /// Turn corroboration off.
-    #[arg(long)]
-    no_corroborate: bool,
+    /// The thresholds and rules the report judges at (thresholds at most the query radii,
+    /// pdq 96 and phash 24).
+    #[command(flatten)]
+    matching: MatchArgs,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j')]
     threads: Option<usize>,
@@ -103,7 +80,8 @@ fn parse_transforms(s: &str) -> Result<TransformList, String> {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
-    for (flag, t) in [("--max-distance", args.max_distance), ("--corroborate", args.corroborate)] {
+    let matching = &args.matching;
+    for (flag, t) in [("--max-distance", matching.max_distance), ("--corroborate", matching.corroborate)] {
         if t.pdq > WIDE.pdq || t.phash > WIDE.phash {
             bail!("{flag}: eval judges thresholds up to pdq={} and phash={}", WIDE.pdq, WIDE.phash);
         }
@@ -113,14 +91,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         known_every: usize::try_from(args.known_every).unwrap_or(usize::MAX),
         transforms: args.transforms.0.clone(),
         limit: args.limit,
-        config: Config {
-            min_quality: args.min_quality,
-            dihedral: !args.no_dihedral,
-            border: !args.no_border,
-            extend: !args.no_extend,
-            max_bytes: args.max_filesize,
-            ..Config::default()
-        },
+        // `measure` replaces the thresholds, policy and corroboration by its wide radii;
+        // `report` applies them.
+        config: matching.config(Config { max_bytes: args.max_filesize, ..Config::default() }),
         wide: WIDE,
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -128,8 +101,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         .build()
         .context("starting worker threads")?;
     let m = pool.install(|| measure(photos, &options))?;
-    let corroborate = (!args.no_corroborate).then_some(args.corroborate);
-    let r = report(&m, args.max_distance, args.require, corroborate);
+    let r = report(&m, matching.max_distance, matching.require, matching.corroboration());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         EvalFormat::Json => {

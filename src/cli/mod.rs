@@ -7,6 +7,7 @@ mod hash;
 mod import;
 mod info;
 mod lists;
+mod matching;
 mod output;
 mod progress;
 mod query;

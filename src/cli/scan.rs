@@ -11,11 +11,11 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use mediamatch::hasher::Kinds;
-use mediamatch::matcher::{CheckError, Config, Matcher, Thresholds, Verdict};
+use mediamatch::matcher::{CheckError, Config, Matcher, Verdict};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::matching::MatchArgs;
 use super::output::{csv_field, OutputFormat};
 use super::progress::Progress;
 use super::walk::{walk, Item, WalkOptions};
@@ -36,35 +36,8 @@ pub(crate) struct Args {
     /// Hash-list files to match against directly (an in-memory index); the list name is the file stem.
     #[arg(long, num_args = 1..)]
     list: Vec<PathBuf>,
-    /// Match thresholds, e.g. `pdq=31,phash=8` (defaults: pdq 31, phash 8).
-    #[arg(long, value_parser = parse_thresholds, default_value = "pdq=31,phash=8")]
-    max_distance: Thresholds,
-    /// PDQ hashes of lower quality (0-100) are not matched perceptually.
-    #[arg(long, default_value_t = mediamatch::matcher::DEFAULT_MIN_QUALITY,
-          value_parser = clap::value_parser!(u8).range(0..=100))]
-    min_quality: u8,
-    /// Query only the image as stored, not its 7 rotations and mirror images.
-    #[arg(long)]
-    no_dihedral: bool,
-    /// Do not also hash the content inside a uniform border (letterbox, screenshot frame).
-    #[arg(long)]
-    no_border: bool,
-    /// Do not also hash the image extended at its edges (a guess at the original framing of
-    /// a copy cropped by a few percent).
-    #[arg(long)]
-    no_extend: bool,
-    /// Fusion policy: `any` (one perceptual kind suffices) or the kinds that must all match
-    /// the same list entry id, e.g. `pdq,phash`. Digest matches always count.
-    #[arg(long, value_parser = parse_require, default_value = "any")]
-    require: Kinds,
-    /// Corroboration thresholds: a list item (same list, same id) whose PDQ and pHash entries
-    /// are both this close matches although neither is within `--max-distance` (only with
-    /// `--require any`).
-    #[arg(long, value_parser = parse_thresholds, default_value = "pdq=64,phash=12")]
-    corroborate: Thresholds,
-    /// Turn corroboration off.
-    #[arg(long)]
-    no_corroborate: bool,
+    #[command(flatten)]
+    matching: MatchArgs,
     /// Output format: text, json (JSON Lines) or csv.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     format: OutputFormat,
@@ -83,34 +56,6 @@ pub(crate) struct Args {
     /// No progress display and no per-file messages for low-quality images and non-images.
     #[arg(long, short)]
     quiet: bool,
-}
-
-/// Parses `pdq=31,phash=8` (either or both).
-pub(crate) fn parse_thresholds(s: &str) -> Result<Thresholds, String> {
-    let mut t = Thresholds::default();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').ok_or_else(|| format!("expected KIND=N, got {part:?}"))?;
-        let v: u32 = v.trim().parse().map_err(|_| format!("{v:?} is not a distance"))?;
-        match k.trim().to_ascii_lowercase().as_str() {
-            "pdq" if v <= 256 => t.pdq = v,
-            "phash" if v <= 64 => t.phash = v,
-            "pdq" | "phash" => return Err(format!("{part}: larger than the hash width")),
-            other => return Err(format!("{other:?}: only pdq and phash have a distance")),
-        }
-    }
-    Ok(t)
-}
-
-/// Parses `any` or a comma-separated list of perceptual kinds.
-pub(crate) fn parse_require(s: &str) -> Result<Kinds, String> {
-    if s.trim().eq_ignore_ascii_case("any") {
-        return Ok(Kinds::NONE);
-    }
-    let kinds = super::hash::parse_kinds(s)?;
-    if kinds.iter().any(|k| !k.is_perceptual()) {
-        return Err("--require takes pdq and/or phash (digest matches always count)".into());
-    }
-    Ok(kinds)
 }
 
 /// Parses `1000`, `64K`, `256M`, `2G` (binary multiples).
@@ -212,18 +157,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     if args.paths.is_empty() && args.files_from.is_none() {
         bail!("nothing to scan: give PATHs or --files-from");
     }
-    let config = Config {
-        thresholds: args.max_distance,
-        min_quality: args.min_quality,
-        dihedral: !args.no_dihedral,
+    let config = args.matching.config(Config {
         max_bytes: args.max_filesize,
-        border: !args.no_border,
-        extend: !args.no_extend,
-        corroborate: (!args.no_corroborate).then_some(args.corroborate),
-        require: args.require,
         verify_on_load: !args.no_verify,
         ..Config::default()
-    };
+    });
     let matcher = match &args.index {
         Some(path) => {
             Matcher::open(path, config).with_context(|| format!("opening index {}", path.display()))?
