@@ -51,7 +51,7 @@
 //! columns in which *every* pixel is at most a threshold away from black: that misses
 //! white and coloured frames, layered frames, and any frame that JPEG noise has touched.
 
-use crate::pixels::{Image, Pixels};
+use crate::pixels::Image;
 
 /// A rectangle of pixels inside an image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -211,22 +211,15 @@ pub fn crop(image: &Image, rect: Rect) -> Image {
     let y = rect.y.min(h - 1);
     let cw = rect.width.clamp(1, w - x);
     let ch = rect.height.clamp(1, h - y);
-    let channels = match image.pixels {
-        Pixels::Gray(_) => 1,
-        Pixels::Rgb(_) => 3,
-    };
-    let src = samples(image);
+    let channels = image.channels();
+    let src = image.samples();
     let stride = w as usize * channels;
     let mut out = Vec::with_capacity(cw as usize * ch as usize * channels);
     for row in y as usize..(y + ch) as usize {
         let start = row * stride + x as usize * channels;
         out.extend_from_slice(&src[start..start + cw as usize * channels]);
     }
-    let pixels = match image.pixels {
-        Pixels::Gray(_) => Pixels::Gray(out),
-        Pixels::Rgb(_) => Pixels::Rgb(out),
-    };
-    Image { width: cw, height: ch, pixels }
+    image.same_mode(cw, ch, out)
 }
 
 /// The thinnest peel kept for an edge across a side of `side` pixels.
@@ -234,12 +227,6 @@ fn min_border(side: u32, options: &BorderOptions) -> u32 {
     let fraction = (options.min_border_fraction * f64::from(side)).ceil();
     // `fraction` is at most `side` for sane options; the cast saturates otherwise.
     options.min_border_px.max(fraction as u32).max(1)
-}
-
-fn samples(image: &Image) -> &[u8] {
-    match &image.pixels {
-        Pixels::Gray(s) | Pixels::Rgb(s) => s,
-    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -271,11 +258,7 @@ struct View<'a> {
 
 impl<'a> View<'a> {
     fn new(image: &'a Image) -> Option<View<'a>> {
-        let channels = match image.pixels {
-            Pixels::Gray(_) => 1,
-            Pixels::Rgb(_) => 3,
-        };
-        let samples = samples(image);
+        let (channels, samples) = (image.channels(), image.samples());
         let n = (image.width as usize).checked_mul(image.height as usize)?.checked_mul(channels)?;
         (n > 0 && samples.len() == n).then_some(View { samples, channels, width: image.width as usize })
     }
@@ -465,6 +448,7 @@ fn median_of(hist: &[u32; 256], count: u32) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pixels::Pixels;
 
     fn framed(w: u32, h: u32, rect: Rect, frame: u8) -> Image {
         let mut s = vec![frame; (w * h) as usize];
@@ -518,6 +502,6 @@ mod tests {
     }
 
     fn img_at(img: &Image, x: u32, y: u32) -> u8 {
-        samples(img)[(y * img.width + x) as usize]
+        img.samples()[(y * img.width + x) as usize]
     }
 }

@@ -66,27 +66,6 @@ fn margin(len: u32) -> u32 {
     (len + EXTEND_DIVISOR / 2) / EXTEND_DIVISOR
 }
 
-fn channels(image: &Image) -> usize {
-    match image.pixels {
-        Pixels::Gray(_) => 1,
-        Pixels::Rgb(_) => 3,
-    }
-}
-
-fn samples(image: &Image) -> &[u8] {
-    match &image.pixels {
-        Pixels::Gray(s) | Pixels::Rgb(s) => s,
-    }
-}
-
-fn with_samples(like: &Image, width: u32, height: u32, samples: Vec<u8>) -> Image {
-    let pixels = match like.pixels {
-        Pixels::Gray(_) => Pixels::Gray(samples),
-        Pixels::Rgb(_) => Pixels::Rgb(samples),
-    };
-    Image { width, height, pixels }
-}
-
 /// `image` in grey (Pillow's luma for RGB), box-averaged by the smallest integer factor
 /// that brings its longer side to at most `max_side` (1 when it is that small already; the
 /// partial boxes at the right and bottom edges average the pixels they have, as Pillow's
@@ -94,8 +73,7 @@ fn with_samples(like: &Image, width: u32, height: u32, samples: Vec<u8>) -> Imag
 /// single black pixel (decoded images always match).
 pub fn reduce_grey(image: &Image, max_side: u32) -> Image {
     let (w, h) = (image.width as usize, image.height as usize);
-    let ch = channels(image);
-    let src = samples(image);
+    let (ch, src) = (image.channels(), image.samples());
     if w == 0 || h == 0 || src.len() != w * h * ch {
         return Image { width: 1, height: 1, pixels: Pixels::Gray(vec![0]) };
     }
@@ -136,8 +114,7 @@ pub fn reduce_grey(image: &Image, max_side: u32) -> Image {
 /// at the bottom, filled as `fill` says.
 pub fn pad(image: &Image, fill: Fill, mx: u32, my: u32) -> Image {
     let (w, h) = (image.width as usize, image.height as usize);
-    let ch = channels(image);
-    let src = samples(image);
+    let (ch, src) = (image.channels(), image.samples());
     if w == 0 || h == 0 || src.len() != w * h * ch {
         return image.clone();
     }
@@ -165,7 +142,7 @@ pub fn pad(image: &Image, fill: Fill, mx: u32, my: u32) -> Image {
             out.extend_from_slice(&row[sx * ch..(sx + 1) * ch]);
         }
     }
-    with_samples(image, ow as u32, oh as u32, out)
+    image.same_mode(ow as u32, oh as u32, out)
 }
 
 #[cfg(test)]
@@ -178,7 +155,7 @@ mod tests {
     }
 
     fn at(image: &Image, x: u32, y: u32) -> u8 {
-        samples(image)[(y * image.width + x) as usize]
+        image.samples()[(y * image.width + x) as usize]
     }
 
     #[test]
@@ -203,14 +180,14 @@ mod tests {
         // Wider than the image: clamped, never out of bounds.
         let p = pad(&gray(1, 1, |_, _| 7), Fill::Mirror, 5, 5);
         assert_eq!((p.width, p.height), (11, 11));
-        assert!(samples(&p).iter().all(|&v| v == 7));
+        assert!(p.samples().iter().all(|&v| v == 7));
     }
 
     #[test]
     fn rgb_pixels_stay_whole() {
         let img = Image::rgb(2, 1, vec![1, 2, 3, 4, 5, 6]).expect("size matches");
         let p = pad(&img, Fill::Edge, 1, 0);
-        assert_eq!(samples(&p), [1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6]);
+        assert_eq!(p.samples(), [1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6]);
     }
 
     #[test]
@@ -219,12 +196,12 @@ mod tests {
         let img = gray(5, 1, |x, _| [10, 20, 30, 41, 90][x as usize]);
         let r = reduce_grey(&img, 3);
         assert_eq!((r.width, r.height), (3, 1));
-        assert_eq!(samples(&r), [15, 36, 90]);
+        assert_eq!(r.samples(), [15, 36, 90]);
         // Small enough already: the same pixels.
         assert_eq!(reduce_grey(&img, 5), img);
         // 2x2 by factor 2, boxes of 2 rows.
         let r = reduce_grey(&gray(3, 2, |x, y| (10 * x + 100 * y) as u8), 2);
-        assert_eq!((r.width, r.height, samples(&r)), (2, 1, &[55u8, 70][..]));
+        assert_eq!((r.width, r.height, r.samples()), (2, 1, &[55u8, 70][..]));
     }
 
     #[test]
@@ -233,7 +210,7 @@ mod tests {
         let r = reduce_grey(&img, 8);
         assert_eq!(r.pixels, Pixels::Gray(vec![luma(255, 0, 0), luma(10, 200, 30)]));
         // Pillow: Image.new("RGB", (1, 1), c).convert("L") gives 76 and 124.
-        assert_eq!(samples(&r), [76, 124]);
+        assert_eq!(r.samples(), [76, 124]);
     }
 
     #[test]

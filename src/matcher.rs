@@ -282,18 +282,13 @@ impl Matcher {
     /// Checks one input held in memory.
     pub fn check_bytes(&self, bytes: &[u8]) -> Result<Verdict, CheckError> {
         let index = self.index.load_full();
-        let (nearby, pdq_queries) = self.collect(&index, bytes, Mode::Verdict)?;
-        verdict(&index, &self.config, nearby, &pdq_queries)
+        let collected = self.collect(&index, bytes, Mode::Verdict)?;
+        verdict(&index, &self.config, collected)
     }
 
     /// The size check, hashing and queries shared by [`Matcher::check_bytes`] and
     /// [`Matcher::near`]; an input that did not decode and matched no digest is an error.
-    fn collect(
-        &self,
-        index: &MatcherIndex,
-        bytes: &[u8],
-        mode: Mode,
-    ) -> Result<(Nearby, Vec<PdqQuery>), CheckError> {
+    fn collect(&self, index: &MatcherIndex, bytes: &[u8], mode: Mode) -> Result<Collected, CheckError> {
         if bytes.len() as u64 > self.config.max_bytes {
             return Err(CheckError::TooLarge(format!(
                 "{} bytes, over the limit of {}",
@@ -301,14 +296,15 @@ impl Matcher {
                 self.config.max_bytes
             )));
         }
-        let (mut nearby, pdq_queries) = collect(index, &self.config, bytes, mode)?;
+        let mut collected = collect(index, &self.config, bytes, mode)?;
+        let nearby = &mut collected.nearby;
         if let Some(Err(_)) = &nearby.hashes.image {
             if nearby.hits.is_empty() {
                 let Some(Err(e)) = nearby.hashes.image.take() else { unreachable!("matched above") };
                 return Err(classify(e));
             }
         }
-        Ok((nearby, pdq_queries))
+        Ok(collected)
     }
 
     /// Reads a whole file (up to `max_bytes`) and checks it.
@@ -334,7 +330,7 @@ impl Matcher {
     /// applied. For evaluation tools (`mediamatch eval`) that apply thresholds and rules
     /// themselves; upload handlers want [`Matcher::check_bytes`].
     pub fn near(&self, bytes: &[u8]) -> Result<Nearby, CheckError> {
-        Ok(self.collect(&self.index.load(), bytes, Mode::Raw)?.0)
+        Ok(self.collect(&self.index.load(), bytes, Mode::Raw)?.nearby)
     }
 }
 
@@ -384,6 +380,15 @@ pub struct Nearby {
 /// variant, the hash set it came from.
 type PdqQuery = (Pdq, Variant, Source);
 
+/// What [`collect`] found for one input, with what [`verdict`] needs to resolve it.
+struct Collected {
+    nearby: Nearby,
+    /// Every usable PDQ hash of the input, to compare with corroborating entries.
+    pdq_queries: Vec<PdqQuery>,
+    /// The corroboration thresholds in force ([`corroboration`]).
+    corroborate: Option<Thresholds>,
+}
+
 /// How [`collect`] queries the derived hash sets.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -406,12 +411,7 @@ fn corroboration(config: &Config, kinds: Kinds) -> Option<Thresholds> {
 }
 
 /// Hashes `bytes` and queries every hash set; see [`Mode`].
-fn collect(
-    index: &MatcherIndex,
-    config: &Config,
-    bytes: &[u8],
-    mode: Mode,
-) -> Result<(Nearby, Vec<PdqQuery>), CheckError> {
+fn collect(index: &MatcherIndex, config: &Config, bytes: &[u8], mode: Mode) -> Result<Collected, CheckError> {
     let kinds = kinds_for(index, config);
     let corroborate = corroboration(config, kinds);
     // Extended images are only worth hashing when something can use their hits.
@@ -492,7 +492,7 @@ fn collect(
             }
         }
     }
-    Ok((Nearby { hashes, low_quality, hits }, pdq_queries))
+    Ok(Collected { nearby: Nearby { hashes, low_quality, hits }, pdq_queries, corroborate })
 }
 
 fn push_hits(hits: &mut Vec<Near>, kind: Kind, source: Source, found: Vec<DihedralHit>) {
@@ -507,17 +507,11 @@ fn push_hits(hits: &mut Vec<Near>, kind: Kind, source: Source, found: Vec<Dihedr
 }
 
 /// Applies corroboration, thresholds and the fusion policy to the hits of one input.
-fn verdict(
-    index: &MatcherIndex,
-    config: &Config,
-    nearby: Nearby,
-    pdq_queries: &[PdqQuery],
-) -> Result<Verdict, CheckError> {
-    let Nearby { hashes, low_quality, mut hits } = nearby;
-    let kinds = kinds_for(index, config);
-    match corroboration(config, kinds) {
-        Some(wide) => corroborate_phash(index, config.thresholds, wide, pdq_queries, &mut hits)?,
-        None => hits.retain(|h| h.source != Source::Extended),
+fn verdict(index: &MatcherIndex, config: &Config, collected: Collected) -> Result<Verdict, CheckError> {
+    let Collected { nearby: Nearby { hashes, low_quality, mut hits }, pdq_queries, corroborate } = collected;
+    // Without corroboration no extended image was hashed (see `collect`).
+    if let Some(wide) = corroborate {
+        corroborate_phash(index, config.thresholds, wide, &pdq_queries, &mut hits)?;
     }
     let unavailable = CheckError::IndexUnavailable;
     // One hit per (kind, entry): a plain match before a corroborated one, then the

@@ -42,4 +42,29 @@ impl Image {
     pub fn pixel_count(&self) -> usize {
         self.width as usize * self.height as usize
     }
+
+    /// Samples per pixel: 1 (grey) or 3 (RGB).
+    pub fn channels(&self) -> usize {
+        match self.pixels {
+            Pixels::Gray(_) => 1,
+            Pixels::Rgb(_) => 3,
+        }
+    }
+
+    /// The samples, row-major.
+    pub fn samples(&self) -> &[u8] {
+        match &self.pixels {
+            Pixels::Gray(s) | Pixels::Rgb(s) => s,
+        }
+    }
+
+    /// A `width` x `height` image of the same mode as this one holding `samples` (the
+    /// caller keeps the length right; [`Image::gray`] and [`Image::rgb`] check it).
+    pub fn same_mode(&self, width: u32, height: u32, samples: Vec<u8>) -> Image {
+        let pixels = match self.pixels {
+            Pixels::Gray(_) => Pixels::Gray(samples),
+            Pixels::Rgb(_) => Pixels::Rgb(samples),
+        };
+        Image { width, height, pixels }
+    }
 }

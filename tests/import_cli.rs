@@ -45,19 +45,7 @@ impl Summary {
     }
 }
 
-/// A match line of `query --format json`.
-#[derive(Deserialize, Debug, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-struct Match {
-    #[serde(rename = "type")]
-    record: String,
-    query: String,
-    kind: String,
-    distance: u32,
-    id: String,
-    list: String,
-    label: String,
-}
+use common::QueryMatch as Match;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mediamatch"))

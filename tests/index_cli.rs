@@ -1,5 +1,6 @@
 //! `mediamatch query`, `info` and `verify` on indexes built through the library.
 
+mod common;
 mod index_support;
 
 use std::path::Path;
@@ -8,20 +9,8 @@ use std::process::{Command, Output};
 use index_support::{canonical, catalog_of, oracle};
 use mediamatch::index::{build, write_atomic, BuildOptions};
 use mediamatch::{HashValue, Md5, Pdq, Phash};
-use serde::Deserialize;
 
-#[derive(Deserialize, Debug, PartialEq, Eq, PartialOrd, Ord)]
-#[serde(deny_unknown_fields)]
-struct Match {
-    #[serde(rename = "type")]
-    record: String,
-    query: String,
-    kind: String,
-    distance: u32,
-    id: String,
-    list: String,
-    label: String,
-}
+use common::QueryMatch as Match;
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mediamatch")).args(args).output().unwrap()

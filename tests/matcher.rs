@@ -1,6 +1,8 @@
 //! The `Matcher` as an upload handler uses it: verdicts for known, transformed and
 //! unrelated photos, the typed errors, batches, and hot reload while threads are checking.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -169,17 +171,6 @@ fn garbage_and_empty_input_are_not_images() {
     }
 }
 
-/// One PNG chunk: length, type, data, CRC-32 of type and data.
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&u32::try_from(data.len()).expect("small chunk").to_be_bytes());
-    let mut crc = flate2::Crc::new();
-    crc.update(kind);
-    crc.update(data);
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    out.extend_from_slice(&crc.sum().to_be_bytes());
-}
-
 #[test]
 fn png_header_announcing_a_huge_image_is_too_large() {
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
@@ -187,9 +178,9 @@ fn png_header_announcing_a_huge_image_is_too_large() {
     ihdr.extend_from_slice(&100_000u32.to_be_bytes());
     ihdr.extend_from_slice(&100_000u32.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB, deflate, adaptive filter, no interlace
-    png_chunk(&mut png, b"IHDR", &ihdr);
-    png_chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-    png_chunk(&mut png, b"IEND", &[]);
+    common::png_chunk(&mut png, b"IHDR", &ihdr);
+    common::png_chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    common::png_chunk(&mut png, b"IEND", &[]);
     match known_matcher().check_bytes(&png) {
         Err(CheckError::TooLarge(msg)) => assert!(msg.contains("100000"), "{msg}"),
         other => panic!("expected TooLarge, got {other:?}"),

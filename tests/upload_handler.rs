@@ -5,6 +5,7 @@
 //! need a nested `cargo build`), serves it on an ephemeral port from a thread and sends
 //! HTTP/1.1 requests over `std::net::TcpStream`. Every test stops its server at the end.
 
+mod common;
 #[path = "../examples/upload_handler/server.rs"]
 mod server;
 
@@ -202,17 +203,6 @@ fn garbage_empty_and_truncated_bodies_are_400() {
     server.stop();
 }
 
-/// One PNG chunk: length, type, data, CRC-32 of type and data.
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&u32::try_from(data.len()).expect("small chunk").to_be_bytes());
-    let mut crc = flate2::Crc::new();
-    crc.update(kind);
-    crc.update(data);
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    out.extend_from_slice(&crc.sum().to_be_bytes());
-}
-
 #[test]
 fn oversized_bodies_and_huge_images_are_413() {
     let (_dir, index) = index_file("known");
@@ -226,9 +216,9 @@ fn oversized_bodies_and_huge_images_are_413() {
     ihdr.extend_from_slice(&100_000u32.to_be_bytes());
     ihdr.extend_from_slice(&100_000u32.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
-    png_chunk(&mut png, b"IHDR", &ihdr);
-    png_chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-    png_chunk(&mut png, b"IEND", &[]);
+    common::png_chunk(&mut png, b"IHDR", &ihdr);
+    common::png_chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    common::png_chunk(&mut png, b"IEND", &[]);
     let (status, json) = upload(server.addr, &png);
     assert_eq!((status, json["error"].as_str()), (413, Some("too-large")), "{json}");
     // The server is still answering after refusals.

@@ -32,3 +32,28 @@ pub fn read_tsv(path: &std::path::Path) -> Vec<std::collections::HashMap<String,
     assert!(!rows.is_empty(), "{} has no rows", path.display());
     rows
 }
+
+/// A match line of `mediamatch query --format json` (strict: unknown fields fail).
+#[derive(serde::Deserialize, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
+pub struct QueryMatch {
+    #[serde(rename = "type")]
+    pub record: String,
+    pub query: String,
+    pub kind: String,
+    pub distance: u32,
+    pub id: String,
+    pub list: String,
+    pub label: String,
+}
+
+/// Appends one PNG chunk: length, type, data, CRC-32 of type and data.
+pub fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&u32::try_from(data.len()).expect("small chunk").to_be_bytes());
+    let mut crc = flate2::Crc::new();
+    crc.update(kind);
+    crc.update(data);
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    out.extend_from_slice(&crc.sum().to_be_bytes());
+}
