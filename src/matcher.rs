@@ -185,8 +185,8 @@ impl Verdict {
 
 /// Why an input could not be checked. Each variant maps to one HTTP answer in an upload
 /// handler: [`CheckError::NotAnImage`] and [`CheckError::Corrupt`] → 400/415,
-/// [`CheckError::TooLarge`] → 413, [`CheckError::IndexUnavailable`] and
-/// [`CheckError::Io`] → 500/503.
+/// [`CheckError::TooLarge`] → 413, [`CheckError::IndexUnavailable`],
+/// [`CheckError::IndexModifiedInPlace`] and [`CheckError::Io`] → 500/503.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CheckError {
@@ -205,6 +205,16 @@ pub enum CheckError {
     /// The input could not be read.
     #[error("read error: {0}")]
     Io(#[source] std::io::Error),
+    /// On reload, the index file turned out to have been modified in place (same file, new
+    /// size or modification time) rather than replaced by rename. The mapping in use may then
+    /// read the new bytes or fault, so its answers cannot be trusted: the reload is refused
+    /// and the process should be restarted. Replace index files by rename (`mediamatch
+    /// import` and `build` do).
+    #[error(
+        "{0}: the index file was modified in place instead of replaced by rename: the index in use \
+         may give wrong answers; restart, and replace index files by rename (as `mediamatch import` does)"
+    )]
+    IndexModifiedInPlace(PathBuf),
 }
 
 /// The bytes behind a matcher's index: a read-only file mapping, or a buffer built in
@@ -226,6 +236,39 @@ impl AsRef<[u8]> for IndexData {
     }
 }
 
+/// Which file a path named, and its size and modification time, when an index was opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FileIdentity {
+    device: u64,
+    inode: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl FileIdentity {
+    /// The identity of the file at `path` now (`None` when it cannot be read, or off Unix).
+    fn of(path: &Path) -> Option<FileIdentity> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(path).ok()?;
+            Some(FileIdentity { device: m.dev(), inode: m.ino(), len: m.len(), modified: m.modified().ok() })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            None
+        }
+    }
+
+    /// The same file (device and inode) with another size or modification time: written in
+    /// place. A file replaced by rename is another inode, which is what a reload is for.
+    fn modified_in_place(&self, now: &FileIdentity) -> bool {
+        (self.device, self.inode) == (now.device, now.inode)
+            && (self.len != now.len || self.modified != now.modified)
+    }
+}
+
 /// An index as a matcher holds it.
 pub type MatcherIndex = Index<IndexData>;
 
@@ -244,6 +287,8 @@ fn open_index(path: &Path, verify: bool) -> Result<MatcherIndex, CheckError> {
 pub struct Matcher {
     index: ArcSwap<MatcherIndex>,
     path: Option<PathBuf>,
+    /// What the file at `path` was when the index in use was opened.
+    opened: std::sync::Mutex<Option<FileIdentity>>,
     config: Config,
 }
 
@@ -252,19 +297,33 @@ impl Matcher {
     pub fn open(path: impl AsRef<Path>, config: Config) -> Result<Matcher, CheckError> {
         let path = path.as_ref().to_path_buf();
         let index = open_index(&path, config.verify_on_load)?;
-        Ok(Matcher { index: ArcSwap::from_pointee(index), path: Some(path), config })
+        let opened = std::sync::Mutex::new(FileIdentity::of(&path));
+        Ok(Matcher { index: ArcSwap::from_pointee(index), path: Some(path), opened, config })
     }
 
     /// Uses an index already in memory (e.g. built from list files); `reload` is then a no-op.
     pub fn from_index(index: MatcherIndex, config: Config) -> Matcher {
-        Matcher { index: ArcSwap::from_pointee(index), path: None, config }
+        Matcher { index: ArcSwap::from_pointee(index), path: None, opened: std::sync::Mutex::new(None), config }
     }
 
     /// Re-opens the index file and swaps it in atomically. On error the old index stays in use.
+    ///
+    /// A file that was modified in place since it was opened (the same file with a new size
+    /// or modification time, e.g. `cp new.idx live.idx`) is refused with
+    /// [`CheckError::IndexModifiedInPlace`]: readers cannot stop such a writer, but they can
+    /// say so instead of swapping in a mapping that the next write will break again.
     pub fn reload(&self) -> Result<(), CheckError> {
         if let Some(path) = &self.path {
+            let mut opened = self.opened.lock().unwrap_or_else(|e| e.into_inner());
+            let now = FileIdentity::of(path);
+            if let (Some(was), Some(now)) = (&*opened, &now) {
+                if was.modified_in_place(now) {
+                    return Err(CheckError::IndexModifiedInPlace(path.clone()));
+                }
+            }
             let index = open_index(path, self.config.verify_on_load)?;
             self.index.store(Arc::new(index));
+            *opened = now;
         }
         Ok(())
     }

@@ -511,3 +511,42 @@ fn fused_kinds_join_matches_by_list_and_id_never_by_an_empty_id() {
         2
     );
 }
+
+#[test]
+fn reload_refuses_an_index_overwritten_in_place_and_takes_one_replaced_by_rename() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let live = dir.path().join("live.mmi");
+    let other = dir.path().join("other.mmi");
+    let csv = known_csv();
+    let csv_str = csv.to_str().expect("utf-8 path");
+    mediamatch(&["import", live.to_str().expect("utf-8"), "--list", "gen0", csv_str]);
+    mediamatch(&["import", other.to_str().expect("utf-8"), "--list", "gen1", csv_str]);
+    let image = photo("grace_hopper.jpg");
+    let matcher = Matcher::open(&live, Config::default()).expect("index opens");
+    assert_eq!(generation(&matcher.check_bytes(&image).expect("checks").matches), Some(0));
+    // An unchanged file reloads.
+    matcher.reload().expect("an unchanged index reloads");
+
+    // `cp other.mmi live.mmi`: the same inode, truncated and rewritten.
+    let new_bytes = std::fs::read(&other).expect("reads");
+    let old_len = std::fs::metadata(&live).expect("stat").len();
+    let mut bytes = new_bytes.clone();
+    if bytes.len() as u64 == old_len {
+        // Make the size differ too, in case the clock does not move between the writes.
+        bytes.push(0);
+    }
+    std::fs::write(&live, &bytes).expect("overwrites in place");
+    match matcher.reload() {
+        Err(CheckError::IndexModifiedInPlace(path)) => assert_eq!(path, live),
+        other => panic!("an in-place overwrite was not refused: {other:?}"),
+    }
+    let msg = matcher.reload().unwrap_err().to_string();
+    assert!(msg.contains("modified in place") && msg.contains("rename"), "{msg}");
+
+    // Replacing the file by rename is what reload is for.
+    let staged = dir.path().join("staged.mmi");
+    std::fs::write(&staged, &new_bytes).expect("writes");
+    std::fs::rename(&staged, &live).expect("renames");
+    matcher.reload().expect("an index replaced by rename reloads");
+    assert_eq!(generation(&matcher.check_bytes(&image).expect("checks").matches), Some(1));
+}

@@ -19,6 +19,9 @@ use sha2::{Digest, Sha256};
 #[serde(deny_unknown_fields)]
 struct MatchRec {
     path: String,
+    /// The raw name in base64, only when it is not UTF-8.
+    #[serde(default)]
+    path_bytes: Option<String>,
     kind: String,
     distance: u32,
     variant: Option<String>,
@@ -36,6 +39,8 @@ struct MatchRec {
 #[serde(deny_unknown_fields)]
 struct ErrorRec {
     path: String,
+    #[serde(default)]
+    path_bytes: Option<String>,
     error: String,
 }
 
@@ -43,6 +48,8 @@ struct ErrorRec {
 #[serde(deny_unknown_fields)]
 struct NotImageRec {
     path: String,
+    #[serde(default)]
+    path_bytes: Option<String>,
     reason: String,
 }
 
@@ -50,6 +57,8 @@ struct NotImageRec {
 #[serde(deny_unknown_fields)]
 struct LowQualityRec {
     path: String,
+    #[serde(default)]
+    path_bytes: Option<String>,
     pdq_quality: u8,
 }
 
@@ -63,6 +72,8 @@ struct SummaryRec {
     matches: u64,
     matched_files: u64,
     low_quality: u64,
+    skipped_special: u64,
+    skipped_symlinks: u64,
     elapsed_s: f64,
     files_per_s: f64,
 }
@@ -131,6 +142,15 @@ fn parse_json(out: &Output) -> Report {
                 r.summary = Some(strict(v, line));
             }
             other => panic!("line {i}: unknown record type {other:?}: {line}"),
+        }
+    }
+    // `path_bytes` comes only with a name that is not UTF-8, whose `path` is then escaped.
+    let paths = r.matches.iter().map(|m| (&m.path, &m.path_bytes));
+    let paths = paths.chain(r.errors.iter().map(|e| (&e.path, &e.path_bytes)));
+    let paths = paths.chain(r.not_images.iter().map(|n| (&n.path, &n.path_bytes)));
+    for (path, bytes) in paths.chain(r.low_quality.iter().map(|l| (&l.path, &l.path_bytes))) {
+        if let Some(b) = bytes {
+            assert!(!b.is_empty() && path.contains("\\x"), "path {path:?} with path_bytes {b:?}");
         }
     }
     let s = r.summary();
@@ -689,8 +709,10 @@ fn bad_files_are_reported_and_the_scan_finishes() {
     assert_eq!(not_images.keys().map(String::as_str).collect::<Vec<_>>(), ["empty.jpg", "notes.jpg"]);
     assert!(not_images["empty.jpg"].contains("empty"));
     // Corrupt entropy-coded data decodes with libjpeg's warnings ignored, as in Pillow; the
-    // damaged copy is an image that no longer matches. The FIFO is never opened.
+    // damaged copy is an image that no longer matches. The FIFO is never opened: it is
+    // counted as skipped, and so is nothing else (links are followed here).
     let sum = r.summary();
+    assert_eq!((sum.skipped_special, sum.skipped_symlinks), (1, 0), "{sum:?}");
     // 4 matching copies, the unrelated photo and noisy.jpg.
     assert_eq!(sum.images, 6, "{sum:?}");
     assert_eq!((sum.files, sum.not_images, sum.errors), (12, 2, 4));
@@ -718,6 +740,15 @@ fn symlinks_are_not_followed_without_follow() {
     assert!(r.error_of("up").is_none() && r.error_of("dangling.jpg").is_none(), "{:?}", r.errors);
     assert!(r.error_of("corrupt.jpg").is_some() && r.error_of("truncated.jpg").is_some());
     assert_eq!(r.matches.iter().map(|m| file_name(&m.path)).collect::<BTreeSet<_>>().len(), 4);
+    // ... but counted: the loop's link and the dangling link (or none, when mode 000 worked).
+    let links = if t.unreadable.0 == "dangling.jpg" { 2 } else { 1 };
+    assert_eq!((r.summary().skipped_special, r.summary().skipped_symlinks), (1, links), "{:?}", r.summary());
+    let out = run_in(&t.top, &["scan", "root", "--list", s(&list)], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("skipped 1 FIFOs, sockets or devices and {links} symbolic links")),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -839,4 +870,164 @@ fn scanning_writes_nothing() {
     let out = run_in(&t.top, &["scan", "root", "--index", "index.mmi", "--format", "json"], None);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(snapshot(&t.top), before, "the scan changed or added files");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile paths and path listings
+
+#[test]
+fn a_file_swapped_for_a_fifo_after_the_walk_is_reported_not_waited_for() {
+    // `--files-from` hands the path to a worker as it is read: a FIFO under a name that was a
+    // file is what a worker sees when the file is swapped after the walk. Nothing writes to
+    // the FIFO, so a blocking open would hang this test forever.
+    let t = bad_tree();
+    let list = demo_list();
+    let args = ["scan", "--files-from", "-", "--list", s(&list), "--format", "json"];
+    let r = parse_json(&run_in(&t.top, &args, Some(b"root/fifo\nroot/copies/coins-reencoded-q50.jpg\n")));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.error_of("fifo").is_some_and(|e| e.error.contains("not a regular file")), "{:?}", r.errors);
+    assert_eq!(r.matched_ids(), ["coins"]);
+}
+
+#[test]
+fn names_that_are_not_utf8_or_hold_line_breaks_print_losslessly() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("d");
+    std::fs::create_dir(&dir).expect("mkdir");
+    // Two names that a lossy conversion prints alike, and one with a newline and a tab.
+    for name in [&b"bad-\xff.jpg"[..], b"bad-\xfe.jpg", b"two\nlines\tand tab.jpg"] {
+        copy_demo("coins-reencoded-q50.jpg", &dir.join(OsStr::from_bytes(name)));
+    }
+    let list = demo_list();
+    let r = parse_json(&run_in(tmp.path(), &["scan", "d", "--list", s(&list), "--format", "json"], None));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut by_path: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for m in &r.matches {
+        by_path.insert(m.path.clone(), m.path_bytes.clone());
+    }
+    let want: BTreeMap<String, Option<String>> = [
+        ("d/bad-\\xfe.jpg", Some("ZC9iYWQt/i5qcGc=")),
+        ("d/bad-\\xff.jpg", Some("ZC9iYWQt/y5qcGc=")),
+        ("d/two\nlines\tand tab.jpg", None),
+    ]
+    .iter()
+    .map(|(p, b)| (p.to_string(), b.map(str::to_string)))
+    .collect();
+    assert_eq!(by_path, want);
+
+    // Text: one line per match, names escaped, the two invalid names distinct.
+    let out = run_in(tmp.path(), &["scan", "d", "--list", s(&list)], None);
+    let stdout = String::from_utf8(out.stdout).expect("text output is UTF-8");
+    let paths: BTreeSet<&str> = stdout.lines().map(|l| l.split('\t').next().unwrap_or("")).collect();
+    let want: BTreeSet<&str> = ["d/bad-\\xfe.jpg", "d/bad-\\xff.jpg", "d/two\\nlines\\tand tab.jpg"].into();
+    assert_eq!(paths, want, "{stdout}");
+    assert_eq!(stdout.lines().count(), r.matches.len());
+
+    // Non-UTF-8 names come through --files-from too.
+    let r = parse_json(&run_in(
+        tmp.path(),
+        &["scan", "--files-from", "-", "--list", s(&list), "--format", "json"],
+        Some(b"d/bad-\xff.jpg\n"),
+    ));
+    assert_eq!((r.code, r.summary().files), (0, 1), "{}", r.stderr);
+    assert_eq!(r.matches[0].path_bytes.as_deref(), Some("ZC9iYWQt/y5qcGc="));
+}
+
+#[test]
+fn a_runaway_files_from_stream_is_an_error_not_a_memory_leak() {
+    // /dev/zero as --files-from: an endless line. A bounded stand-in (1 MiB of zero bytes with
+    // no line end, then a real path that must not be reached) shows the bound.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut listing = vec![0u8; 1 << 20];
+    listing.extend_from_slice(b"\nnever.jpg\n");
+    std::fs::write(tmp.path().join("paths"), &listing).expect("write");
+    let list = demo_list();
+    let args = ["scan", "--files-from", "paths", "--list", s(&list), "--format", "json"];
+    let r = parse_json(&run_in(tmp.path(), &args, None));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+    assert!(r.errors[0].error.contains("line 1 is over 65536 bytes"), "{:?}", r.errors);
+    // And /dev/zero itself ends in an error, bounded in memory, not a hang.
+    let args = ["scan", "--files-from", "/dev/zero", "--list", s(&list), "--format", "json"];
+    let r = parse_json(&run_in(tmp.path(), &args, None));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.errors[0].error.contains("not a list of paths"), "{:?}", r.errors);
+}
+
+#[test]
+fn an_index_overwritten_in_place_mid_scan_stops_the_scan_with_its_counts() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let index = tmp.path().join("live.mmi");
+    let out = run(&["build", "-o", s(&index), s(&demo_list())]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let copy = demo_dir().join("coins-reencoded-q50.jpg");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mediamatch"))
+        .args(["scan", "--files-from", "-", "--index", s(&index), "--format", "json", "-j", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mediamatch");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    writeln!(stdin, "{}", s(&copy)).expect("write a path");
+    stdin.flush().expect("flush");
+    // Wait for the first file's records: the scan is now between files, the index mapped.
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("read a record");
+    assert!(first.contains("\"type\":\"match\""), "{first}");
+    // `cp other live`: truncate the mapped file in place, then more paths.
+    std::fs::File::create(&index).expect("truncate in place");
+    for _ in 0..3 {
+        let _ = writeln!(stdin, "{}", s(&copy));
+    }
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("read the rest");
+    let status = child.wait().expect("wait");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("stderr");
+    assert_eq!(status.code(), Some(2), "died by a signal or wrong code: {status:?}; stderr: {stderr}");
+    assert!(stderr.contains("the index file changed while mapped"), "{stderr}");
+    assert!(stderr.contains("files not reported were not checked"), "{stderr}");
+    let last = rest.lines().rfind(|l| !l.is_empty()).expect("a last record");
+    let v: serde_json::Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {last}"));
+    assert_eq!(v["type"], "fatal", "{last}");
+    assert!(v["files"].as_u64().expect("files") >= 1, "{last}");
+    assert!(v["matches"].as_u64().expect("matches") >= 1, "{last}");
+}
+
+#[test]
+fn query_and_info_refuse_a_tampered_index_unless_no_verify() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let index = tmp.path().join("known.mmi");
+    let out = run(&["build", "-o", s(&index), s(&demo_list())]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let md5 = std::fs::read_to_string(demo_list())
+        .expect("read")
+        .lines()
+        .find_map(|l| l.strip_prefix("md5,").map(|rest| rest.split(',').next().unwrap_or("").to_string()))
+        .expect("the demo list has an md5 row");
+    let q = format!("md5:{md5}");
+    let out = run(&["query", "--index", s(&index), &q]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut bytes = std::fs::read(&index).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&index, &bytes).expect("write");
+    for args in [vec!["query", "--index", s(&index), &q], vec!["info", s(&index)]] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("checksum") && err.contains("damaged"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing answered from a tampered index");
+        let mut unchecked = args.clone();
+        unchecked.push("--no-verify");
+        let out = run(&unchecked);
+        assert_ne!(out.status.code(), Some(2), "{unchecked:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not verified (--no-verify)"));
+    }
 }

@@ -67,7 +67,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let mut failed = 0usize;
     let mut items = walk(&args.paths, WalkOptions { follow: args.follow }).peekable();
     while items.peek().is_some() {
-        let chunk: Vec<Item> = items.by_ref().take(CHUNK).collect();
+        // FIFOs, devices and unfollowed links inside a tree are passed over, as `scan` does.
+        let chunk: Vec<Item> =
+            items.by_ref().filter(|i| !matches!(i, Item::Skipped(..))).take(CHUNK).collect();
         let results: Vec<(PathBuf, Result<Hashes, String>)> = chunk
             .into_par_iter()
             .map(|item| match item {
@@ -82,6 +84,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                     (path, r)
                 }
                 Item::Error(path, msg) => (path, Err(msg)),
+                Item::Skipped(path, _) => (path, Err("not read".into())),
             })
             .collect();
         for (path, r) in results {

@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use mediamatch::index::Index;
 
 use super::Exit;
 
@@ -16,11 +15,16 @@ pub(crate) struct Args {
     /// Print one JSON object (`"type":"info"`) instead of the text description.
     #[arg(long)]
     json: bool,
+    /// Skip the full check of the index (checksum and every structure) before answering:
+    /// a faster start on a very large index, but a damaged or tampered file could then give
+    /// wrong answers. A note on stderr says the answers come from an unchecked index.
+    #[arg(long)]
+    no_verify: bool,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let path = args.index.display();
-    let index = Index::open(&args.index).with_context(|| format!("{path}"))?;
+    let index = super::open_checked(&args.index, !args.no_verify)?;
     let info = index.info().with_context(|| format!("{path}"))?;
     let mut out = std::io::stdout().lock();
     if args.json {

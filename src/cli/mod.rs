@@ -9,9 +9,11 @@ mod info;
 mod lists;
 mod matching;
 mod output;
+mod path_text;
 mod progress;
 mod query;
 mod scan;
+mod sigbus;
 mod upgrade;
 mod verify;
 pub(crate) mod walk;
@@ -49,6 +51,20 @@ enum Command {
     Scan(scan::Args),
     /// Measure recall and false matches on transformed copies of a folder of photos.
     Eval(eval::Args),
+}
+
+/// Opens an index to answer from it, checked in full (checksum and every structure) unless
+/// `verify` is false, in which case stderr says so: a tampered file is refused, never read
+/// as if it were intact.
+pub(crate) fn open_checked(path: &std::path::Path, verify: bool) -> anyhow::Result<mediamatch::index::Index<memmap2::Mmap>> {
+    use anyhow::Context;
+    let index = mediamatch::index::Index::open(path).with_context(|| format!("{}", path.display()))?;
+    if verify {
+        index.verify().with_context(|| format!("{}: the index is damaged (run `mediamatch verify`)", path.display()))?;
+    } else {
+        eprintln!("mediamatch: {}: not verified (--no-verify): answers assume the file is intact", path.display());
+    }
+    Ok(index)
 }
 
 /// Parses the arguments, runs the subcommand and maps the outcome to an exit code.

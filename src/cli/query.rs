@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use mediamatch::index::Index;
 use mediamatch::{HashValue, Kind};
 use serde::Serialize;
 
@@ -37,6 +36,11 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Skip the full check of the index (checksum and every structure) before answering:
+    /// a faster start on a very large index, but a damaged or tampered file could then give
+    /// wrong answers. A note on stderr says the answers come from an unchecked index.
+    #[arg(long)]
+    no_verify: bool,
     /// Hashes to look up, as KIND:HEX (e.g. phash:8c563bb4622dd4e3).
     #[arg(required = true, value_name = "KIND:HEX")]
     hashes: Vec<String>,
@@ -56,7 +60,7 @@ struct Match<'a> {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
-    let index = Index::open(&args.index).with_context(|| format!("{}", args.index.display()))?;
+    let index = super::open_checked(&args.index, !args.no_verify)?;
     let list_names: Vec<String> = (0..index.list_count())
         .map(|l| index.list(l).map(|info| info.name))
         .collect::<Result<_, _>>()

@@ -17,8 +17,10 @@ use serde::Serialize;
 
 use super::matching::MatchArgs;
 use super::output::{csv_field, OutputFormat};
+use super::path_text::PathText;
 use super::progress::Progress;
-use super::walk::{walk, Item, WalkOptions};
+use super::sigbus;
+use super::walk::{walk, Item, PathLines, Skip, WalkOptions};
 use super::{lists_index, Exit};
 
 /// Arguments of `mediamatch scan`.
@@ -77,16 +79,14 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
 }
 
-/// Counters for the summary.
-#[derive(Default)]
+/// Counters for the summary. Those the SIGBUS guard reports live in its `Progress`.
 struct Counts {
-    files: AtomicU64,
+    seen: &'static sigbus::Progress,
     images: AtomicU64,
     not_images: AtomicU64,
-    errors: AtomicU64,
-    matches: AtomicU64,
-    matched_files: AtomicU64,
     low_quality: AtomicU64,
+    skipped_special: AtomicU64,
+    skipped_symlinks: AtomicU64,
 }
 
 #[derive(Serialize)]
@@ -94,6 +94,8 @@ struct MatchRecord<'a> {
     #[serde(rename = "type")]
     kind_tag: &'static str,
     path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_bytes: Option<&'a str>,
     kind: &'static str,
     distance: u32,
     variant: Option<&'static str>,
@@ -112,6 +114,8 @@ struct ErrorRecord<'a> {
     #[serde(rename = "type")]
     kind_tag: &'static str,
     path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_bytes: Option<&'a str>,
     error: &'a str,
 }
 
@@ -120,6 +124,8 @@ struct NotImageRecord<'a> {
     #[serde(rename = "type")]
     kind_tag: &'static str,
     path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_bytes: Option<&'a str>,
     reason: &'a str,
 }
 
@@ -128,6 +134,8 @@ struct LowQualityRecord<'a> {
     #[serde(rename = "type")]
     kind_tag: &'static str,
     path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_bytes: Option<&'a str>,
     pdq_quality: u8,
 }
 
@@ -142,6 +150,8 @@ struct SummaryRecord {
     matches: u64,
     matched_files: u64,
     low_quality: u64,
+    skipped_special: u64,
+    skipped_symlinks: u64,
     elapsed_s: f64,
     files_per_s: f64,
 }
@@ -174,7 +184,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         .context("starting worker threads")?;
 
     let start = Instant::now();
-    let counts = Counts::default();
+    let counts = Counts {
+        seen: Box::leak(Box::default()),
+        images: AtomicU64::new(0),
+        not_images: AtomicU64::new(0),
+        low_quality: AtomicU64::new(0),
+        skipped_special: AtomicU64::new(0),
+        skipped_symlinks: AtomicU64::new(0),
+    };
+    if args.index.is_some() {
+        sigbus::install(counts.seen, args.format == OutputFormat::Json);
+    }
     let printer = Mutex::new(Printer::new(args.format));
     let progress = Progress::new(!args.quiet, total_hint(&args));
     let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(1024);
@@ -190,9 +210,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                     (path, outcome)
                 }
                 Item::Error(path, msg) => (path, Outcome::Failed(msg)),
+                Item::Skipped(_, Skip::Special) => {
+                    counts.skipped_special.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                Item::Skipped(_, Skip::Symlink) => {
+                    counts.skipped_symlinks.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
             };
-            counts.files.fetch_add(1, Ordering::Relaxed);
-            let path_s = path.display().to_string();
+            counts.seen.files.fetch_add(1, Ordering::Relaxed);
+            let path_s = PathText::new(&path);
             let mut p = printer.lock().unwrap_or_else(|e| e.into_inner());
             match outcome {
                 Outcome::Checked(v) => {
@@ -203,8 +231,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                         p.low_quality(&path_s, v.pdq_quality().unwrap_or(0), args.quiet, &progress);
                     }
                     if v.is_match() {
-                        counts.matched_files.fetch_add(1, Ordering::Relaxed);
-                        counts.matches.fetch_add(v.matches.len() as u64, Ordering::Relaxed);
+                        counts.seen.matched_files.fetch_add(1, Ordering::Relaxed);
+                        counts.seen.matches.fetch_add(v.matches.len() as u64, Ordering::Relaxed);
                         p.matches(&path_s, &v, &progress);
                     }
                 }
@@ -213,29 +241,31 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                     p.not_image(&path_s, &reason, args.quiet, &progress);
                 }
                 Outcome::Failed(msg) => {
-                    counts.errors.fetch_add(1, Ordering::Relaxed);
+                    counts.seen.errors.fetch_add(1, Ordering::Relaxed);
                     p.error(&path_s, &msg, &progress);
                 }
             }
             drop(p);
-            progress.tick(counts.matches.load(Ordering::Relaxed), counts.errors.load(Ordering::Relaxed));
+            progress.tick(counts.seen.matches.load(Ordering::Relaxed), counts.seen.errors.load(Ordering::Relaxed));
         })
     });
     if producer.join().is_err() {
-        counts.errors.fetch_add(1, Ordering::Relaxed);
+        counts.seen.errors.fetch_add(1, Ordering::Relaxed);
         eprintln!("mediamatch scan: the path reader stopped unexpectedly");
     }
     progress.finish();
     let elapsed = start.elapsed().as_secs_f64();
     let summary = SummaryRecord {
         kind_tag: "summary",
-        files: counts.files.load(Ordering::Relaxed),
+        files: counts.seen.files.load(Ordering::Relaxed),
         images: counts.images.load(Ordering::Relaxed),
         not_images: counts.not_images.load(Ordering::Relaxed),
-        errors: counts.errors.load(Ordering::Relaxed),
-        matches: counts.matches.load(Ordering::Relaxed),
-        matched_files: counts.matched_files.load(Ordering::Relaxed),
+        errors: counts.seen.errors.load(Ordering::Relaxed),
+        matches: counts.seen.matches.load(Ordering::Relaxed),
+        matched_files: counts.seen.matched_files.load(Ordering::Relaxed),
         low_quality: counts.low_quality.load(Ordering::Relaxed),
+        skipped_special: counts.skipped_special.load(Ordering::Relaxed),
+        skipped_symlinks: counts.skipped_symlinks.load(Ordering::Relaxed),
         elapsed_s: (elapsed * 1000.0).round() / 1000.0,
         files_per_s: 0.0,
     };
@@ -261,15 +291,18 @@ fn check_file(matcher: &Matcher, path: &Path, max: u64) -> Outcome {
     }
 }
 
-/// The total number of files when it is cheap to know (a `--files-from` file and no PATHs).
+/// The total number of files when it is cheap to know (a regular `--files-from` file and no
+/// PATHs; never a pipe or device, which could not be read twice or might never end).
 fn total_hint(args: &Args) -> Option<u64> {
     match (&args.files_from, args.paths.is_empty()) {
         (Some(f), true) if f.as_os_str() != "-" => {
-            let file = std::fs::File::open(f).ok()?;
-            Some(
-                std::io::BufReader::new(file).lines().map_while(Result::ok).filter(|l| !l.is_empty()).count()
-                    as u64,
-            )
+            let file = super::walk::open_regular(f).ok()?;
+            let mut n = 0;
+            for path in PathLines::new(std::io::BufReader::new(file)) {
+                path.ok()?;
+                n += 1;
+            }
+            Some(n)
         }
         _ => None,
     }
@@ -291,6 +324,8 @@ impl Source {
             }
         }
         let Some(list) = &self.files_from else { return };
+        // A named pipe is a fine source of paths (a batch system may feed one), so this open
+        // may block until a writer comes; the reads are bounded per line (`PathLines`).
         let reader: Box<dyn BufRead> = if list.as_os_str() == "-" {
             Box::new(std::io::stdin().lock())
         } else {
@@ -302,20 +337,16 @@ impl Source {
                 }
             }
         };
-        for line in reader.lines() {
-            let line = match line {
-                Ok(l) => l,
+        for line in PathLines::new(reader) {
+            let path = match line {
+                Ok(p) => p,
                 Err(e) => {
                     let _ = tx.send(Item::Error(list.clone(), format!("reading --files-from: {e}")));
                     return;
                 }
             };
-            let line = line.trim_end_matches('\r');
-            if line.is_empty() {
-                continue;
-            }
             // A listed directory is walked like a PATH argument.
-            for item in walk(std::slice::from_ref(&PathBuf::from(line)), opts) {
+            for item in walk(std::slice::from_ref(&path), opts) {
                 if tx.send(item).is_err() {
                     return;
                 }
@@ -336,7 +367,7 @@ impl Printer {
         Printer { format, out: std::io::BufWriter::new(std::io::stdout()), wrote_header: false }
     }
 
-    fn matches(&mut self, path: &str, v: &Verdict, progress: &Progress) {
+    fn matches(&mut self, path: &PathText, v: &Verdict, progress: &Progress) {
         let _ = progress.suspend(|| -> std::io::Result<()> {
             for m in &v.matches {
                 let variant = m.variant.map(|x| x.name());
@@ -344,7 +375,8 @@ impl Printer {
                     OutputFormat::Json => {
                         let rec = MatchRecord {
                             kind_tag: "match",
-                            path,
+                            path: path.json(),
+                            path_bytes: path.bytes_base64.as_deref(),
                             kind: m.kind.name(),
                             distance: m.distance,
                             variant,
@@ -365,7 +397,7 @@ impl Printer {
                         writeln!(
                             self.out,
                             "{},{},{},{},{},{},{},{},{},{},{}",
-                            csv_field(path),
+                            csv_field(&path.text),
                             m.kind,
                             m.distance,
                             variant.unwrap_or(""),
@@ -381,7 +413,8 @@ impl Printer {
                     OutputFormat::Text => {
                         writeln!(
                             self.out,
-                            "{path}\t{} distance {} variant {}{}{}{} list {} id {} label {} agree {}",
+                            "{}\t{} distance {} variant {}{}{}{} list {} id {} label {} agree {}",
+                            path.text,
                             m.kind,
                             m.distance,
                             variant.unwrap_or("-"),
@@ -411,15 +444,21 @@ impl Printer {
         Ok(())
     }
 
-    fn error(&mut self, path: &str, msg: &str, progress: &Progress) {
+    fn error(&mut self, path: &PathText, msg: &str, progress: &Progress) {
         let _ = progress.suspend(|| -> std::io::Result<()> {
             if self.format == OutputFormat::Json {
-                serde_json::to_writer(&mut self.out, &ErrorRecord { kind_tag: "error", path, error: msg })?;
+                let rec = ErrorRecord {
+                    kind_tag: "error",
+                    path: path.json(),
+                    path_bytes: path.bytes_base64.as_deref(),
+                    error: msg,
+                };
+                serde_json::to_writer(&mut self.out, &rec)?;
                 writeln!(self.out)?;
                 self.out.flush()
             } else {
                 self.out.flush()?;
-                eprintln!("{path}: {msg}");
+                eprintln!("{}: {msg}", path.text);
                 Ok(())
             }
         });
@@ -427,33 +466,43 @@ impl Printer {
 
     /// A file that is not an image (and matched no digest): not an error, but never silent,
     /// since a sweep must be able to say which files it could not check perceptually.
-    fn not_image(&mut self, path: &str, reason: &str, quiet: bool, progress: &Progress) {
+    fn not_image(&mut self, path: &PathText, reason: &str, quiet: bool, progress: &Progress) {
         let _ = progress.suspend(|| -> std::io::Result<()> {
             if self.format == OutputFormat::Json {
-                let rec = NotImageRecord { kind_tag: "not_image", path, reason };
+                let rec = NotImageRecord {
+                    kind_tag: "not_image",
+                    path: path.json(),
+                    path_bytes: path.bytes_base64.as_deref(),
+                    reason,
+                };
                 serde_json::to_writer(&mut self.out, &rec)?;
                 writeln!(self.out)?;
                 self.out.flush()
             } else {
                 if !quiet {
                     self.out.flush()?;
-                    eprintln!("{path}: {reason}; not checked perceptually");
+                    eprintln!("{}: {reason}; not checked perceptually", path.text);
                 }
                 Ok(())
             }
         });
     }
 
-    fn low_quality(&mut self, path: &str, quality: u8, quiet: bool, progress: &Progress) {
+    fn low_quality(&mut self, path: &PathText, quality: u8, quiet: bool, progress: &Progress) {
         let _ = progress.suspend(|| -> std::io::Result<()> {
             if self.format == OutputFormat::Json {
-                let rec = LowQualityRecord { kind_tag: "low_quality", path, pdq_quality: quality };
+                let rec = LowQualityRecord {
+                    kind_tag: "low_quality",
+                    path: path.json(),
+                    path_bytes: path.bytes_base64.as_deref(),
+                    pdq_quality: quality,
+                };
                 serde_json::to_writer(&mut self.out, &rec)?;
                 writeln!(self.out)?;
                 self.out.flush()
             } else {
                 if !quiet {
-                    eprintln!("{path}: PDQ quality {quality} is below --min-quality; PDQ not matched");
+                    eprintln!("{}: PDQ quality {quality} is below --min-quality; PDQ not matched", path.text);
                 }
                 Ok(())
             }
@@ -472,6 +521,12 @@ impl Printer {
                 "scanned {} files ({} images, {} not images, {} errors, {} low quality): {} matches in {} files; {:.1} s, {:.1} files/s",
                 s.files, s.images, s.not_images, s.errors, s.low_quality, s.matches, s.matched_files, s.elapsed_s, s.files_per_s
             );
+            if s.skipped_special + s.skipped_symlinks > 0 {
+                eprintln!(
+                    "skipped {} FIFOs, sockets or devices and {} symbolic links (not followed without --follow)",
+                    s.skipped_special, s.skipped_symlinks
+                );
+            }
         }
         self.out.flush()?;
         Ok(())
