@@ -303,7 +303,12 @@ impl Matcher {
 
     /// Uses an index already in memory (e.g. built from list files); `reload` is then a no-op.
     pub fn from_index(index: MatcherIndex, config: Config) -> Matcher {
-        Matcher { index: ArcSwap::from_pointee(index), path: None, opened: std::sync::Mutex::new(None), config }
+        Matcher {
+            index: ArcSwap::from_pointee(index),
+            path: None,
+            opened: std::sync::Mutex::new(None),
+            config,
+        }
     }
 
     /// Re-opens the index file and swaps it in atomically. On error the old index stays in use.

@@ -56,13 +56,21 @@ enum Command {
 /// Opens an index to answer from it, checked in full (checksum and every structure) unless
 /// `verify` is false, in which case stderr says so: a tampered file is refused, never read
 /// as if it were intact.
-pub(crate) fn open_checked(path: &std::path::Path, verify: bool) -> anyhow::Result<mediamatch::index::Index<memmap2::Mmap>> {
+pub(crate) fn open_checked(
+    path: &std::path::Path,
+    verify: bool,
+) -> anyhow::Result<mediamatch::index::Index<memmap2::Mmap>> {
     use anyhow::Context;
     let index = mediamatch::index::Index::open(path).with_context(|| format!("{}", path.display()))?;
     if verify {
-        index.verify().with_context(|| format!("{}: the index is damaged (run `mediamatch verify`)", path.display()))?;
+        index
+            .verify()
+            .with_context(|| format!("{}: the index is damaged (run `mediamatch verify`)", path.display()))?;
     } else {
-        eprintln!("mediamatch: {}: not verified (--no-verify): answers assume the file is intact", path.display());
+        eprintln!(
+            "mediamatch: {}: not verified (--no-verify): answers assume the file is intact",
+            path.display()
+        );
     }
     Ok(index)
 }

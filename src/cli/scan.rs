@@ -246,7 +246,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                 }
             }
             drop(p);
-            progress.tick(counts.seen.matches.load(Ordering::Relaxed), counts.seen.errors.load(Ordering::Relaxed));
+            progress.tick(
+                counts.seen.matches.load(Ordering::Relaxed),
+                counts.seen.errors.load(Ordering::Relaxed),
+            );
         })
     });
     if producer.join().is_err() {
