@@ -114,3 +114,52 @@ fn rejects_in_a_cr_only_csv_are_reported_at_their_line() {
     assert_eq!(counts(&s.unwrap_or_else(|| panic!("{out:?}"))), [2, 0, 0, 0, 1]);
     assert!(text(&out.stderr).contains(&format!("{}:3: bad md5 hash", list.display())), "{out:?}");
 }
+
+/// An NCMEC page whose first image nests `depth` elements (140 KB at 20,000).
+fn deep_page(depth: usize) -> String {
+    format!(
+        "<?xml version=\"1.0\"?>\n<queryResult>\n<images>\n{}{}\n</images></queryResult>\n",
+        "<a>".repeat(depth),
+        "</a>".repeat(depth)
+    )
+}
+
+#[test]
+fn a_deeply_nested_ncmec_page_is_refused_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = index_of_1000(dir.path());
+    let before = std::fs::read(&index).unwrap();
+    let page = write(dir.path(), "deep.xml", deep_page(20_000));
+    let want =
+        format!("{}: line 4: bad NCMEC XML: elements nested more than 256 levels deep", page.display());
+
+    let started = std::time::Instant::now();
+    let (out, _) = import(&index, "ncmec", &[&page], &[]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(text(&out.stderr).contains(&want), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(&index).unwrap(), before);
+    assert!(started.elapsed().as_secs() < 5);
+
+    let built = dir.path().join("built.mmi");
+    let out = bin().arg("build").arg("-o").arg(&built).arg(&page).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(text(&out.stderr).contains(&want), "{}", text(&out.stderr));
+    assert!(!built.exists());
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = bin().arg("scan").arg(empty.path()).arg("--list").arg(&page).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(text(&out.stderr).contains(&want), "{}", text(&out.stderr));
+
+    // A page of normal depth still reads.
+    let ok = write(
+        dir.path(),
+        "ok.xml",
+        format!(
+            "<queryResult><images><image><id>i1</id><fingerprints><md5>{}</md5></fingerprints></image></images></queryResult>",
+            md5(5000)
+        ),
+    );
+    let (out, s) = import(&index, "ncmec", &[&ok], &[]);
+    assert_eq!(counts(&s.unwrap_or_else(|| panic!("{out:?}"))), [1, 0, 0, 0, 0]);
+}
