@@ -363,3 +363,35 @@ fn a_replacement_by_a_broken_feed_is_refused_unless_allowed() {
     assert_eq!(counts(&s.unwrap_or_else(|| panic!("{out:?}"))), [0, 0, 0, 0, 1]);
     assert_eq!(entries(&index), 100);
 }
+
+#[test]
+fn an_out_of_range_number_in_a_jsonl_field_rejects_nothing_it_does_not_need() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("known.mmi");
+    let list = write(
+        dir.path(),
+        "feed.jsonl",
+        format!(
+            "{{\"algorithm\":\"md5\",\"hash_digest\":\"{}\",\"score\":1e999,\"id\":1}}\n\
+             {{\"algorithm\":\"md5\",\"hash_digest\":\"{}\",\"quality\":123456789012345678901234567890,\"id\":123456789012345678901234567890}}\n\
+             {{\"algorithm\":\"md5\",\"hash_digest\":1e999,\"id\":3}}\n\
+             {{\"algorithm\":\"md5\",\"hash_digest\":\"{}\",\"tags\":[1e999],\"id\":4}}\n",
+            md5(1),
+            md5(2),
+            md5(4)
+        ),
+    );
+    let (out, s) = import(&index, "tat", &[&list], &[]);
+    assert_eq!(counts(&s.unwrap_or_else(|| panic!("{out:?}"))), [2, 0, 0, 0, 2]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("{}:3: bad md5 hash \"1e999\"", list.display())), "{stderr}");
+    assert!(
+        stderr
+            .contains(&format!("{}:4: bad JSON record: field \"tags\": number out of range", list.display())),
+        "{stderr}"
+    );
+    let catalog = Index::open(&index).unwrap().catalog().unwrap();
+    let mut ids: Vec<&str> = catalog.entries.iter().map(|e| e.id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["1", "123456789012345678901234567890"], "the long id is kept exactly");
+}
