@@ -142,6 +142,7 @@ pub mod index;
 pub mod lists;
 pub mod matcher;
 pub mod pixels;
+mod regular;
 
 pub use error::{Error, Result};
 pub use hash::{HashValue, Kind, Md5, Pdq, Phash, Sha1, Sha256, Variant};

@@ -158,8 +158,8 @@ fn stopncii_records_and_statuses() {
 fn csv_with_quotes_aliases_and_statuses() {
     let p = parse(&data("partner.csv"));
     assert_eq!(p.format, Format::Csv);
-    // Row 2 spans lines 2-3 (a quoted note with a line break); 10 has no kind; 11 is
-    // NetClean; 12 writes `md5:HEX` in the hash column; 13's status `frozen` is unknown.
+    // Row 2 has quoted fields (a comma, doubled quotes), 3 is a comment; 10 has no kind;
+    // 11 is NetClean; 12 writes `md5:HEX` in the hash column; 13's status `frozen` is unknown.
     assert_eq!(record_lines(&p), [2, 4, 5, 6, 7, 8, 9, 12]);
     let r = &p.records[0];
     assert_eq!((r.id.as_str(), r.label.as_str(), r.deleted), ("c-1", "CSAM, A1", false));
@@ -172,6 +172,30 @@ fn csv_with_quotes_aliases_and_statuses() {
     assert!(matches!(p.rejects[0].reason, RejectReason::NoKind(_)));
     assert!(matches!(p.rejects[1].reason, RejectReason::UnknownStatus(_)));
     assert_eq!(p.skipped, skipped(&[("unsupported kind netclean", 1)]));
+}
+
+#[test]
+fn a_csv_quote_open_at_the_line_end_rejects_that_line_and_reads_the_next() {
+    // RFC 4180 would read rows 2-3 as one row, and an unbalanced quote as the rest of the
+    // file; hash lists never break a field, so line 2 is rejected and 3, 4 read as rows.
+    let csv = "hash,kind,label\r\na9f7e97965d6cf799a529102a973b8b9,md5,\"multi\r\n\
+               25ea1682e16466c0667abdc095920f6c,md5,\"ok, \"\"quoted\"\"\"\r\n\
+               5a34d1edaea4e32871b6f7503ad4727e,md5,x\"y\r\n";
+    let p = lists::parse(csv.as_bytes(), &ParseOptions::default()).unwrap();
+    assert_eq!(reject_lines(&p), [2]);
+    assert_eq!(p.rejects[0].reason, RejectReason::UnclosedQuote);
+    assert_eq!(record_lines(&p), [3, 4]);
+    assert_eq!((p.records[0].label.as_str(), p.records[1].label.as_str()), ("ok, \"quoted\"", "x\"y"));
+    // Strict stops there, with that one reject.
+    let strict = ParseOptions { strict: true, ..ParseOptions::default() };
+    let p = lists::parse(csv.as_bytes(), &strict).unwrap();
+    assert_eq!((reject_lines(&p), p.records.len()), (vec![2], 0));
+    // Before the header there is no row to reject: the file fails.
+    assert!(lists::parse(
+        b"\"hash\nmd5:a9f7e97965d6cf799a529102a973b8b9\n",
+        &ParseOptions { format: lists::Format::Csv, ..ParseOptions::default() }
+    )
+    .is_err());
 }
 
 #[test]

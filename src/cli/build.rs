@@ -38,8 +38,9 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     // An import into the same file must not interleave with this write (nor delete its
     // temporary file as a leftover): take the index's lock too.
-    let _lock = super::import::lock(&args.output, false)?;
-    super::import::remove_stale_temps(&args.output);
+    let output = super::import::resolve_index(&args.output)?;
+    let _lock = super::import::lock(&output, false)?;
+    super::import::remove_stale_temps(&output);
     let (catalog, rejected) = catalog_from_files(&args.files, &args.lists)?;
     let structure = match args.structure {
         StructureArg::Mih => Structure::Mih { substrings: None },
@@ -47,7 +48,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         StructureArg::Scan => Structure::Scan,
     };
     let bytes = build(&catalog, &BuildOptions::with_structure(structure)).context("building the index")?;
-    write_atomic(&args.output, &bytes).with_context(|| format!("writing {}", args.output.display()))?;
+    write_atomic(&output, &bytes).with_context(|| format!("writing {}", args.output.display()))?;
     eprintln!(
         "wrote {}: {} entries in {} list(s), {} bytes; {} rejected line(s)",
         args.output.display(),

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use mediamatch::catalog::Catalog;
 use mediamatch::index::{build, write_atomic, BuildOptions, Index};
-use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
+use mediamatch::lists::delta::{apply, check_shrink, list_len, ApplyOptions, Mode};
 use serde::Serialize;
 
 use super::lists::{now_secs, read_lists, ListArgs};
@@ -47,6 +47,14 @@ pub(crate) struct Args {
     /// Fail at once if another import holds the index's lock (default: wait for it).
     #[arg(long)]
     no_wait: bool,
+    /// With --replace: refuse (exit 2, index untouched) a replacement that would remove
+    /// more than this share of the list, e.g. `50%` (a broken feed would empty it).
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent, default_value = "50%")]
+    max_shrink: f64,
+    /// With --replace: apply even a replacement that removes more than --max-shrink of
+    /// the list or holds no valid line.
+    #[arg(long)]
+    allow_shrink: bool,
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
@@ -76,21 +84,32 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     if args.name.trim().is_empty() {
         bail!("--list needs a name");
     }
-    let _lock = lock(&args.index, args.no_wait)?;
+    // Through a symlink, the target is the index: its lock, temporary file and rename.
+    let path = resolve_index(&args.index)?;
+    let _lock = lock(&path, args.no_wait)?;
     if !args.dry_run {
-        remove_stale_temps(&args.index);
+        remove_stale_temps(&path);
     }
     let read = read_lists(&args.files, &args.lists)?;
-    let (mut catalog, structures) = if args.index.exists() {
-        let index = Index::open(&args.index).with_context(|| format!("opening {}", args.index.display()))?;
+    let (mut catalog, structures) = if path.exists() {
+        let index = Index::open(&path).with_context(|| format!("opening {}", args.index.display()))?;
         let catalog = index.catalog().with_context(|| format!("reading {}", args.index.display()))?;
         (catalog, index.build_options())
     } else {
         (Catalog::default(), BuildOptions::default())
     };
     let mode = if args.replace { Mode::Replace } else { Mode::Delta };
+    let before = list_len(&catalog, &args.name);
     let outcome =
         apply(&mut catalog, &args.name, &read.sources, &ApplyOptions { mode, imported_at: now_secs() });
+    if mode == Mode::Replace && !args.allow_shrink {
+        check_shrink(&args.name, before, &read.sources, &outcome, args.max_shrink).map_err(|e| {
+            anyhow::Error::new(e).context(format!(
+                "refusing --replace of {}, which is left untouched (check the files; --allow-shrink applies it anyway)",
+                args.index.display()
+            ))
+        })?;
+    }
     // The parsed records are in the catalog now: free them before the build allocates
     // the new index (they are the size of the list again, and would add to the peak).
     drop(read);
@@ -98,7 +117,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         // The rebuilt file keeps the old one's kind of search structures (a BK-tree built
         // with `mediamatch build --structure bktree` stays one).
         let bytes = build(&catalog, &structures).context("building the index")?;
-        write_atomic(&args.index, &bytes).with_context(|| format!("writing {}", args.index.display()))?;
+        write_atomic(&path, &bytes).with_context(|| format!("writing {}", args.index.display()))?;
     }
     let c = outcome.counts;
     let summary = Summary {
@@ -135,6 +154,46 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         );
     }
     Ok(Exit::Success)
+}
+
+/// A percentage, `50%` or `50`, from 0 to 100.
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let n: f64 = t
+        .strip_suffix('%')
+        .unwrap_or(t)
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a percentage (e.g. 50%)"))?;
+    if (0.0..=100.0).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{s:?} is not a percentage from 0% to 100%"))
+    }
+}
+
+/// The file an index path names: a symlink's target (so that an import replaces the
+/// target, not the link), or the path itself when nothing is there yet. Refuses a path
+/// that is not a regular file (a FIFO, `/dev/zero`, a directory) before any lock file is
+/// made beside it, and a symlink to nothing.
+pub(super) fn resolve_index(index: &Path) -> anyhow::Result<PathBuf> {
+    let link = match std::fs::symlink_metadata(index) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(index.to_path_buf()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", index.display())),
+        Ok(m) => m.file_type().is_symlink(),
+    };
+    let path = if link {
+        std::fs::canonicalize(index).with_context(|| {
+            format!("{} is a symlink to a missing file; give the target's path", index.display())
+        })?
+    } else {
+        index.to_path_buf()
+    };
+    let meta = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() {
+        bail!("{} is not a regular file; an index must be one", index.display());
+    }
+    Ok(path)
 }
 
 /// Takes the exclusive lock of `index` (the file `INDEX.lock` beside it), waiting for

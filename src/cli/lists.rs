@@ -7,7 +7,7 @@ use anyhow::Context;
 use mediamatch::catalog::Catalog;
 use mediamatch::index::{build, BuildOptions, Index};
 use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
-use mediamatch::lists::{Format, ParseOptions, Source};
+use mediamatch::lists::{Format, ListError, ParseOptions, Source};
 use mediamatch::matcher::IndexData;
 use mediamatch::Kind;
 
@@ -29,15 +29,56 @@ pub(crate) struct ListArgs {
     /// Write every rejected line (`file:line: reason`) to FILE.
     #[arg(long, value_name = "FILE")]
     pub(crate) rejects: Option<PathBuf>,
+    /// The largest list file, and the most a gzip list may decompress to (e.g. `500M`,
+    /// `4G`, `8GiB`, or bytes); a larger list is refused, never read whole.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "4G")]
+    pub(crate) max_list_size: u64,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse().map_err(|e: mediamatch::lists::ListError| e.to_string())
 }
 
+/// A size: a number of bytes, or a number with `K`, `M`, `G` or `T` (powers of 1024;
+/// `KB`, `KiB` and so on too).
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| format!("{s:?} is not a size (e.g. 500M, 4G)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().trim_end_matches("ib").trim_end_matches('b') {
+        "" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        "t" => 40,
+        _ => return Err(format!("{s:?} is not a size (e.g. 500M, 4G)")),
+    };
+    number.checked_mul(1 << shift).ok_or_else(|| format!("{s:?} is too large"))
+}
+
 impl ListArgs {
     fn parse_options(&self) -> ParseOptions {
-        ParseOptions { format: self.format, kind: self.kind, strict: self.strict, ..ParseOptions::default() }
+        ParseOptions {
+            format: self.format,
+            kind: self.kind,
+            strict: self.strict,
+            max_bytes: self.max_list_size,
+        }
+    }
+}
+
+/// Adds what to do to a list error: a list over the size cap names the flag.
+fn list_error(e: ListError, path: &Path) -> anyhow::Error {
+    let too_large = match &e {
+        ListError::File { source, .. } => matches!(**source, ListError::TooLarge { .. }),
+        other => matches!(other, ListError::TooLarge { .. }),
+    };
+    let err = anyhow::Error::new(e).context(format!("reading list {}", path.display()));
+    if too_large {
+        err.context("refused by --max-list-size (raise it if the list is genuine)")
+    } else {
+        err
     }
 }
 
@@ -56,7 +97,7 @@ pub(crate) fn read_lists(paths: &[PathBuf], args: &ListArgs) -> anyhow::Result<R
     let mut sources = Vec::with_capacity(paths.len());
     let mut all_rejects = Vec::new();
     for path in paths {
-        let source = Source::read(path, &opts).with_context(|| format!("reading list {}", path.display()))?;
+        let source = Source::read(path, &opts).map_err(|e| list_error(e, path))?;
         for r in &source.list.rejects {
             all_rejects.push(format!("{}:{r}", path.display()));
         }
@@ -110,8 +151,8 @@ pub(crate) fn catalog_from_files(paths: &[PathBuf], args: &ListArgs) -> anyhow::
 }
 
 /// An in-memory index of list files, for `scan --list`.
-pub(crate) fn lists_index(paths: &[PathBuf]) -> anyhow::Result<Index<IndexData>> {
-    let args = ListArgs { format: Format::Auto, kind: None, strict: false, rejects: None };
+pub(crate) fn lists_index(paths: &[PathBuf], max_list_size: u64) -> anyhow::Result<Index<IndexData>> {
+    let args = ListArgs { format: Format::Auto, kind: None, strict: false, rejects: None, max_list_size };
     let (catalog, _) = catalog_from_files(paths, &args)?;
     if catalog.entries.is_empty() {
         anyhow::bail!("the lists hold no usable hashes");
@@ -123,4 +164,19 @@ pub(crate) fn lists_index(paths: &[PathBuf]) -> anyhow::Result<Index<IndexData>>
 /// Seconds since the Unix epoch.
 pub(crate) fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("500M"), Ok(500 << 20));
+        assert_eq!(parse_size("8GiB"), Ok(8 << 30));
+        assert_eq!(parse_size("1kb"), Ok(1024));
+        assert_eq!(parse_size("123"), Ok(123));
+        assert!(parse_size("4X").is_err() && parse_size("").is_err() && parse_size("99999999999T").is_err());
+    }
 }

@@ -38,6 +38,10 @@ pub(crate) struct Args {
     /// Hash-list files to match against directly (an in-memory index); the list name is the file stem.
     #[arg(long, num_args = 1..)]
     list: Vec<PathBuf>,
+    /// With --list: the largest list file, and the most a gzip list may decompress to
+    /// (e.g. `500M`, `4G`); a larger list is refused.
+    #[arg(long, value_name = "SIZE", value_parser = super::lists::parse_size, default_value = "4G", requires = "list")]
+    max_list_size: u64,
     #[command(flatten)]
     matching: MatchArgs,
     /// Output format: text, json (JSON Lines) or csv.
@@ -176,7 +180,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         Some(path) => {
             Matcher::open(path, config).with_context(|| format!("opening index {}", path.display()))?
         }
-        None => Matcher::from_index(lists_index(&args.list)?, config),
+        None => Matcher::from_index(lists_index(&args.list, args.max_list_size)?, config),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))

@@ -34,11 +34,14 @@ pub struct LegacyIndex<D> {
 
 impl LegacyIndex<Vec<u8>> {
     /// Reads the whole index file at `path` into memory and checks its header and layout
-    /// (as [`LegacyIndex::from_bytes`]). An upgrade reads every byte anyway, once.
+    /// (as [`LegacyIndex::from_bytes`]). An upgrade reads every byte anyway, once. A path
+    /// that is not a regular file (a FIFO, a device) is refused at once, without blocking.
     pub fn open(path: impl AsRef<Path>) -> Result<LegacyIndex<Vec<u8>>, IndexError> {
+        use std::io::Read;
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|source| IndexError::Io { what: format!("reading index {}", path.display()), source })?;
+        let io = |source| IndexError::Io { what: format!("reading index {}", path.display()), source };
+        let mut bytes = Vec::new();
+        crate::regular::open_regular(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(io)?;
         LegacyIndex::from_bytes(bytes)
     }
 }

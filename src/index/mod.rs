@@ -297,12 +297,13 @@ impl Index<memmap2::Mmap> {
     /// Maps the index file at `path` and checks its header and layout.
     ///
     /// Takes milliseconds whatever the size: pages are read when queries touch them, and
-    /// every process mapping the file shares them through the page cache.
+    /// every process mapping the file shares them through the page cache. A path that is
+    /// not a regular file (a FIFO, a device) is refused at once, without blocking.
     #[allow(unsafe_code)]
     pub fn open(path: impl AsRef<Path>) -> Result<Index<memmap2::Mmap>, IndexError> {
         let path = path.as_ref();
         let io = |source| IndexError::Io { what: format!("opening index {}", path.display()), source };
-        let file = std::fs::File::open(path).map_err(io)?;
+        let file = crate::regular::open_regular(path).map_err(io)?;
         // SAFETY: the mapping is read-only and mediamatch never modifies an index file in
         // place: indexes are only ever replaced by writing a new file and renaming it over
         // the old one (`write_atomic`), which leaves this mapping on the old inode. Another

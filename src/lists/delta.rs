@@ -73,6 +73,83 @@ pub struct Outcome {
     pub changed: bool,
 }
 
+/// A replacement refused by [`check_shrink`]: it would empty or mostly empty a list, as
+/// a broken feed does (an HTML error page saved as the list, an empty download).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShrinkError {
+    /// The files hold no valid line at all, and the list has entries.
+    #[error(
+        "the files hold no valid line ({rejected} rejected): replacing list {list:?} with them would remove all {before} of its entries"
+    )]
+    NoValidLine {
+        /// The list.
+        list: String,
+        /// Its entries before the import.
+        before: u64,
+        /// The files' rejected lines.
+        rejected: u64,
+    },
+    /// The replacement would remove more than the allowed share of the list.
+    #[error(
+        "replacing list {list:?} would remove {removed} of its {before} entries ({percent:.1}%, over the limit of {limit}%; {rejected} line(s) rejected)"
+    )]
+    TooMuch {
+        /// The list.
+        list: String,
+        /// Entries the replacement would remove.
+        removed: u64,
+        /// The list's entries before the import.
+        before: u64,
+        /// `removed` as a percentage of `before`.
+        percent: f64,
+        /// The allowed percentage.
+        limit: f64,
+        /// The files' rejected lines.
+        rejected: u64,
+    },
+}
+
+/// The number of entries on the list `name` (0 if there is no such list).
+pub fn list_len(catalog: &Catalog, name: &str) -> u64 {
+    let Some(li) = catalog.list_index(name) else { return 0 };
+    catalog.entries.iter().filter(|e| e.lists.contains(&li)).count() as u64
+}
+
+/// Checks a replacement before it is written: refuses one whose `sources` hold no valid
+/// record or tombstone while the list had entries, and one whose `outcome` removed more
+/// than `max_percent` % of the `before` entries the list had ([`list_len`] before
+/// [`apply`]). A list that was empty can always be filled.
+pub fn check_shrink(
+    list: &str,
+    before: u64,
+    sources: &[Source],
+    outcome: &Outcome,
+    max_percent: f64,
+) -> Result<(), ShrinkError> {
+    if before == 0 {
+        return Ok(());
+    }
+    let rejected = outcome.counts.rejected;
+    let valid = sources.iter().any(|s| !s.list.records.is_empty() || !s.list.tombstones.is_empty());
+    if !valid {
+        return Err(ShrinkError::NoValidLine { list: list.to_string(), before, rejected });
+    }
+    let removed = outcome.counts.removed;
+    let percent = removed as f64 * 100.0 / before as f64;
+    if percent > max_percent {
+        return Err(ShrinkError::TooMuch {
+            list: list.to_string(),
+            removed,
+            before,
+            percent,
+            limit: max_percent,
+            rejected,
+        });
+    }
+    Ok(())
+}
+
 /// When an event happened: file, line, tombstones after records on the same line, then
 /// the record's position.
 type Order = (u32, u64, u8, u32);

@@ -26,8 +26,20 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
 }
 
 /// Decompresses gzip `bytes`, failing when the result would exceed `limit` bytes.
+///
+/// A first pass only counts the decompressed bytes (stopping one past `limit`), so a gzip
+/// bomb is refused without holding any of it; the second decompresses into a buffer of
+/// the exact size.
 pub(crate) fn gunzip(bytes: &[u8], limit: u64) -> Result<Vec<u8>, ListError> {
-    let mut out = Vec::new();
+    let size = std::io::copy(
+        &mut flate2::read::MultiGzDecoder::new(bytes).take(limit.saturating_add(1)),
+        &mut std::io::sink(),
+    )
+    .map_err(|e| ListError::Gzip(e.to_string()))?;
+    if size > limit {
+        return Err(ListError::TooLarge { limit });
+    }
+    let mut out = Vec::with_capacity(usize::try_from(size).map_err(|_| ListError::TooLarge { limit })?);
     let decoder = flate2::read::MultiGzDecoder::new(bytes);
     decoder
         .take(limit.saturating_add(1))

@@ -4,8 +4,10 @@
 //! [`super::csv`]): StopNCII's `{"signalType": "ImagePDQ", "hashValue": "...",
 //! "hashStatus": "Active"}` and Tech Against Terrorism's `{"algorithm": "MD5",
 //! "hash_digest": "...", "deleted": false, "id": 2819, "ideology": "islamist"}` are both
-//! read without configuration. Numbers and booleans are read as their JSON text, an array
-//! of strings (tags) as its items joined by `,`, `null` as absent.
+//! read without configuration. Only the fields a record needs are parsed: another field
+//! never rejects a record, whatever it holds (`1e999` included). Numbers are read as
+//! written (an id beyond 64 bits stays exact), booleans as their JSON text, an array of
+//! strings (tags) as its items joined by `,`, `null` as absent.
 //!
 //! * **JSON Lines** (`jsonl`): one JSON value a line. An object is a record, except an
 //!   object with a `hashRecords` array (a StopNCII page saved on one line), whose items
@@ -17,52 +19,77 @@
 //!   record. Each record gets the line its `{` is on. A syntax error ends the document
 //!   and fails the whole file (JSON cannot be resynchronised).
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::record::{each_line, role_of, Fields, LineCounter, Role, Sink};
 use super::reject::RejectReason;
 use super::ListError;
 
+/// A JSON object with its values still as JSON text: only the fields a record needs are
+/// parsed, so that a field mediamatch does not read (a score of `1e999`, an integer
+/// beyond 64 bits) can never reject an otherwise valid record.
+type RawObject<'a> = BTreeMap<String, &'a RawValue>;
+
 /// Reads JSON Lines.
 pub(crate) fn read_lines(text: &[u8], sink: &mut Sink) {
-    each_line(text, sink, |sink, line, s| match serde_json::from_str::<Value>(s) {
-        Ok(v) => value(v, line, sink),
-        Err(e) => sink.reject(line, RejectReason::BadJson(e.to_string())),
-    });
+    each_line(text, sink, |sink, line, s| value(s, line, sink));
 }
 
 /// One JSON value of a line: a record, a page, or an array of records.
-fn value(v: Value, line: u64, sink: &mut Sink) {
-    match v {
-        Value::Object(mut o) => match o.remove("hashRecords") {
-            Some(Value::Array(items)) => items.into_iter().for_each(|r| item(r, line, sink)),
-            Some(other) => {
-                o.insert("hashRecords".into(), other);
-                object(&o, line, sink)
-            }
-            None => object(&o, line, sink),
-        },
-        Value::Array(items) => items.into_iter().for_each(|r| item(r, line, sink)),
-        _ => sink.reject(line, RejectReason::BadJson("expected an object".into())),
+fn value(s: &str, line: u64, sink: &mut Sink) {
+    let body = s.trim_start();
+    if body.starts_with('{') {
+        match serde_json::from_str::<RawObject<'_>>(s) {
+            Ok(mut o) => match o.remove("hashRecords") {
+                Some(items) if items.get().trim_start().starts_with('[') => {
+                    match serde_json::from_str::<Vec<&RawValue>>(items.get()) {
+                        Ok(items) => items.into_iter().for_each(|r| item(r.get(), line, sink)),
+                        Err(e) => sink.reject(line, RejectReason::BadJson(e.to_string())),
+                    }
+                }
+                Some(other) => {
+                    o.insert("hashRecords".into(), other);
+                    object(&o, line, sink)
+                }
+                None => object(&o, line, sink),
+            },
+            Err(e) => sink.reject(line, RejectReason::BadJson(e.to_string())),
+        }
+    } else if body.starts_with('[') {
+        match serde_json::from_str::<Vec<&RawValue>>(s) {
+            Ok(items) => items.into_iter().for_each(|r| item(r.get(), line, sink)),
+            Err(e) => sink.reject(line, RejectReason::BadJson(e.to_string())),
+        }
+    } else {
+        match serde_json::from_str::<serde::de::IgnoredAny>(s) {
+            Ok(_) => sink.reject(line, RejectReason::BadJson("expected an object".into())),
+            Err(e) => sink.reject(line, RejectReason::BadJson(e.to_string())),
+        }
     }
 }
 
-fn item(v: Value, line: u64, sink: &mut Sink) {
-    match v {
-        Value::Object(o) => object(&o, line, sink),
-        _ => sink.reject(line, RejectReason::BadJson("expected an object".into())),
+/// One item of an array: a record object.
+fn item(s: &str, line: u64, sink: &mut Sink) {
+    if !s.trim_start().starts_with('{') {
+        return sink.reject(line, RejectReason::BadJson("expected an object".into()));
+    }
+    match serde_json::from_str::<RawObject<'_>>(s) {
+        Ok(o) => object(&o, line, sink),
+        Err(e) => sink.reject(line, RejectReason::BadJson(e.to_string())),
     }
 }
 
 /// Reads one record object.
-fn object(o: &Map<String, Value>, line: u64, sink: &mut Sink) {
+fn object(o: &RawObject<'_>, line: u64, sink: &mut Sink) {
     if sink.full() {
         return;
     }
     // Best (lowest-rank) key per role.
-    let mut best: [Option<(&str, &Value, usize)>; 6] = [None; 6];
+    let mut best: [Option<(&str, &RawValue, usize)>; 6] = [None; 6];
     for (k, v) in o {
         if let Some((role, rank)) = role_of(k) {
             let slot = &mut best[role as usize];
@@ -74,8 +101,20 @@ fn object(o: &Map<String, Value>, line: u64, sink: &mut Sink) {
     }
     let mut texts: [Option<String>; 6] = Default::default();
     for (slot, text) in best.iter().zip(texts.iter_mut()) {
-        if let Some((key, v, _)) = slot {
-            match scalar(v) {
+        if let Some((key, raw, _)) = slot {
+            // A number is kept as written: an id beyond 64 bits or a `1e999` hash stays
+            // exact (and a bad hash is rejected as one) instead of being rounded or failing.
+            let t = raw.get().trim();
+            if t.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+                *text = Some(t.to_string());
+                continue;
+            }
+            // Any other field the record needs is parsed now, with the parser's reason.
+            let parsed = match serde_json::from_str::<Value>(raw.get()) {
+                Ok(v) => v,
+                Err(e) => return sink.reject(line, RejectReason::BadJson(format!("field {key:?}: {e}"))),
+            };
+            match scalar(&parsed) {
                 Ok(t) => *text = t,
                 Err(()) => return sink.reject(line, RejectReason::BadField((*key).to_string())),
             }
@@ -145,11 +184,7 @@ pub(crate) fn read_document(text: &str, sink: &mut Sink) -> Result<(), ListError
                 return Ok(());
             }
             let line = lines.line_of(raw.get());
-            match serde_json::from_str::<Value>(raw.get()) {
-                Ok(Value::Object(o)) => object(&o, line, sink),
-                Ok(_) => sink.reject(line, RejectReason::BadJson("expected an object".into())),
-                Err(e) => sink.reject(line, RejectReason::BadJson(e.to_string())),
-            }
+            item(raw.get(), line, sink);
         }
     }
     Ok(())

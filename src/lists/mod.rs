@@ -82,8 +82,9 @@ pub enum ListError {
     /// The file starts with the gzip magic but does not decompress.
     #[error("corrupt gzip data: {0}")]
     Gzip(String),
-    /// The decompressed list is larger than [`ParseOptions::max_bytes`].
-    #[error("list is larger than {limit} bytes once decompressed")]
+    /// The list (as stored, or once decompressed) is larger than [`ParseOptions::max_bytes`].
+    /// Reading stops at the limit: memory never grows past it.
+    #[error("list is larger than the limit of {limit} bytes (as stored or once decompressed)")]
     TooLarge {
         /// The limit.
         limit: u64,
@@ -207,13 +208,20 @@ pub struct ParseOptions {
     /// Stop at the first rejected record (`--strict`); the [`ParsedList`] then holds one
     /// reject and the caller must not apply it.
     pub strict: bool,
-    /// The most bytes a gzip list may decompress to (default 16 GiB).
+    /// The most bytes a list file may hold, and a gzip list decompress to
+    /// ([`DEFAULT_MAX_BYTES`] by default; `--max-list-size`). A larger list is refused with
+    /// [`ListError::TooLarge`] after reading at most one byte over the limit.
     pub max_bytes: u64,
 }
 
+/// The default of [`ParseOptions::max_bytes`]: 4 GiB, above the largest clearing-house
+/// lists (tens of millions of hashes) and below what a gzip bomb or `/dev/zero` needs to
+/// exhaust memory.
+pub const DEFAULT_MAX_BYTES: u64 = 4 << 30;
+
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions { format: Format::Auto, kind: None, strict: false, max_bytes: 16 << 30 }
+        ParseOptions { format: Format::Auto, kind: None, strict: false, max_bytes: DEFAULT_MAX_BYTES }
     }
 }
 
@@ -242,8 +250,12 @@ impl ParsedList {
     }
 }
 
-/// Reads a list from its bytes (gzip or not).
+/// Reads a list from its bytes (gzip or not); bytes (or their decompressed form) over
+/// [`ParseOptions::max_bytes`] are [`ListError::TooLarge`].
 pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedList, ListError> {
+    if bytes.len() as u64 > opts.max_bytes {
+        return Err(ListError::TooLarge { limit: opts.max_bytes });
+    }
     let gzip = detect::is_gzip(bytes);
     let inflated;
     let bytes = if gzip {
@@ -297,9 +309,22 @@ impl Source {
     }
 
     /// Reads and parses the file at `path`; errors name the path.
+    ///
+    /// The file must be a regular file: a FIFO or a device (`/dev/zero`) is refused at
+    /// once, without blocking. At most [`ParseOptions::max_bytes`] + 1 bytes are read: a
+    /// longer file is [`ListError::TooLarge`].
     pub fn read(path: &Path, opts: &ParseOptions) -> Result<Source, ListError> {
+        use std::io::Read;
         let wrap = |e: ListError| ListError::File { path: path.to_path_buf(), source: Box::new(e) };
-        let bytes = std::fs::read(path).map_err(|e| wrap(e.into()))?;
+        let file = crate::regular::open_regular(path).map_err(|e| wrap(e.into()))?;
+        if file.metadata().map_err(|e| wrap(e.into()))?.len() > opts.max_bytes {
+            return Err(wrap(ListError::TooLarge { limit: opts.max_bytes }));
+        }
+        let mut bytes = Vec::new();
+        file.take(opts.max_bytes.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| wrap(e.into()))?;
+        if bytes.len() as u64 > opts.max_bytes {
+            return Err(wrap(ListError::TooLarge { limit: opts.max_bytes }));
+        }
         let name =
             path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
         Source::from_bytes(&name, &bytes, opts).map_err(wrap)

@@ -30,8 +30,19 @@ use super::record::{Fields, LineCounter, Sink};
 use super::reject::RejectReason;
 use super::ListError;
 
+/// The deepest element nesting a page may have. A `queryResult` is 5 levels deep; the
+/// XML parser recurses per level, and a page nested 20,000 deep (140 KB) overflowed the
+/// stack and aborted the process, so deeper pages are refused before parsing.
+pub const MAX_DEPTH: usize = 256;
+
 /// Reads one `queryResult` document.
 pub(crate) fn read(text: &str, sink: &mut Sink) -> Result<(), ListError> {
+    if let Some(at) = too_deep(text.as_bytes(), MAX_DEPTH) {
+        return Err(ListError::Xml {
+            line: LineCounter::new(text.as_bytes()).line_at(at),
+            message: format!("elements nested more than {MAX_DEPTH} levels deep; not an NCMEC page"),
+        });
+    }
     let options = roxmltree::ParsingOptions { allow_dtd: false, ..roxmltree::ParsingOptions::default() };
     let doc = roxmltree::Document::parse_with_options(text, options)
         .map_err(|e| ListError::Xml { line: u64::from(e.pos().row), message: e.to_string() })?;
@@ -100,4 +111,71 @@ fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree:
 
 fn child_text<'a>(node: roxmltree::Node<'a, '_>, name: &str) -> Option<&'a str> {
     child(node, name).and_then(|n| n.text()).map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The offset of the first start tag nested deeper than `limit`, by a byte scan that
+/// skips comments, CDATA, processing instructions, declarations and quoted attribute
+/// values as the parser does. Linear, no allocation, no recursion. Close tags lower the
+/// depth; the parser refuses a close tag that does not match, so they cannot hide depth.
+fn too_deep(text: &[u8], limit: usize) -> Option<usize> {
+    let find = |from: usize, pat: &[u8]| -> usize {
+        text.get(from..)
+            .and_then(|rest| rest.windows(pat.len()).position(|w| w == pat))
+            .map_or(text.len(), |p| from + p + pat.len())
+    };
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(p) = text.get(i..).and_then(|rest| rest.iter().position(|&b| b == b'<')) {
+        let at = i + p;
+        let rest = &text[at..];
+        if rest.starts_with(b"<!--") {
+            i = find(at + 4, b"-->");
+        } else if rest.starts_with(b"<![CDATA[") {
+            i = find(at + 9, b"]]>");
+        } else if rest.starts_with(b"<?") {
+            i = find(at + 2, b"?>");
+        } else if rest.starts_with(b"<!") {
+            i = find(at + 2, b">");
+        } else if rest.starts_with(b"</") {
+            depth = depth.saturating_sub(1);
+            i = find(at + 2, b">");
+        } else {
+            // A start tag: to its `>` outside quoted attribute values.
+            let mut j = at + 1;
+            let mut quote = None;
+            while let Some(&b) = text.get(j) {
+                match quote {
+                    Some(q) if b == q => quote = None,
+                    Some(_) => {}
+                    None if b == b'"' || b == b'\'' => quote = Some(b),
+                    None if b == b'>' => break,
+                    None => {}
+                }
+                j += 1;
+            }
+            if j >= text.len() || text[j - 1] != b'/' {
+                depth += 1;
+                if depth > limit {
+                    return Some(at);
+                }
+            }
+            i = j + 1;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::too_deep;
+
+    #[test]
+    fn depth_scan_counts_elements_only() {
+        assert_eq!(too_deep(b"<a><b/><c>x</c></a>", 2), None);
+        assert_eq!(too_deep(b"<a><b><c>", 2), Some(6));
+        assert_eq!(too_deep(b"<a x='>'><!-- <b><c> --><![CDATA[<b><c>]]><?p <b>?><b/></a>", 1), None);
+        assert_eq!(too_deep(b"<a></a><a></a><a></a>", 1), None);
+        let deep = "<a>".repeat(20_000);
+        assert_eq!(too_deep(deep.as_bytes(), 256), Some(256 * 3));
+    }
 }

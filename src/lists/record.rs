@@ -229,11 +229,19 @@ pub(crate) struct LineCounter<'a> {
     text: &'a [u8],
     pos: usize,
     line: u64,
+    /// Whether a lone `\r` (old Mac line ends, which the CSV reader honours) ends a line.
+    cr: bool,
 }
 
 impl<'a> LineCounter<'a> {
+    /// Counts `\n` line ends (`\r\n` included).
     pub fn new(text: &'a [u8]) -> Self {
-        LineCounter { text, pos: 0, line: 1 }
+        LineCounter { text, pos: 0, line: 1, cr: false }
+    }
+
+    /// Counts `\n`, `\r\n` and lone `\r` line ends, as the CSV reader splits records.
+    pub fn with_cr(text: &'a [u8]) -> Self {
+        LineCounter { text, pos: 0, line: 1, cr: true }
     }
 
     /// The 1-based line of byte `offset` (clamped to the text).
@@ -243,7 +251,14 @@ impl<'a> LineCounter<'a> {
             self.pos = 0;
             self.line = 1;
         }
-        self.line += self.text[self.pos..offset].iter().filter(|&&b| b == b'\n').count() as u64;
+        let text = self.text;
+        self.line += text[self.pos..offset]
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| {
+                b == b'\n' || (self.cr && b == b'\r' && text.get(self.pos + i + 1) != Some(&b'\n'))
+            })
+            .count() as u64;
         self.pos = offset;
         self.line
     }

@@ -67,6 +67,13 @@ pub enum RejectReason {
     /// A text line with more than a hash on it, in a shape we do not know.
     #[error("unexpected text after the hash: {0:?} (expected `KIND:HEX`, `HEX` with --kind, or `SIGNAL_TYPE VALUE`)")]
     TrailingText(String),
+    /// A CSV quoted field that does not close on its line (an unbalanced `"`). Hash lists
+    /// never hold line breaks in a field, so the row is rejected and the next line is read
+    /// as a row of its own, instead of the rest of the file becoming one field.
+    #[error(
+        "a quoted field runs past the end of the line (unbalanced '\"'); the next line is read on its own"
+    )]
+    UnclosedQuote,
     /// An NCMEC entry or tombstone without its `<id>`, or an entry without fingerprints.
     #[error("{0}")]
     BadEntry(&'static str),
