@@ -24,6 +24,7 @@
 //! | [`lists`] | hash-list formats, kind aliases, tombstones, rejects, delta application |
 //! | [`catalog`] | the logical content of an index: lists with provenance, entries |
 //! | [`index`] | the memory-mapped index file: multi-index hashing, scans, exact digest lookup |
+//! | [`regular`] | opening files that must be regular (lists, indexes, scanned files) without ever blocking on a FIFO |
 //! | [`matcher`] | [`matcher::Matcher`], the face for upload handlers and scans |
 //! | [`eval`] | transforms and measurements for choosing thresholds |
 //!
@@ -142,7 +143,7 @@ pub mod index;
 pub mod lists;
 pub mod matcher;
 pub mod pixels;
-mod regular;
+pub mod regular;
 
 pub use error::{Error, Result};
 pub use hash::{HashValue, Kind, Md5, Pdq, Phash, Sha1, Sha256, Variant};

@@ -12,7 +12,7 @@ use std::path::Path;
 
 /// Opens `path` for reading, failing with [`io::ErrorKind::InvalidInput`] unless it is a
 /// regular file (after following symlinks). Never blocks on a FIFO.
-pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
+pub fn open_regular(path: &Path) -> io::Result<File> {
     let mut options = File::options();
     options.read(true);
     #[cfg(unix)]

@@ -712,3 +712,22 @@ fn import_keeps_a_bk_tree_built_index_a_bk_tree() {
     assert!(after.len() == 1 && after[0].starts_with("bk-tree"), "{after:?}");
     verify_ok(&index);
 }
+
+#[test]
+fn a_tampered_index_is_refused_before_its_entries_are_carried_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("known.mmi");
+    import(&index, "local", &[&data("partner.tsv")], &[]);
+    // One flipped bit in the last byte (the string table): the layout opens, the checksum fails.
+    let mut bytes = std::fs::read(&index).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&index, &bytes).unwrap();
+    let (out, s) = import_raw(&index, "clean", &[&data("tat-hash-list.json")], &[]);
+    assert!(s.is_none());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("damaged") && stderr.contains("nothing was imported"), "{stderr}");
+    // Left as it was, so `verify` still says what is wrong.
+    assert_eq!(std::fs::read(&index).unwrap(), bytes);
+}

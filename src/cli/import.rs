@@ -93,6 +93,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let read = read_lists(&args.files, &args.lists)?;
     let (mut catalog, structures) = if path.exists() {
         let index = Index::open(&path).with_context(|| format!("opening {}", args.index.display()))?;
+        // The whole file is checked before its entries are carried into the new index: a
+        // damaged or tampered index would otherwise come out of the import with a valid
+        // checksum over its wrong entries.
+        index.verify().with_context(|| {
+            format!(
+                "{}: the index is damaged (run `mediamatch verify`); nothing was imported",
+                args.index.display()
+            )
+        })?;
         let catalog = index.catalog().with_context(|| format!("reading {}", args.index.display()))?;
         (catalog, index.build_options())
     } else {

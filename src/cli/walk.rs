@@ -65,25 +65,10 @@ fn walk_one(root: &Path, opts: WalkOptions) -> impl Iterator<Item = Item> {
         })
 }
 
-/// Opens a file for reading without ever blocking on it: the open is non-blocking (a FIFO
-/// swapped in after the walk, or named on the command line, does not wait for a writer) and
-/// the type is checked on the open file, so only a regular file is handed back.
+/// Opens a file for reading without ever blocking on it (see [`mediamatch::regular`]): a FIFO
+/// swapped in after the walk, or named on the command line, is refused at once.
 pub(crate) fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path)?;
-    if !file.metadata()?.file_type().is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file (a FIFO, socket or device): not read",
-        ));
-    }
-    Ok(file)
+    mediamatch::regular::open_regular(path)
 }
 
 /// Reads a whole file, refusing one over `max` bytes before reading it (and one that grows
