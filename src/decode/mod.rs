@@ -21,7 +21,10 @@
 //!   [`Pixels::Rgb`](crate::Pixels::Rgb) (alpha dropped without compositing, palettes
 //!   expanded, 16-bit samples keep their high byte).
 //! * **Limits** on width, height, pixel count and allocation are checked from the header,
-//!   before any pixel buffer is allocated.
+//!   before any pixel buffer is allocated; a JPEG's scan count and the decode time are
+//!   bounded inside libjpeg ([`Limits::max_scans`], [`Limits::max_time`]).
+//! * **Animations**: [`decode`] returns frame 0 (what Pillow opens); [`decode_frames`] also
+//!   walks the later frames, up to [`Limits::max_frames`].
 //! * **EXIF orientation** is read and reported in [`Decoded::orientation`], never applied:
 //!   the references hash the stored pixels, and dihedral matching covers rotated uploads.
 //! * **No panic escapes**: each decoder runs under [`std::panic::catch_unwind`]; a panic
