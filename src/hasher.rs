@@ -85,11 +85,16 @@ pub struct HashOptions {
     /// [`ImageHashes::extended`]. The extended images are hashed in their stored
     /// orientation only (no dihedral variants).
     pub extend: bool,
+    /// Also hash the later frames of an animated GIF, WebP or PNG (distinct frames only,
+    /// at most [`Limits::max_frames`], within [`Limits::max_time`]; see
+    /// [`decode::decode_frames`]); see [`ImageHashes::frames`]. Each frame gets the kinds
+    /// and dihedral variants asked for, no border trimming and no edge extension.
+    pub frames: bool,
 }
 
 impl Default for HashOptions {
-    /// Every kind, no dihedral variants, default limits, no border removal and no edge
-    /// extension (the reference implementations' behaviour).
+    /// Every kind, no dihedral variants, default limits, no border removal, no edge
+    /// extension and the first frame only (the reference implementations' behaviour).
     fn default() -> HashOptions {
         HashOptions {
             kinds: Kinds::all(),
@@ -97,6 +102,7 @@ impl Default for HashOptions {
             limits: Limits::default(),
             border: false,
             extend: false,
+            frames: false,
         }
     }
 }
@@ -127,6 +133,20 @@ pub struct ImageHashes {
     /// edges, one per [`Fill`] in [`Fill::ALL`] order (empty otherwise). Queries only:
     /// these never reproduce a reference implementation's hash of anything.
     pub extended: Vec<Extended>,
+    /// With [`HashOptions::frames`]: the hashes of the later distinct frames of an
+    /// animation, in display order (empty otherwise, and for still images). The fields
+    /// above are always those of frame 0, the image the references hash.
+    pub frames: Vec<FrameHashes>,
+}
+
+/// The perceptual hashes of one later frame of an animation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameHashes {
+    /// The frame's number (frame 0 is the image hashed in [`ImageHashes`] itself; see
+    /// [`decode::decode_frames`]).
+    pub frame: u32,
+    /// The hashes of the composed frame (its `trimmed`, `extended` and `frames` empty).
+    pub hashes: ImageHashes,
 }
 
 /// The perceptual hashes of an image extended at its edges ([`extend::extended`]).
@@ -167,12 +187,23 @@ pub fn hash_bytes(bytes: &[u8], options: &HashOptions) -> Hashes {
     let k = options.kinds;
     let d = digests(bytes, k.contains(Kind::Md5), k.contains(Kind::Sha1), k.contains(Kind::Sha256));
     let image = k.needs_pixels().then(|| {
-        decode::decode(bytes, &options.limits).map(|decoded| {
+        let mut frames = Vec::new();
+        let decoded = if options.frames {
+            let plain = HashOptions { border: false, extend: false, ..*options };
+            decode::decode_frames(bytes, &options.limits, |frame, image| {
+                frames.push(FrameHashes { frame, hashes: hash_pixels(image, &plain) });
+            })
+        } else {
+            decode::decode(bytes, &options.limits)
+        };
+        decoded.map(|decoded| {
             let mut h = hash_image(&decoded.image, options);
+            h.frames = frames;
             h.format = decoded.format;
             h.orientation = decoded.orientation;
             let derived = h.trimmed.iter_mut().map(|t| &mut t.hashes);
-            for d in derived.chain(h.extended.iter_mut().map(|e| &mut e.hashes)) {
+            let derived = derived.chain(h.extended.iter_mut().map(|e| &mut e.hashes));
+            for d in derived.chain(h.frames.iter_mut().map(|f| &mut f.hashes)) {
                 d.format = decoded.format;
                 d.orientation = decoded.orientation;
             }
@@ -238,6 +269,7 @@ fn hash_pixels(image: &Image, options: &HashOptions) -> ImageHashes {
         pdq_dihedral: None,
         trimmed: None,
         extended: Vec::new(),
+        frames: Vec::new(),
     };
     if k.contains(Kind::Phash) {
         if options.dihedral {

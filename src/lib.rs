@@ -147,7 +147,7 @@ pub mod regular;
 
 pub use error::{Error, Result};
 pub use hash::{HashValue, Kind, Md5, Pdq, Phash, Sha1, Sha256, Variant};
-pub use hasher::{hash_bytes, HashOptions, Hashes, ImageHashes, Kinds};
+pub use hasher::{hash_bytes, FrameHashes, HashOptions, Hashes, ImageHashes, Kinds};
 pub use pixels::{Image, Pixels};
 
 /// Compiles and runs the README's Rust examples as doc tests.

@@ -153,6 +153,9 @@ pub struct Match {
     /// Every kind that matched the same item (same list and id) for this input, in
     /// canonical order: the agreement reviewers can rank by (fused verdict).
     pub kinds: Vec<Kind>,
+    /// The frame of an animated input the match came from, when it is not frame 0 (the
+    /// image the references hash); see [`crate::decode::decode_frames`] for the numbering.
+    pub frame: Option<u32>,
 }
 
 /// The outcome of checking one input.
@@ -193,7 +196,8 @@ pub enum CheckError {
     /// The bytes are not an image mediamatch can decode, and no digest matched.
     #[error("not an image: {0}")]
     NotAnImage(#[source] DecodeError),
-    /// The input is larger than the configured limits (bytes, width, height or pixels).
+    /// The input is larger than the configured limits (bytes, width, height, pixels,
+    /// allocation), or decoding it would go past the decode limits (JPEG scans, time budget).
     #[error("too large: {0}")]
     TooLarge(String),
     /// The bytes look like an image but are corrupt or truncated, and no digest matched.
@@ -408,6 +412,18 @@ pub enum Source {
     /// The image extended at its edges: a guess, so its hits count only through
     /// corroboration.
     Extended,
+    /// A later frame of an animation (its number; see [`crate::decode::decode_frames`]).
+    Frame(u32),
+}
+
+impl Source {
+    /// The frame of the input this hash set comes from (0 for all but [`Source::Frame`]).
+    pub fn frame(self) -> u32 {
+        match self {
+            Source::Frame(n) => n,
+            _ => 0,
+        }
+    }
 }
 
 /// One entry near one hash set of an input, before thresholds and fusion are applied
@@ -486,6 +502,8 @@ fn collect(index: &MatcherIndex, config: &Config, bytes: &[u8], mode: Mode) -> R
         limits: config.limits,
         border: config.border,
         extend,
+        // Frames beyond the first are checked as images, up to `limits.max_frames`.
+        frames: config.limits.max_frames > 0,
     };
     let hashes = hash_bytes(bytes, &options);
     let mut hits: Vec<Near> = Vec::new();
@@ -598,6 +616,7 @@ fn verdict(index: &MatcherIndex, config: &Config, collected: Collected) -> Resul
                 extended: h.source == Source::Extended,
                 corroborated: h.corroborated,
                 kinds: Vec::new(),
+                frame: Some(h.source.frame()).filter(|&f| f > 0),
             });
         }
     }
@@ -609,11 +628,12 @@ fn verdict(index: &MatcherIndex, config: &Config, collected: Collected) -> Resul
 }
 
 /// The hash sets of one decoded input: the image as given, the content inside a trimmed
-/// border, the edge-extended guesses.
+/// border, the edge-extended guesses, the later frames of an animation.
 fn hash_sets(img: &ImageHashes) -> Vec<(&ImageHashes, Source)> {
     let mut sets = vec![(img, Source::Given)];
     sets.extend(img.trimmed.iter().map(|t| (&t.hashes, Source::Trimmed)));
     sets.extend(img.extended.iter().map(|e| (&e.hashes, Source::Extended)));
+    sets.extend(img.frames.iter().map(|f| (&f.hashes, Source::Frame(f.frame))));
     sets
 }
 
@@ -663,7 +683,8 @@ fn corroborate_phash(
             if !o.lists.iter().any(|l| entry.lists.contains(l)) {
                 continue;
             }
-            for &(q, variant, source) in pdq_queries {
+            // Both hashes must come from the same frame.
+            for &(q, variant, source) in pdq_queries.iter().filter(|q| q.2.frame() == c.source.frame()) {
                 let distance = q.distance(&value);
                 if distance <= wide.pdq && best.is_none_or(|b| distance < b.distance) {
                     best = Some(Near {
@@ -726,7 +747,9 @@ fn classify(e: DecodeError) -> CheckError {
         DecodeError::Empty | DecodeError::NotAnImage => CheckError::NotAnImage(e),
         DecodeError::TooLarge { .. }
         | DecodeError::TooManyBytes { .. }
-        | DecodeError::DecoderLimit { .. } => CheckError::TooLarge(e.to_string()),
+        | DecodeError::DecoderLimit { .. }
+        | DecodeError::TooManyScans { .. }
+        | DecodeError::TimeBudget { .. } => CheckError::TooLarge(e.to_string()),
         _ => CheckError::Corrupt(e),
     }
 }

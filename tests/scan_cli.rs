@@ -33,6 +33,9 @@ struct MatchRec {
     extended: bool,
     corroborated: bool,
     kinds: Vec<String>,
+    /// Present only for a match on a later frame of an animation.
+    #[serde(default)]
+    frame: Option<u32>,
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -384,13 +387,15 @@ fn csv_has_a_header_and_the_json_matches() {
             "trimmed",
             "extended",
             "corroborated",
-            "kinds"
+            "kinds",
+            "frame"
         ]
     );
     let mut rows = BTreeSet::new();
     for rec in rdr.records() {
         let rec = rec.expect("a CSV row");
-        assert_eq!(rec.len(), 11);
+        assert_eq!(rec.len(), 12);
+        assert_eq!(&rec[11], "", "still images match on frame 0: no frame number");
         rows.insert((
             rec[0].to_string(),
             rec[1].to_string(),
@@ -1030,4 +1035,71 @@ fn query_and_info_refuse_a_tampered_index_unless_no_verify() {
         assert_ne!(out.status.code(), Some(2), "{unchecked:?}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("not verified (--no-verify)"));
     }
+}
+
+/// A GIF whose first frame is white and whose second is the known photo `grace_hopper`.
+fn gif_with_blank_first_frame() -> Vec<u8> {
+    let bytes = std::fs::read(crate_dir().join("fixtures/photos/grace_hopper.jpg")).expect("fixture");
+    let photo = image::load_from_memory(&bytes).expect("fixture decodes").to_rgba8();
+    let photo = image::imageops::resize(&photo, 256, 300, image::imageops::FilterType::Triangle);
+    let white = image::RgbaImage::from_pixel(256, 300, image::Rgba([255, 255, 255, 255]));
+    let mut out = Vec::new();
+    {
+        let mut enc = image::codecs::gif::GifEncoder::new_with_speed(&mut out, 10);
+        let delay = image::Delay::from_numer_denom_ms(10, 1);
+        let frames = [white, photo].into_iter().map(|f| image::Frame::from_parts(f, 0, 0, delay));
+        enc.encode_frames(frames).expect("gif encodes");
+    }
+    out
+}
+
+/// A progressive JPEG whose last scan is repeated 1,000 times.
+fn jpeg_with_1000_scans() -> Vec<u8> {
+    let rgb: Vec<u8> =
+        (0..256 * 192).flat_map(|i: usize| [(i % 251) as u8, (i / 7 % 253) as u8, 90]).collect();
+    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    c.set_size(256, 192);
+    c.set_progressive_mode();
+    let mut started = c.start_compress(Vec::new()).expect("compress starts");
+    started.write_scanlines(&rgb).expect("scanlines");
+    let jpeg = started.finish().expect("compress finishes");
+    let last_sos = jpeg.windows(2).rposition(|w| w == [0xFF, 0xDA]).expect("a scan");
+    let eoi = jpeg.len() - 2;
+    let mut out = jpeg[..eoi].to_vec();
+    for _ in 0..1000 {
+        out.extend_from_slice(&jpeg[last_sos..eoi]);
+    }
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    out
+}
+
+#[test]
+fn a_match_on_a_later_frame_names_the_frame_and_a_hostile_jpeg_is_one_error() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    std::fs::write(tmp.path().join("blank-first.gif"), gif_with_blank_first_frame()).unwrap();
+    std::fs::write(tmp.path().join("scans.jpg"), jpeg_with_1000_scans()).unwrap();
+    let r = parse_json(&run(&["scan", s(tmp.path()), "--list", s(&demo_list()), "--format", "json"]));
+    assert_eq!(r.code, 2, "a match and an error: {}", r.stderr);
+    assert!(!r.matches.is_empty());
+    for m in &r.matches {
+        assert_eq!(file_name(&m.path), "blank-first.gif");
+        assert_eq!(m.id, "grace_hopper");
+        assert_eq!(m.frame, Some(1), "{m:?}");
+    }
+    let err = r.error_of("scans.jpg").expect("the JPEG is reported");
+    assert!(err.error.contains("more than 100 scans"), "{}", err.error);
+    assert_eq!(r.summary().files, 2);
+
+    // Without later frames the GIF evades, as it used to.
+    let first = parse_json(&run(&[
+        "scan",
+        s(tmp.path()),
+        "--list",
+        s(&demo_list()),
+        "--format",
+        "json",
+        "--max-frames",
+        "0",
+    ]));
+    assert!(first.matches.is_empty());
 }

@@ -9,6 +9,7 @@ use mediamatch::{Kind, Variant};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::decoding::DecodeArgs;
 use super::output::{csv_field, OutputFormat};
 use super::walk::{read_limited, walk, Item, WalkOptions};
 use super::Exit;
@@ -33,6 +34,11 @@ pub(crate) struct Args {
     /// Files larger than this many bytes are refused unread.
     #[arg(long, default_value_t = 256 << 20)]
     max_filesize: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
+    #[command(flatten)]
+    decoding: DecodeArgs,
     /// Files and directories (recursed) to hash.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -58,7 +64,16 @@ pub(crate) fn parse_kinds(s: &str) -> Result<Kinds, String> {
 const CHUNK: usize = 256;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
-    let options = HashOptions { kinds: args.kind, dihedral: args.dihedral, ..HashOptions::default() };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .context("starting worker threads")?;
+    let options = HashOptions {
+        kinds: args.kind,
+        dihedral: args.dihedral,
+        limits: args.decoding.limits(pool.current_num_threads()),
+        ..HashOptions::default()
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.format == OutputFormat::Csv {
@@ -70,23 +85,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         // FIFOs, devices and unfollowed links inside a tree are passed over, as `scan` does.
         let chunk: Vec<Item> =
             items.by_ref().filter(|i| !matches!(i, Item::Skipped(..))).take(CHUNK).collect();
-        let results: Vec<(PathBuf, Result<Hashes, String>)> = chunk
-            .into_par_iter()
-            .map(|item| match item {
-                Item::File(path) => {
-                    let r = read_limited(&path, args.max_filesize).and_then(|bytes| {
-                        let h = hash_bytes(&bytes, &options);
-                        match &h.image {
-                            Some(Err(e)) => Err(e.to_string()),
-                            _ => Ok(h),
-                        }
-                    });
-                    (path, r)
-                }
-                Item::Error(path, msg) => (path, Err(msg)),
-                Item::Skipped(path, _) => (path, Err("not read".into())),
-            })
-            .collect();
+        let results: Vec<(PathBuf, Result<Hashes, String>)> = pool.install(|| {
+            chunk
+                .into_par_iter()
+                .map(|item| match item {
+                    Item::File(path) => {
+                        let r = read_limited(&path, args.max_filesize).and_then(|bytes| {
+                            let h = hash_bytes(&bytes, &options);
+                            match &h.image {
+                                Some(Err(e)) => Err(e.to_string()),
+                                _ => Ok(h),
+                            }
+                        });
+                        (path, r)
+                    }
+                    Item::Error(path, msg) => (path, Err(msg)),
+                    Item::Skipped(path, _) => (path, Err("not read".into())),
+                })
+                .collect()
+        });
         for (path, r) in results {
             match r {
                 Ok(h) => print_hashes(&mut out, args.format, &path, &h)?,

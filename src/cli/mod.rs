@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch: one module per subcommand.
 
 mod build;
+mod decoding;
 mod eval;
 mod exit;
 mod hash;

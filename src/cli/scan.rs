@@ -15,6 +15,7 @@ use mediamatch::matcher::{CheckError, Config, Matcher, Verdict};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::decoding::DecodeArgs;
 use super::matching::MatchArgs;
 use super::output::{csv_field, OutputFormat};
 use super::path_text::PathText;
@@ -59,6 +60,8 @@ pub(crate) struct Args {
     /// Skip (and report) files larger than this: bytes, or with a K/M/G suffix.
     #[arg(long, value_parser = parse_size, default_value = "256M")]
     max_filesize: u64,
+    #[command(flatten)]
+    decoding: DecodeArgs,
     /// No progress display and no per-file messages for low-quality images and non-images.
     #[arg(long, short)]
     quiet: bool,
@@ -111,6 +114,9 @@ struct MatchRecord<'a> {
     extended: bool,
     corroborated: bool,
     kinds: Vec<&'static str>,
+    /// The frame of an animation the match came from; absent for frame 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frame: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -171,9 +177,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     if args.paths.is_empty() && args.files_from.is_none() {
         bail!("nothing to scan: give PATHs or --files-from");
     }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .context("starting worker threads")?;
     let config = args.matching.config(Config {
         max_bytes: args.max_filesize,
         verify_on_load: !args.no_verify,
+        limits: args.decoding.limits(pool.current_num_threads()),
         ..Config::default()
     });
     let matcher = match &args.index {
@@ -182,10 +193,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         }
         None => Matcher::from_index(lists_index(&args.list, args.max_list_size)?, config),
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
-        .build()
-        .context("starting worker threads")?;
 
     let start = Instant::now();
     let counts = Counts {
@@ -395,6 +402,7 @@ impl Printer {
                             extended: m.extended,
                             corroborated: m.corroborated,
                             kinds: m.kinds.iter().map(|k| k.name()).collect(),
+                            frame: m.frame,
                         };
                         serde_json::to_writer(&mut self.out, &rec)?;
                         writeln!(self.out)?;
@@ -403,7 +411,7 @@ impl Printer {
                         self.header()?;
                         writeln!(
                             self.out,
-                            "{},{},{},{},{},{},{},{},{},{},{}",
+                            "{},{},{},{},{},{},{},{},{},{},{},{}",
                             csv_field(&path.text),
                             m.kind,
                             m.distance,
@@ -414,13 +422,14 @@ impl Printer {
                             m.trimmed,
                             m.extended,
                             m.corroborated,
-                            m.kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join("+")
+                            m.kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join("+"),
+                            m.frame.map(|f| f.to_string()).unwrap_or_default()
                         )?;
                     }
                     OutputFormat::Text => {
                         writeln!(
                             self.out,
-                            "{}\t{} distance {} variant {}{}{}{} list {} id {} label {} agree {}",
+                            "{}\t{} distance {} variant {}{}{}{}{} list {} id {} label {} agree {}",
                             path.text,
                             m.kind,
                             m.distance,
@@ -428,6 +437,7 @@ impl Printer {
                             if m.trimmed { " (border trimmed)" } else { "" },
                             if m.extended { " (edges extended)" } else { "" },
                             if m.corroborated { " (corroborated)" } else { "" },
+                            m.frame.map(|f| format!(" (frame {f})")).unwrap_or_default(),
                             m.list,
                             display_or_dash(&m.id),
                             display_or_dash(&m.label),
@@ -445,7 +455,7 @@ impl Printer {
             self.wrote_header = true;
             writeln!(
                 self.out,
-                "path,kind,distance,variant,list,id,label,trimmed,extended,corroborated,kinds"
+                "path,kind,distance,variant,list,id,label,trimmed,extended,corroborated,kinds,frame"
             )?;
         }
         Ok(())

@@ -12,12 +12,20 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use mozjpeg::{Decompress, Marker};
 
-use super::{exif_orientation, panic_message, DecodeError, Format, Limits};
+use super::jpeg_guard::{self, Stop};
+use super::{exif_orientation, panic_message, Deadline, DecodeError, Format, Limits};
 use crate::pixels::Image;
 
 /// Decodes a JPEG file; the pixels are the ones Pillow's `convert("RGB")` (or, for a
 /// one-component file, `convert("L")`) returns.
-pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, Option<u8>), DecodeError> {
+///
+/// libjpeg is stopped when the file has more than [`Limits::max_scans`] scans or the
+/// decode passes `deadline` (see `jpeg_guard`).
+pub(super) fn decode(
+    bytes: &[u8],
+    limits: &Limits,
+    deadline: Deadline,
+) -> Result<(Image, Option<u8>), DecodeError> {
     let frame = scan_frame_header(bytes)?;
     if frame.precision != 8 {
         return Err(DecodeError::Unsupported { what: format!("{}-bit JPEG", frame.precision) });
@@ -25,7 +33,12 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, Option<u8>
     // Size limits first, from our own reading of the frame header: nothing is allocated yet.
     limits.check_size(u32::from(frame.width), u32::from(frame.height))?;
     let hit_eof = Cell::new(false);
-    let outcome = catch_unwind(AssertUnwindSafe(|| run_libjpeg(bytes, &hit_eof, limits, &frame)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| run_libjpeg(bytes, &hit_eof, limits, deadline, &frame)));
+    match jpeg_guard::take_stop() {
+        Some(Stop::Scans) => return Err(DecodeError::TooManyScans { limit: limits.max_scans }),
+        Some(Stop::Time) => return Err(deadline.error(Format::Jpeg)),
+        None => {}
+    }
     match outcome {
         Ok(Err(e @ (DecodeError::TooLarge { .. } | DecodeError::TooManyBytes { .. }))) => Err(e),
         _ if hit_eof.get() => Err(DecodeError::Truncated { format: Format::Jpeg }),
@@ -44,8 +57,12 @@ struct FrameHeader {
     height: u16,
     width: u16,
     components: u8,
-    /// Progressive (or otherwise multi-scan) files keep every DCT coefficient in memory.
-    progressive: bool,
+    /// Sampling factors (horizontal, vertical) of each component, as the header gives them.
+    sampling: Vec<(u8, u8)>,
+    /// Whether libjpeg decodes the file in multi-scan mode and so keeps every DCT
+    /// coefficient of the image in memory: progressive files, and sequential files whose
+    /// first scan does not hold every component (libjpeg's own `has_multiple_scans` rule).
+    multi_scan: bool,
 }
 
 /// Walks the markers up to the first frame header, without trusting any length.
@@ -80,15 +97,49 @@ fn scan_frame_header(bytes: &[u8]) -> Result<FrameHeader, DecodeError> {
         let is_sof = matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF);
         if is_sof {
             let seg = bytes.get(pos + 2..pos + 8).ok_or_else(truncated)?;
+            let components = seg[5];
+            let specs = bytes.get(pos + 8..).unwrap_or_default();
+            let sampling = specs
+                .chunks_exact(3)
+                .take(usize::from(components))
+                .map(|c| (c[1] >> 4, c[1] & 0x0F))
+                .collect();
+            let progressive = !matches!(marker, 0xC0 | 0xC1);
+            let first_scan = first_scan_components(bytes, pos + len);
             return Ok(FrameHeader {
                 precision: seg[0],
                 height: u16::from_be_bytes([seg[1], seg[2]]),
                 width: u16::from_be_bytes([seg[3], seg[4]]),
-                components: seg[5],
-                progressive: !matches!(marker, 0xC0 | 0xC1),
+                components,
+                sampling,
+                multi_scan: progressive || first_scan.is_some_and(|n| n < components),
             });
         }
         pos += len;
+    }
+}
+
+/// The component count of the first scan header (SOS) at or after `pos`, if there is one.
+fn first_scan_components(bytes: &[u8], mut pos: usize) -> Option<u8> {
+    loop {
+        while *bytes.get(pos)? != 0xFF {
+            pos += 1;
+        }
+        while *bytes.get(pos)? == 0xFF {
+            pos += 1;
+        }
+        let marker = *bytes.get(pos)?;
+        pos += 1;
+        match marker {
+            0x00 | 0x01 | 0xD0..=0xD8 => continue,
+            0xD9 => return None,
+            _ => {}
+        }
+        let len = usize::from(u16::from_be_bytes([*bytes.get(pos)?, *bytes.get(pos + 1)?]));
+        if marker == 0xDA {
+            return bytes.get(pos + 2).copied();
+        }
+        pos += len.max(2);
     }
 }
 
@@ -129,11 +180,20 @@ fn run_libjpeg(
     bytes: &[u8],
     hit_eof: &Cell<bool>,
     limits: &Limits,
+    deadline: Deadline,
     frame: &FrameHeader,
 ) -> Result<(Image, Option<u8>), DecodeError> {
     let corrupt = |e: std::io::Error| DecodeError::Corrupt { format: Format::Jpeg, message: e.to_string() };
     let reader = EofFlagReader { rest: bytes, hit_eof };
-    let dec = Decompress::builder().with_markers(&[Marker::APP(1)]).from_reader(reader).map_err(corrupt)?;
+    // Declared before the decompressor, so it outlives it (locals drop in reverse order,
+    // unwinding included): libjpeg holds a pointer to it.
+    let mut progress = Box::new(jpeg_guard::progress_mgr());
+    let _watch = jpeg_guard::Watch::start(&mut progress, deadline.at(), limits.max_scans);
+    let dec = Decompress::builder()
+        .with_err(jpeg_guard::error_mgr())
+        .with_markers(&[Marker::APP(1)])
+        .from_reader(reader)
+        .map_err(corrupt)?;
 
     // libjpeg's own view of the size, still before start_decompress allocates anything.
     let (w, h) = dec.size();
@@ -166,15 +226,42 @@ fn run_libjpeg(
 }
 
 /// Bytes a decode needs, estimated from the header: the output buffer, plus for
-/// progressive files libjpeg's whole-image coefficient buffer (2 bytes per sample), plus
-/// the RGB buffer a CMYK file is converted into.
+/// multi-scan files (progressive, or sequential with a first scan that does not hold every
+/// component) libjpeg's whole-image coefficient buffer, plus the RGB buffer a CMYK file is
+/// converted into.
 fn alloc_estimate(width: u32, height: u32, frame: &FrameHeader) -> u64 {
     let pixels = u64::from(width) * u64::from(height);
     let components = u64::from(frame.components.max(1));
     let output = pixels * components;
-    let coefficients = if frame.progressive { pixels * components * 2 } else { 0 };
+    let coefficients = if frame.multi_scan { coefficient_bytes(width, height, frame) } else { 0 };
     let conversion = if components == 4 { pixels * 3 } else { 0 };
     output + coefficients + conversion
+}
+
+/// The size of libjpeg's whole-image coefficient buffer: per component, its blocks of 64
+/// two-byte coefficients, the block counts rounded up to the component's sampling factors
+/// as `jdcoefct.c` allocates them. Sampling factors outside 1-4 (libjpeg refuses them) are
+/// counted as 1.
+fn coefficient_bytes(width: u32, height: u32, frame: &FrameHeader) -> u64 {
+    let factor = |f: u8| u64::from(if (1..=4).contains(&f) { f } else { 1 });
+    let h_max = frame.sampling.iter().map(|s| factor(s.0)).max().unwrap_or(1);
+    let v_max = frame.sampling.iter().map(|s| factor(s.1)).max().unwrap_or(1);
+    let blocks = |size: u32, f: u64, max: u64| {
+        let samples = (u64::from(size) * f).div_ceil(max);
+        samples.div_ceil(8).next_multiple_of(f)
+    };
+    let mut total: u64 = frame
+        .sampling
+        .iter()
+        .map(|&(h, v)| {
+            let (h, v) = (factor(h), factor(v));
+            blocks(width, h, h_max) * blocks(height, v, v_max) * 64 * 2
+        })
+        .sum();
+    // Components the header promised but did not describe: count them at full size.
+    let missing = usize::from(frame.components).saturating_sub(frame.sampling.len()) as u64;
+    total += missing * blocks(width, 1, 1) * blocks(height, 1, 1) * 128;
+    total
 }
 
 /// CMYK samples as libjpeg outputs them → RGB as Pillow computes it.

@@ -21,7 +21,10 @@
 //!   [`Pixels::Rgb`](crate::Pixels::Rgb) (alpha dropped without compositing, palettes
 //!   expanded, 16-bit samples keep their high byte).
 //! * **Limits** on width, height, pixel count and allocation are checked from the header,
-//!   before any pixel buffer is allocated.
+//!   before any pixel buffer is allocated; a JPEG's scan count and the decode time are
+//!   bounded inside libjpeg ([`Limits::max_scans`], [`Limits::max_time`]).
+//! * **Animations**: [`decode`] returns frame 0 (what Pillow opens); [`decode_frames`] also
+//!   walks the later frames, up to [`Limits::max_frames`].
 //! * **EXIF orientation** is read and reported in [`Decoded::orientation`], never applied:
 //!   the references hash the stored pixels, and dihedral matching covers rotated uploads.
 //! * **No panic escapes**: each decoder runs under [`std::panic::catch_unwind`]; a panic
@@ -30,12 +33,15 @@
 //!   A genuine panic inside a Rust decoder (a decoder bug) is still printed by the
 //!   process's panic hook before it is caught; this library does not touch the hook.
 
+mod frames;
 mod gif;
 mod jpeg;
+mod jpeg_guard;
 mod other;
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
 
 use crate::pixels::Image;
 
@@ -48,13 +54,35 @@ pub struct Limits {
     pub max_height: u32,
     /// Largest accepted pixel count (width x height).
     pub max_pixels: u64,
-    /// Largest number of bytes the decoder may allocate.
+    /// Largest number of bytes the decoder may allocate (per decode: a process decoding on
+    /// N threads at once may hold about N times this).
     pub max_alloc: u64,
+    /// Largest number of scans a JPEG may have. A progressive JPEG can repeat a scan
+    /// thousands of times, each one a full pass over the coefficients; libjpeg-turbo's
+    /// advice for untrusted input is to stop at 100 or so (real encoders write at most a
+    /// few dozen). Over it: [`DecodeError::TooManyScans`].
+    pub max_scans: u32,
+    /// Decode-time budget per file (all frames of an animation together). Checked inside
+    /// libjpeg (its progress monitor, per row and per marker) and between the frames of an
+    /// animation; a single GIF/PNG/WebP/BMP/TIFF frame decode is not interrupted. Over it:
+    /// [`DecodeError::TimeBudget`].
+    pub max_time: Duration,
+    /// Largest number of frames of an animated GIF, WebP or PNG decoded and hashed besides
+    /// the first (distinct frames only; later frames are not checked).
+    pub max_frames: u32,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_width: 32_768, max_height: 32_768, max_pixels: 100_000_000, max_alloc: 1 << 30 }
+        Limits {
+            max_width: 32_768,
+            max_height: 32_768,
+            max_pixels: 100_000_000,
+            max_alloc: 1 << 30,
+            max_scans: 100,
+            max_time: Duration::from_secs(5),
+            max_frames: 64,
+        }
     }
 }
 
@@ -265,6 +293,21 @@ pub enum DecodeError {
         /// The decoder's message.
         message: String,
     },
+    /// A JPEG has more scans than [`Limits::max_scans`] (a hostile progressive file can
+    /// repeat a scan until decoding takes minutes).
+    #[error("JPEG with more than {limit} scans (a repeated-scan file that would take long to decode)")]
+    TooManyScans {
+        /// The limit.
+        limit: u32,
+    },
+    /// Decoding took longer than [`Limits::max_time`] and was stopped.
+    #[error("{format} decode stopped: over the time budget of {} ms per file", limit.as_millis())]
+    TimeBudget {
+        /// The sniffed format.
+        format: Format,
+        /// The budget.
+        limit: Duration,
+    },
     /// A decoder panicked (a decoder bug triggered by this input); the panic was contained.
     #[error("the {format} decoder panicked: {message}")]
     DecoderPanicked {
@@ -287,6 +330,38 @@ pub enum DecodeError {
 /// assert!(matches!(decode(b"hello", &Limits::default()), Err(DecodeError::NotAnImage)));
 /// ```
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
+    decode_within(bytes, limits, Deadline::start(limits))
+}
+
+/// Decodes `bytes` like [`decode`], then hands every distinct later frame of an animated
+/// GIF, WebP or PNG to `each`, with its number (the image returned is frame 0; APNG frames
+/// count from 1 when the default image is not part of the animation), at most
+/// [`Limits::max_frames`] of them. A frame identical to the frame before it is skipped.
+///
+/// Later frames are composed on their canvas by the `image` crate (not the Pillow way:
+/// nothing to be bit-identical with) and handed out as RGB. A later frame that does not
+/// decode ends the walk quietly; the whole decode, `each` included, runs under the one
+/// [`Limits::max_time`] budget, and over it the result is [`DecodeError::TimeBudget`].
+pub fn decode_frames(
+    bytes: &[u8],
+    limits: &Limits,
+    mut each: impl FnMut(u32, &Image),
+) -> Result<Decoded, DecodeError> {
+    let deadline = Deadline::start(limits);
+    let decoded = decode_within(bytes, limits, deadline)?;
+    let format = decoded.format;
+    if matches!(format, Format::Gif | Format::Webp | Format::Png) {
+        let walk = || frames::walk(bytes, format, limits, deadline, &mut each);
+        // Another error, or a decoder bug, in a later frame ends the walk there, quietly.
+        if let Ok(Err(e @ DecodeError::TimeBudget { .. })) = catch_unwind(AssertUnwindSafe(walk)) {
+            return Err(e);
+        }
+    }
+    Ok(decoded)
+}
+
+/// [`decode`] with the deadline given.
+fn decode_within(bytes: &[u8], limits: &Limits, deadline: Deadline) -> Result<Decoded, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
@@ -296,13 +371,45 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
         Err(name) => return Err(DecodeError::Unsupported { what: name.to_string() }),
     };
     let run = || match format {
-        Format::Jpeg => jpeg::decode(bytes, limits),
+        Format::Jpeg => jpeg::decode(bytes, limits, deadline),
         Format::Gif => gif::decode(bytes, limits),
         _ => other::decode(bytes, format, limits),
     };
     let (image, orientation) = catch_unwind(AssertUnwindSafe(run))
         .map_err(|payload| DecodeError::DecoderPanicked { format, message: panic_message(payload) })??;
     Ok(Decoded { image, format, orientation })
+}
+
+/// When a decode must be over: [`Limits::max_time`] after it started.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    at: Option<Instant>,
+    limit: Duration,
+}
+
+impl Deadline {
+    /// The deadline of a decode starting now.
+    pub(crate) fn start(limits: &Limits) -> Deadline {
+        Deadline { at: Instant::now().checked_add(limits.max_time), limit: limits.max_time }
+    }
+
+    /// The instant, unless the budget is too large to represent.
+    fn at(&self) -> Option<Instant> {
+        self.at
+    }
+
+    /// The error for a decode of `format` over the budget.
+    fn error(&self, format: Format) -> DecodeError {
+        DecodeError::TimeBudget { format, limit: self.limit }
+    }
+
+    /// An error if the deadline has passed.
+    pub(crate) fn check(&self, format: Format) -> Result<(), DecodeError> {
+        match self.at {
+            Some(at) if Instant::now() > at => Err(self.error(format)),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The text of a caught panic's payload.

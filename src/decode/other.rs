@@ -39,6 +39,11 @@ pub(super) fn decode(
     let orientation = match format {
         // A TIFF file is itself the TIFF structure EXIF blocks use; IFD0 holds the tag.
         Format::Tiff => exif_orientation(bytes),
+        // Read from the bytes in place: the `image` crate's WebP reader allocates the size
+        // the EXIF chunk header declares (up to 4 GiB) before finding the data missing.
+        Format::Webp => webp_exif(bytes).and_then(exif_orientation),
+        // PNG's eXIf was read with the chunk (as long as the data actually there, under the
+        // decoder's allocation limit); BMP has none.
         _ => decoder.exif_metadata().ok().flatten().and_then(|exif| exif_orientation(&exif)),
     };
     // 16-bit grey with a tRNS chunk comes out of the `image` crate as grey+alpha, but Pillow
@@ -52,8 +57,26 @@ pub(super) fn decode(
     Ok((image, orientation))
 }
 
+/// The data of a WebP file's `EXIF` chunk, borrowed from `bytes`: `None` when there is
+/// none or its declared size runs past the end of the file (nothing is allocated).
+fn webp_exif(bytes: &[u8]) -> Option<&[u8]> {
+    let mut pos = 12; // "RIFF", size, "WEBP"
+    while let Some(header) = bytes.get(pos..pos + 8) {
+        let size = usize::try_from(u32::from_le_bytes([header[4], header[5], header[6], header[7]])).ok()?;
+        let data = pos + 8;
+        let end = data.checked_add(size)?;
+        if &header[..4] == b"EXIF" {
+            let exif = bytes.get(data..end)?;
+            // Some writers keep JPEG's "Exif\0\0" prefix; the TIFF structure follows it.
+            return Some(exif.strip_prefix(b"Exif\0\0").unwrap_or(exif));
+        }
+        pos = end.checked_add(size & 1)?; // chunks are padded to an even size
+    }
+    None
+}
+
 /// Maps an `image` error to ours, keeping the decoder's message.
-fn image_error(format: Format, e: ImageError) -> DecodeError {
+pub(super) fn image_error(format: Format, e: ImageError) -> DecodeError {
     match e {
         ImageError::Limits(l) => DecodeError::DecoderLimit { format, message: l.to_string() },
         ImageError::Unsupported(u) => DecodeError::Unsupported { what: format!("{format}: {u}") },

@@ -264,8 +264,14 @@ pub fn measure(photos: Vec<Photo>, options: &EvalOptions) -> Result<Measurements
 fn known_matcher(photos: &[Photo], infos: &[PhotoInfo], options: &EvalOptions) -> Result<Matcher, EvalError> {
     let kinds = Kinds::NONE.with(Kind::Pdq).with(Kind::Phash).with(Kind::Md5);
     // The known side is hashed as a list provider would: the original, nothing derived.
-    let hash_options =
-        HashOptions { kinds, dihedral: false, limits: options.config.limits, border: false, extend: false };
+    let hash_options = HashOptions {
+        kinds,
+        dihedral: false,
+        limits: options.config.limits,
+        border: false,
+        extend: false,
+        frames: false,
+    };
     let known: Vec<(&Photo, &PhotoInfo)> = photos.iter().zip(infos).filter(|(_, i)| i.known).collect();
     if known.is_empty() {
         return Err(EvalError::NoKnown);

@@ -1,0 +1,60 @@
+//! The decode limits `hash` and `scan` share: the total decoder memory over all worker
+//! threads, the per-file time budget and the frame cap of animations.
+
+use std::time::Duration;
+
+use mediamatch::decode::Limits;
+
+/// Decode limits, flattened into the commands that decode images.
+#[derive(clap::Args, Debug)]
+pub(crate) struct DecodeArgs {
+    /// Decoder memory for all worker threads together: bytes, or with a K/M/G suffix.
+    /// Each thread may use this divided by the thread count, at most 1G (a file needing
+    /// more is refused with a clear error): total ≈ threads × per-thread limit.
+    #[arg(long, value_parser = super::scan::parse_size, default_value = "4G")]
+    pub(crate) max_decode_memory: u64,
+    /// Decode-time budget per file, in seconds (fractions allowed); a file over it is an
+    /// error for that file and the run goes on.
+    #[arg(long, value_parser = parse_seconds, default_value = "5")]
+    pub(crate) decode_timeout: Duration,
+    /// Later frames of an animated GIF/WebP/PNG checked besides the first (distinct frames
+    /// only; 0 checks the first frame only).
+    #[arg(long, default_value_t = Limits::default().max_frames)]
+    pub(crate) max_frames: u32,
+}
+
+impl DecodeArgs {
+    /// The limits for one of `threads` workers.
+    pub(crate) fn limits(&self, threads: usize) -> Limits {
+        let default = Limits::default();
+        let share = self.max_decode_memory / u64::try_from(threads.max(1)).unwrap_or(u64::MAX);
+        Limits {
+            max_alloc: share.min(default.max_alloc),
+            max_time: self.decode_timeout,
+            max_frames: self.max_frames,
+            ..default
+        }
+    }
+}
+
+/// Parses a number of seconds (`5`, `0.5`).
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(v).map_err(|_| format!("{s:?} is not a duration"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_is_shared_between_threads_up_to_the_per_file_default() {
+        let args =
+            DecodeArgs { max_decode_memory: 4 << 30, decode_timeout: Duration::from_secs(5), max_frames: 64 };
+        assert_eq!(args.limits(2).max_alloc, 1 << 30);
+        assert_eq!(args.limits(16).max_alloc, 256 << 20);
+        assert_eq!(args.limits(0).max_alloc, 1 << 30);
+        assert_eq!(parse_seconds("0.5").unwrap(), Duration::from_millis(500));
+        assert!(parse_seconds("-1").is_err());
+    }
+}
