@@ -9,6 +9,12 @@
 
 mod common;
 
+// Shared with the hostile scan suite; only some of its generators are used here.
+#[allow(dead_code)]
+#[path = "common/hostile.rs"]
+mod hostile;
+use hostile::multi_scan_cmyk_header;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -134,37 +140,6 @@ fn a_matcher_reports_the_scan_limit_as_an_error_for_that_file() {
 
 // ---------------------------------------------------------------------------------------------
 // JPEG: the coefficient buffer of multi-scan sequential files
-
-/// The headers of a baseline (SOF0) CMYK JPEG of `width` x `height` whose first scan holds
-/// one of the four components (non-interleaved: libjpeg buffers the whole image's
-/// coefficients), with a little entropy-coded data after them.
-fn multi_scan_cmyk_header(width: u16, height: u16) -> Vec<u8> {
-    let mut j = vec![0xFF, 0xD8];
-    // DQT: table 0, all ones.
-    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
-    j.extend_from_slice(&[1; 64]);
-    // SOF0: 8-bit, 4 components, each 1x1 sampling, table 0.
-    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 8 + 3 * 4, 8]);
-    j.extend_from_slice(&height.to_be_bytes());
-    j.extend_from_slice(&width.to_be_bytes());
-    j.push(4);
-    for id in 1..=4 {
-        j.extend_from_slice(&[id, 0x11, 0]);
-    }
-    // DHT: DC table 0 and AC table 0 with one code each.
-    for class in [0x00, 0x10] {
-        j.extend_from_slice(&[0xFF, 0xC4, 0x00, 0x14, class]);
-        let mut counts = [0u8; 16];
-        counts[0] = 1;
-        j.extend_from_slice(&counts);
-        j.push(0);
-    }
-    // SOS: one component.
-    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 1, 1, 0x00, 0, 63, 0]);
-    j.extend_from_slice(&[0u8; 64]);
-    j.extend_from_slice(&[0xFF, 0xD9]);
-    j
-}
 
 #[test]
 fn a_multi_scan_sequential_jpeg_counts_its_coefficient_buffer() {

@@ -186,6 +186,37 @@ pub fn gif_white_first_frame() -> Vec<u8> {
     out
 }
 
+/// The headers of a baseline (SOF0) CMYK JPEG of `width` x `height` whose first scan holds
+/// one of the four components (non-interleaved: libjpeg buffers the whole image's
+/// coefficients), with a little entropy-coded data after them.
+pub fn multi_scan_cmyk_header(width: u16, height: u16) -> Vec<u8> {
+    let mut j = vec![0xFF, 0xD8];
+    // DQT: table 0, all ones.
+    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
+    j.extend_from_slice(&[1; 64]);
+    // SOF0: 8-bit, 4 components, each 1x1 sampling, table 0.
+    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 8 + 3 * 4, 8]);
+    j.extend_from_slice(&height.to_be_bytes());
+    j.extend_from_slice(&width.to_be_bytes());
+    j.push(4);
+    for id in 1..=4 {
+        j.extend_from_slice(&[id, 0x11, 0]);
+    }
+    // DHT: DC table 0 and AC table 0 with one code each.
+    for class in [0x00, 0x10] {
+        j.extend_from_slice(&[0xFF, 0xC4, 0x00, 0x14, class]);
+        let mut counts = [0u8; 16];
+        counts[0] = 1;
+        j.extend_from_slice(&counts);
+        j.push(0);
+    }
+    // SOS: one component.
+    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 1, 1, 0x00, 0, 63, 0]);
+    j.extend_from_slice(&[0u8; 64]);
+    j.extend_from_slice(&[0xFF, 0xD9]);
+    j
+}
+
 /// A small deterministic generator for bit flips.
 struct Lcg(u64);
 
@@ -221,7 +252,12 @@ pub fn corpus() -> Vec<Case> {
         case("png-30000x30000-header.png", png_header_bomb(30_000, 30_000), Expect::Error("too large")),
         case("jpeg-truncated.jpg", coins[..coins.len() / 2].to_vec(), Expect::Reported),
         case("jpeg-header-only.jpg", coins[..200].to_vec(), Expect::Reported),
-        case("jpeg-1000-repeated-scans.jpg", repeated_scans(1000), Expect::Reported),
+        case("jpeg-1000-repeated-scans.jpg", repeated_scans(1000), Expect::Error("more than 100 scans")),
+        case(
+            "jpeg-cmyk-multi-scan-9000x9000.jpg",
+            multi_scan_cmyk_header(9000, 9000),
+            Expect::Error("allocation limit"),
+        ),
         case("webp-exif-0xfffffff0.webp", webp_exif_bomb(), Expect::Reported),
         case("gif-white-first-frame.gif", gif_white_first_frame(), Expect::Match("coins")),
         case("empty.jpg", Vec::new(), Expect::Reported),
