@@ -27,6 +27,9 @@ fn run(args: &[&str]) -> Output {
 enum Record {
     Hash {
         path: String,
+        /// The raw name in base64, only when it is not UTF-8.
+        #[serde(default)]
+        path_bytes: Option<String>,
         pdq: Option<String>,
         pdq_quality: Option<u8>,
         pdq_dihedral: Option<Vec<String>>,
@@ -39,6 +42,8 @@ enum Record {
     },
     Error {
         path: String,
+        #[serde(default)]
+        path_bytes: Option<String>,
         error: String,
     },
 }
@@ -97,7 +102,7 @@ fn fixture_photos_match_the_reference_implementations() {
                 assert_eq!(*orientation, None, "{name}: the fixture photos carry no EXIF orientation");
                 seen += 1;
             }
-            Record::Error { path, error } => {
+            Record::Error { path, error, .. } => {
                 assert!(path.ends_with("reference.tsv"), "unexpected error for {path}: {error}");
                 assert!(error.contains("not an image"), "{error}");
             }
@@ -157,7 +162,7 @@ fn bad_files_are_error_records_and_the_run_goes_on() {
     let errors: HashMap<String, String> = recs
         .iter()
         .filter_map(|r| match r {
-            Record::Error { path, error } => {
+            Record::Error { path, error, .. } => {
                 Some((Path::new(path).file_name().unwrap().to_string_lossy().into_owned(), error.clone()))
             }
             _ => None,
@@ -197,4 +202,30 @@ fn unknown_kind_is_a_usage_error() {
     let out = run(&["hash", "--kind", "sha512", "fixtures/photos/rocket.jpg"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("sha512"));
+}
+
+#[test]
+fn names_that_are_not_utf8_are_printed_losslessly() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let photo = std::fs::read(root().join("fixtures/photos/coins.png")).expect("fixture");
+    std::fs::write(tmp.path().join(OsStr::from_bytes(b"a-\xff.png")), &photo).expect("write");
+    std::fs::write(tmp.path().join(OsStr::from_bytes(b"a-\xfe.png")), b"not an image").expect("write");
+    let out = bin().args(["hash", "--format", "json", "."]).current_dir(tmp.path()).output().expect("runs");
+    let mut seen = Vec::new();
+    for r in records(&out) {
+        match r {
+            Record::Hash { path, path_bytes, .. } => seen.push(("hash", path, path_bytes)),
+            Record::Error { path, path_bytes, .. } => seen.push(("error", path, path_bytes)),
+        }
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("error", "./a-\\xfe.png".to_string(), Some("Li9hLf4ucG5n".to_string())),
+            ("hash", "./a-\\xff.png".to_string(), Some("Li9hLf8ucG5n".to_string())),
+        ]
+    );
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::decoding::DecodeArgs;
 use super::output::{csv_field, OutputFormat};
+use super::path_text::PathText;
 use super::walk::{read_limited, walk, Item, WalkOptions};
 use super::Exit;
 
@@ -110,12 +111,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                 Err(msg) => {
                     failed += 1;
                     if args.format == OutputFormat::Json {
-                        let rec = ErrorRecord { kind: "error", path: path.display().to_string(), error: msg };
+                        let p = PathText::new(&path);
+                        let rec = ErrorRecord {
+                            kind: "error",
+                            path: p.json().to_string(),
+                            path_bytes: p.bytes_base64,
+                            error: msg,
+                        };
                         serde_json::to_writer(&mut out, &rec)?;
                         writeln!(out)?;
                     } else {
                         out.flush()?;
-                        eprintln!("{}: {msg}", path.display());
+                        eprintln!("{}: {msg}", PathText::new(&path).text);
                     }
                 }
             }
@@ -134,6 +141,8 @@ struct ErrorRecord {
     #[serde(rename = "type")]
     kind: &'static str,
     path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_bytes: Option<String>,
     error: String,
 }
 
@@ -142,6 +151,8 @@ struct HashRecord {
     #[serde(rename = "type")]
     kind: &'static str,
     path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_bytes: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pdq: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,12 +184,14 @@ fn print_hashes(
     h: &Hashes,
 ) -> anyhow::Result<()> {
     let img = h.image.as_ref().and_then(|r| r.as_ref().ok());
-    let path_s = path.display().to_string();
+    let printable = PathText::new(path);
+    let path_s = printable.text.clone();
     match format {
         OutputFormat::Json => {
             let rec = HashRecord {
                 kind: "hash",
-                path: path_s,
+                path: printable.json().to_string(),
+                path_bytes: printable.bytes_base64,
                 pdq: img.and_then(|i| i.pdq).map(|p| p.hash.to_string()),
                 pdq_quality: img.and_then(|i| i.pdq).map(|p| p.quality),
                 pdq_dihedral: img.and_then(|i| i.pdq_dihedral.as_ref()).map(|d| strings(d)),
