@@ -1,10 +1,10 @@
 //! Writes the hostile corpus of `tests/hostile_scan.rs` into a folder, for
 //! `benches/hostile.sh` to time file by file: `cargo run --release --example hostile_corpus DIR`.
 
-// The expectations are the test's business; this only writes the files.
-#[allow(dead_code)]
-#[path = "../tests/common/hostile.rs"]
-mod hostile;
+// The test helpers, of which this uses the hostile corpus; the expectations are the test's business.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::hostile;
 
 fn main() {
     let Some(dir) = std::env::args_os().nth(1) else {

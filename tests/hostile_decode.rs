@@ -9,11 +9,7 @@
 
 mod common;
 
-// Shared with the hostile scan suite; only some of its generators are used here.
-#[allow(dead_code)]
-#[path = "common/hostile.rs"]
-mod hostile;
-use hostile::multi_scan_cmyk_header;
+use common::hostile::multi_scan_cmyk_header;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;

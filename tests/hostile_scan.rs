@@ -6,14 +6,13 @@
 //! summary, report each hostile file for itself and find every good file's match.
 //! `benches/hostile.sh` times the same corpus file by file.
 
-#[path = "common/hostile.rs"]
-mod hostile;
+mod common;
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hostile::Expect;
+use common::hostile::{self, Expect};
 
 /// The records of one run, by file name (raw bytes), and the summary.
 struct Run {

@@ -178,9 +178,9 @@ fn png_header_announcing_a_huge_image_is_too_large() {
     ihdr.extend_from_slice(&100_000u32.to_be_bytes());
     ihdr.extend_from_slice(&100_000u32.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB, deflate, adaptive filter, no interlace
-    common::png_chunk(&mut png, b"IHDR", &ihdr);
-    common::png_chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-    common::png_chunk(&mut png, b"IEND", &[]);
+    common::png::png_chunk(&mut png, b"IHDR", &ihdr);
+    common::png::png_chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    common::png::png_chunk(&mut png, b"IEND", &[]);
     match known_matcher().check_bytes(&png) {
         Err(CheckError::TooLarge(msg)) => assert!(msg.contains("100000"), "{msg}"),
         other => panic!("expected TooLarge, got {other:?}"),

@@ -216,9 +216,9 @@ fn oversized_bodies_and_huge_images_are_413() {
     ihdr.extend_from_slice(&100_000u32.to_be_bytes());
     ihdr.extend_from_slice(&100_000u32.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
-    common::png_chunk(&mut png, b"IHDR", &ihdr);
-    common::png_chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-    common::png_chunk(&mut png, b"IEND", &[]);
+    common::png::png_chunk(&mut png, b"IHDR", &ihdr);
+    common::png::png_chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    common::png::png_chunk(&mut png, b"IEND", &[]);
     let (status, json) = upload(server.addr, &png);
     assert_eq!((status, json["error"].as_str()), (413, Some("too-large")), "{json}");
     // The server is still answering after refusals.

@@ -9,6 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::png::png_chunk;
+
 /// What a scan must report for one case.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Expect {
@@ -45,17 +47,6 @@ pub fn demo_list() -> PathBuf {
 
 fn case(name: &str, bytes: Vec<u8>, expect: Expect) -> Case {
     Case { name: name.as_bytes().to_vec(), bytes: Some(bytes), expect }
-}
-
-/// Appends one PNG chunk with its CRC.
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&u32::try_from(data.len()).expect("small chunk").to_be_bytes());
-    let mut crc = flate2::Crc::new();
-    crc.update(kind);
-    crc.update(data);
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    out.extend_from_slice(&crc.sum().to_be_bytes());
 }
 
 /// A PNG whose header declares `width` x `height` pixels and whose data is a few bytes.

@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+pub mod hostile;
+pub mod png;
+
 /// The `../shared` folder beside the repository (reference outputs and the photo corpus).
 ///
 /// Returns `None` and says so loudly on stderr when it is missing, so a developer without
@@ -45,15 +48,4 @@ pub struct QueryMatch {
     pub id: String,
     pub list: String,
     pub label: String,
-}
-
-/// Appends one PNG chunk: length, type, data, CRC-32 of type and data.
-pub fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&u32::try_from(data.len()).expect("small chunk").to_be_bytes());
-    let mut crc = flate2::Crc::new();
-    crc.update(kind);
-    crc.update(data);
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    out.extend_from_slice(&crc.sum().to_be_bytes());
 }
