@@ -53,7 +53,8 @@
 //! use mediamatch::index::{build, BuildOptions, Index};
 //! use mediamatch::lists::delta::{apply, ApplyOptions};
 //! use mediamatch::lists::{ParseOptions, Source};
-//! use mediamatch::matcher::{CheckError, Config, IndexData, Matcher};
+//! use mediamatch::matcher::{CheckError, IndexData};
+//! use mediamatch::{Config, Matcher};
 //!
 //! let list = include_bytes!("../fixtures/demo/known.csv");
 //! let source = Source::from_bytes("known.csv", list, &ParseOptions::default())?;
@@ -148,6 +149,7 @@ pub mod regular;
 pub use error::{Error, Result};
 pub use hash::{HashValue, Kind, Md5, Pdq, Phash, Sha1, Sha256, Variant};
 pub use hasher::{hash_bytes, FrameHashes, HashOptions, Hashes, ImageHashes, Kinds};
+pub use matcher::{Config, Matcher, Verdict};
 pub use pixels::{Image, Pixels};
 
 /// Compiles and runs the README's Rust examples as doc tests.
