@@ -11,7 +11,7 @@ pub(crate) struct DecodeArgs {
     /// Decoder memory for all worker threads together: bytes, or with a K/M/G suffix.
     /// Each thread may use this divided by the thread count, at most 1G (a file needing
     /// more is refused with a clear error): total ≈ threads × per-thread limit.
-    #[arg(long, value_parser = super::scan::parse_size, default_value = "4G")]
+    #[arg(long, value_parser = super::size::parse_size, default_value = "4G")]
     pub(crate) max_decode_memory: u64,
     /// Decode-time budget per file, in seconds (fractions allowed); a file over it is an
     /// error for that file and the run goes on.

@@ -15,7 +15,7 @@ use mediamatch::eval::Transform;
 use mediamatch::matcher::Config;
 
 use super::matching::MatchArgs;
-use super::scan::parse_size;
+use super::size::parse_size;
 use super::Exit;
 
 /// How the report is printed.

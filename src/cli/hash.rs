@@ -32,8 +32,8 @@ pub(crate) struct Args {
     /// Follow symbolic links while walking directories.
     #[arg(long, short = 'L')]
     follow: bool,
-    /// Files larger than this many bytes are refused unread.
-    #[arg(long, default_value_t = 256 << 20)]
+    /// Files larger than this are refused unread: bytes, or with a K/M/G suffix.
+    #[arg(long, value_parser = super::size::parse_size, default_value = "256M")]
     max_filesize: u64,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j')]

@@ -31,30 +31,12 @@ pub(crate) struct ListArgs {
     pub(crate) rejects: Option<PathBuf>,
     /// The largest list file, and the most a gzip list may decompress to (e.g. `500M`,
     /// `4G`, `8GiB`, or bytes); a larger list is refused, never read whole.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "4G")]
+    #[arg(long, value_name = "SIZE", value_parser = super::size::parse_size, default_value = "4G")]
     pub(crate) max_list_size: u64,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse().map_err(|e: mediamatch::lists::ListError| e.to_string())
-}
-
-/// A size: a number of bytes, or a number with `K`, `M`, `G` or `T` (powers of 1024;
-/// `KB`, `KiB` and so on too).
-pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(digits);
-    let number: u64 = number.parse().map_err(|_| format!("{s:?} is not a size (e.g. 500M, 4G)"))?;
-    let shift = match unit.trim().to_ascii_lowercase().trim_end_matches("ib").trim_end_matches('b') {
-        "" => 0,
-        "k" => 10,
-        "m" => 20,
-        "g" => 30,
-        "t" => 40,
-        _ => return Err(format!("{s:?} is not a size (e.g. 500M, 4G)")),
-    };
-    number.checked_mul(1 << shift).ok_or_else(|| format!("{s:?} is too large"))
 }
 
 impl ListArgs {
@@ -164,19 +146,4 @@ pub(crate) fn lists_index(paths: &[PathBuf], max_list_size: u64) -> anyhow::Resu
 /// Seconds since the Unix epoch.
 pub(crate) fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_size;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("4G"), Ok(4 << 30));
-        assert_eq!(parse_size("500M"), Ok(500 << 20));
-        assert_eq!(parse_size("8GiB"), Ok(8 << 30));
-        assert_eq!(parse_size("1kb"), Ok(1024));
-        assert_eq!(parse_size("123"), Ok(123));
-        assert!(parse_size("4X").is_err() && parse_size("").is_err() && parse_size("99999999999T").is_err());
-    }
 }

@@ -15,6 +15,7 @@ mod progress;
 mod query;
 mod scan;
 mod sigbus;
+mod size;
 mod upgrade;
 mod verify;
 pub(crate) mod walk;

@@ -41,7 +41,7 @@ pub(crate) struct Args {
     list: Vec<PathBuf>,
     /// With --list: the largest list file, and the most a gzip list may decompress to
     /// (e.g. `500M`, `4G`); a larger list is refused.
-    #[arg(long, value_name = "SIZE", value_parser = super::lists::parse_size, default_value = "4G", requires = "list")]
+    #[arg(long, value_name = "SIZE", value_parser = super::size::parse_size, default_value = "4G", requires = "list")]
     max_list_size: u64,
     #[command(flatten)]
     matching: MatchArgs,
@@ -58,32 +58,13 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     files_from: Option<PathBuf>,
     /// Skip (and report) files larger than this: bytes, or with a K/M/G suffix.
-    #[arg(long, value_parser = parse_size, default_value = "256M")]
+    #[arg(long, value_parser = super::size::parse_size, default_value = "256M")]
     max_filesize: u64,
     #[command(flatten)]
     decoding: DecodeArgs,
     /// No progress display and no per-file messages for low-quality images and non-images.
     #[arg(long, short)]
     quiet: bool,
-}
-
-/// Parses `1000`, `64K`, `256M`, `2G` (binary multiples).
-pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m = match c.to_ascii_uppercase() {
-                'K' => 1u64 << 10,
-                'M' => 1 << 20,
-                'G' => 1 << 30,
-                _ => return Err(format!("{s:?}: unknown size suffix (use K, M or G)")),
-            };
-            (&s[..i], m)
-        }
-        _ => (s, 1),
-    };
-    let n: u64 = num.trim().parse().map_err(|_| format!("{s:?} is not a size"))?;
-    n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
 }
 
 /// Counters for the summary. Those the SIGBUS guard reports live in its `Progress`.

@@ -80,13 +80,18 @@ impl Buf {
     }
 }
 
+/// What stopped the scan, in the message and the record alike.
+const WHAT: &[u8] = b"the index file changed while mapped (overwritten in place, not replaced by rename)";
+
 /// The message and (for JSON) the record, built from the counters.
 fn report(counts: Option<&Progress>, json: bool) -> (Buf, Option<Buf>) {
     let load = |f: fn(&Progress) -> &AtomicU64| counts.map_or(0, |c| f(c).load(Ordering::Relaxed));
     let (files, matches, matched, errors) =
         (load(|c| &c.files), load(|c| &c.matches), load(|c| &c.matched_files), load(|c| &c.errors));
     let mut msg = Buf { bytes: [0; 512], len: 0 };
-    msg.push(b"mediamatch scan: the index file changed while mapped (overwritten in place, not replaced by rename): stopping after ");
+    msg.push(b"mediamatch scan: ");
+    msg.push(WHAT);
+    msg.push(b": stopping after ");
     msg.number(files);
     msg.push(b" files (");
     msg.number(matches);
@@ -97,14 +102,17 @@ fn report(counts: Option<&Progress>, json: bool) -> (Buf, Option<Buf>) {
     msg.push(b" errors); files not reported were not checked\n");
     let record = json.then(|| {
         let mut r = Buf { bytes: [0; 512], len: 0 };
-        r.push(b"{\"type\":\"fatal\",\"error\":\"the index file changed while mapped (overwritten in place, not replaced by rename)\",\"files\":");
-        r.number(files);
-        r.push(b",\"matches\":");
-        r.number(matches);
-        r.push(b",\"matched_files\":");
-        r.number(matched);
-        r.push(b",\"errors\":");
-        r.number(errors);
+        r.push(b"{\"type\":\"fatal\",\"error\":\"");
+        r.push(WHAT);
+        r.push(b"\"");
+        for (name, value) in
+            [(&b"files"[..], files), (b"matches", matches), (b"matched_files", matched), (b"errors", errors)]
+        {
+            r.push(b",\"");
+            r.push(name);
+            r.push(b"\":");
+            r.number(value);
+        }
         r.push(b"}\n");
         r
     });
