@@ -59,7 +59,7 @@ use std::str::FromStr;
 use sha2::Digest;
 
 use crate::hash::Kind;
-pub use record::{Record, Tombstone, SKIP_VARIANT};
+pub use record::{skip_kind, Record, Tombstone, SKIP_VARIANT};
 pub use reject::{Reject, RejectReason};
 
 /// Why a hash list could not be read at all. (A bad line is not an error: it becomes a
@@ -247,6 +247,26 @@ impl ParsedList {
     /// The number of skipped records, all reasons together.
     pub fn skipped_total(&self) -> u64 {
         self.skipped.values().sum()
+    }
+
+    /// The skipped records by kind (`photodna`, `tmk`, ...; `variant` for dihedral-variant
+    /// rows; see [`skip_kind`]); the counts add up to [`ParsedList::skipped_total`].
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use mediamatch::lists::{self, ParseOptions};
+    ///
+    /// let file = b"photodna:0a1b\npdna:2c3d\ntmk:4e5f\nmd5:d41d8cd98f00b204e9800998ecf8427e\n";
+    /// let list = lists::parse(file, &ParseOptions::default()).unwrap();
+    /// assert_eq!(list.skipped_kinds(), BTreeMap::from([("photodna", 2), ("tmk", 1)]));
+    /// assert_eq!(list.skipped_total(), 3);
+    /// ```
+    pub fn skipped_kinds(&self) -> BTreeMap<&str, u64> {
+        let mut kinds = BTreeMap::new();
+        for (reason, n) in &self.skipped {
+            *kinds.entry(skip_kind(reason)).or_insert(0) += n;
+        }
+        kinds
     }
 }
 

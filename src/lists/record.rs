@@ -120,7 +120,7 @@ impl Sink {
         }
         let column = nonempty(f.kind);
         if let Some(KindName::Unsupported(canonical)) = column.map(lookup) {
-            self.skip(&format!("unsupported kind {canonical}"));
+            self.skip(&format!("{UNSUPPORTED_PREFIX}{canonical}"));
             return Ok(None);
         }
         let hash = nonempty(f.hash).ok_or(RejectReason::MissingHash)?;
@@ -147,7 +147,7 @@ impl Sink {
             Some(n) => match lookup(n) {
                 KindName::Known(k) => k,
                 KindName::Unsupported(canonical) => {
-                    self.skip(&format!("unsupported kind {canonical}"));
+                    self.skip(&format!("{UNSUPPORTED_PREFIX}{canonical}"));
                     return Ok(None);
                 }
                 KindName::Unknown => return Err(RejectReason::UnknownKind(cut(n))),
@@ -174,6 +174,20 @@ impl Sink {
 
 /// The skip reason of the dihedral-variant rows of `mediamatch hash --format csv`.
 pub const SKIP_VARIANT: &str = "dihedral variant (the matcher tries all 8 variants of each upload)";
+
+/// How the skip reason of a record of a kind mediamatch cannot compute starts; the
+/// kind's canonical name follows (`unsupported kind photodna`).
+const UNSUPPORTED_PREFIX: &str = "unsupported kind ";
+
+/// What a skip reason counts, for a summary by kind: the canonical name of an
+/// uncomputable kind (`photodna`, `tmk`, ...), `variant` for [`SKIP_VARIANT`], else the
+/// reason itself.
+pub fn skip_kind(reason: &str) -> &str {
+    if reason == SKIP_VARIANT {
+        return "variant";
+    }
+    reason.strip_prefix(UNSUPPORTED_PREFIX).unwrap_or(reason)
+}
 
 fn nonempty(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty())
