@@ -2,23 +2,14 @@
 //! conformance of the bundled fixture photos with the reference implementations (their
 //! hashes in `fixtures/photos/reference.tsv` were written by imagehash and pdqhash).
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
+use common::cli::{crate_dir as root, json_lines, run, run_in};
 use serde::Deserialize;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mediamatch"))
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).current_dir(root()).output().expect("run mediamatch")
-}
 
 /// The JSON Lines records of `mediamatch hash --format json`; unknown fields fail the test,
 /// so this is the schema.
@@ -49,8 +40,7 @@ enum Record {
 }
 
 fn records(out: &Output) -> Vec<Record> {
-    let text = String::from_utf8(out.stdout.clone()).expect("utf-8 stdout");
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+    json_lines(&out.stdout)
 }
 
 /// (file name → (phash, pdq, quality)) from the reference TSV.
@@ -212,7 +202,7 @@ fn names_that_are_not_utf8_are_printed_losslessly() {
     let photo = std::fs::read(root().join("fixtures/photos/coins.png")).expect("fixture");
     std::fs::write(tmp.path().join(OsStr::from_bytes(b"a-\xff.png")), &photo).expect("write");
     std::fs::write(tmp.path().join(OsStr::from_bytes(b"a-\xfe.png")), b"not an image").expect("write");
-    let out = bin().args(["hash", "--format", "json", "."]).current_dir(tmp.path()).output().expect("runs");
+    let out = run_in(tmp.path(), &["hash", "--format", "json", "."], None);
     let mut seen = Vec::new();
     for r in records(&out) {
         match r {

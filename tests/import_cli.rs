@@ -7,8 +7,9 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use mediamatch::catalog::Catalog;
@@ -31,6 +32,7 @@ struct Summary {
     unchanged: u64,
     rejected: u64,
     skipped: u64,
+    skipped_kinds: BTreeMap<String, u64>,
     entries: u64,
     changed: bool,
     dry_run: bool,
@@ -39,28 +41,25 @@ struct Summary {
 /// (added, updated, removed, unchanged, rejected, skipped)
 type Counts = (u64, u64, u64, u64, u64, u64);
 
+/// Skipped records by kind: (kind, count) pairs in the kinds' order.
+type SkippedKinds<'a> = &'a [(&'a str, u64)];
+
 impl Summary {
     fn counts(&self) -> Counts {
         (self.added, self.updated, self.removed, self.unchanged, self.rejected, self.skipped)
     }
+
+    /// The skipped records by kind, as (kind, count) pairs.
+    fn skipped_kinds(&self) -> Vec<(&str, u64)> {
+        self.skipped_kinds.iter().map(|(k, n)| (k.as_str(), *n)).collect()
+    }
 }
 
+use common::cli::{mediamatch as bin, run, text};
 use common::QueryMatch as Match;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mediamatch"))
-}
-
-fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    bin().args(args).output().unwrap()
-}
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/lists").join(name)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Runs `import INDEX --list LIST --json EXTRA... FILES...`; returns the output and, on
@@ -85,6 +84,7 @@ fn import(index: &Path, list: &str, files: &[&Path], extra: &[&str]) -> Summary 
         .unwrap_or_else(|| panic!("import {files:?} failed ({:?}): {}", out.status, text(&out.stderr)));
     assert_eq!((s.record.as_str(), s.list.as_str()), ("import", list));
     assert_eq!(s.index, index.display().to_string());
+    assert_eq!(s.skipped_kinds.values().sum::<u64>(), s.skipped, "the kinds add up to the total");
     s
 }
 
@@ -144,30 +144,31 @@ const PDQ_B: &str = "79e07de27d7295339435d63cd31cf35a7bfa29eb2885008500a588a5ea3
 fn every_local_sample_imports_with_its_counts_and_is_found() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("known.mmi");
-    // (file, extra flags, list, (added, updated, removed, unchanged, rejected, skipped))
-    let cases: &[(&str, &[&str], &str, Counts)] = &[
+    // (file, extra flags, list, (added, updated, removed, unchanged, rejected, skipped), skipped kinds)
+    let cases: &[(&str, &[&str], &str, Counts, SkippedKinds)] = &[
         // 7 hashes; line 11 a bare 64-hex value, 12 a short PDQ, 14 crc32; photodna skipped.
-        ("local.txt", &[], "local", (7, 0, 0, 0, 3, 1)),
+        ("local.txt", &[], "local", (7, 0, 0, 0, 3, 1), &[("photodna", 1)]),
         // c-1, c-2, c-10 live; c-3..c-7 deleted (on no list yet); 10 no kind, 13 `frozen`; netclean.
-        ("partner.csv", &[], "partner_csv", (3, 0, 0, 0, 2, 1)),
+        ("partner.csv", &[], "partner_csv", (3, 0, 0, 0, 2, 1), &[("netclean", 1)]),
         // t1, t2, t4 live; t3 and t5 deleted.
-        ("partner.tsv", &[], "partner_tsv", (3, 0, 0, 0, 0, 0)),
-        ("partner.tsv.gz", &[], "partner_tsv_gz", (3, 0, 0, 0, 0, 0)),
+        ("partner.tsv", &[], "partner_tsv", (3, 0, 0, 0, 0, 0), &[]),
+        ("partner.tsv.gz", &[], "partner_tsv_gz", (3, 0, 0, 0, 0, 0), &[]),
         // pdq, video_md5, photo_pdq; raw_text, url_md5, video_tmk_pdqf skipped.
-        ("pytx-signals.txt", &[], "pytx", (3, 0, 0, 0, 0, 3)),
+        ("pytx-signals.txt", &[], "pytx", (3, 0, 0, 0, 0, 3), &[("text", 1), ("tmk", 1), ("url_md5", 1)]),
         // lines 1, 2, 5 live (1 and 7 are the same PDQ; 7 is `Pending`: rejected); 3, 4 deleted; VideoTMK.
-        ("stopncii-records.jsonl", &[], "stopncii_jsonl", (3, 0, 0, 0, 1, 1)),
+        ("stopncii-records.jsonl", &[], "stopncii_jsonl", (3, 0, 0, 0, 1, 1), &[("tmk", 1)]),
         // ids 2819, 2821, 2822 live, 2820 deleted.
-        ("tat-hash-list.json", &[], "tat_json", (3, 0, 0, 0, 0, 0)),
+        ("tat-hash-list.json", &[], "tat_json", (3, 0, 0, 0, 0, 0), &[]),
         // the same four, then a bad MD5 and a truncated JSON line.
-        ("tat-hash-list.jsonl", &[], "tat_jsonl", (3, 0, 0, 0, 2, 0)),
+        ("tat-hash-list.jsonl", &[], "tat_jsonl", (3, 0, 0, 0, 2, 0), &[]),
         // 2 uploads x (orig pdq, orig phash, md5, sha1, sha256); 2 x 14 dihedral variants skipped.
-        ("mediamatch-hash.csv", &[], "hashes", (10, 0, 0, 0, 0, 28)),
+        ("mediamatch-hash.csv", &[], "hashes", (10, 0, 0, 0, 0, 28), &[("variant", 28)]),
     ];
     let mut entries_seen = 0;
-    for (i, (file, extra, list, want)) in cases.iter().enumerate() {
+    for (i, (file, extra, list, want, skipped_kinds)) in cases.iter().enumerate() {
         let s = import(&index, list, &[&data(file)], extra);
         assert_eq!(s.counts(), *want, "{file}");
+        assert_eq!(s.skipped_kinds(), *skipped_kinds, "{file}");
         assert_eq!((s.version, s.changed, s.dry_run), (1, true, false), "{file}");
         assert!(s.entries >= entries_seen, "{file}");
         entries_seen = s.entries;
@@ -220,6 +221,7 @@ fn ncmec_and_stopncii_pages_import_with_the_expected_counts() {
     // deletions of image4 and video4 name nothing on the list.
     let s = import(&index, "ncmec", &[&page("ncmec-entries.xml")], &[]);
     assert_eq!((s.counts(), s.version, s.entries), ((4, 0, 0, 0, 0, 1), 1, 4));
+    assert_eq!(s.skipped_kinds(), [("photodna", 1)]);
     // Page 2: image10 (md5, sha1, skipped pdna).
     let s = import(&index, "ncmec", &[&page("ncmec-entries2.xml")], &[]);
     assert_eq!((s.counts(), s.version, s.entries), ((2, 0, 0, 0, 0, 1), 2, 6));
@@ -261,6 +263,7 @@ fn ncmec_and_stopncii_pages_import_with_the_expected_counts() {
     let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let s = import(&index, "ncmec_all", &refs, &[]);
     assert_eq!((s.counts(), s.version), ((7, 0, 0, 0, 0, 2), 1));
+    assert_eq!(s.skipped_kinds(), [("photodna", 2)], "pages 1 and 2 skip a PhotoDNA each");
     assert_eq!(
         found(&index, "md5:facefacefacefacefacefacefaceface"),
         [
@@ -269,6 +272,56 @@ fn ncmec_and_stopncii_pages_import_with_the_expected_counts() {
             triple("ncmec_all", "willupdate", "A2")
         ]
     );
+}
+
+#[test]
+fn the_summary_says_which_kinds_were_skipped_in_text_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared_page = common::shared_dir().map(|d| d.join("lists/ncmec-entries.xml"));
+    // (list file, the text summary's skipped part, the JSON's skipped_kinds)
+    let mut cases: Vec<(PathBuf, &str, SkippedKinds)> = vec![
+        (data("local.txt"), "skipped 1 (photodna 1) (", &[("photodna", 1)]),
+        (
+            data("pytx-signals.txt"),
+            "skipped 3 (text 1, tmk 1, url_md5 1) (",
+            &[("text", 1), ("tmk", 1), ("url_md5", 1)],
+        ),
+        (data("partner.tsv"), "skipped 0 (", &[]),
+    ];
+    cases.extend(shared_page.map(|p| (p, "skipped 1 (photodna 1) (", &[("photodna", 1)][..])));
+    for (i, (file, text_part, kinds)) in cases.iter().enumerate() {
+        let index = dir.path().join(format!("{i}.mmi"));
+        let index_s = index.to_str().unwrap();
+        let file_s = file.to_str().unwrap();
+        let dry = ["import", index_s, "--list", "l", "--dry-run", file_s];
+        let out = run(&dry);
+        assert_eq!(out.status.code(), Some(0), "{file_s}: {}", text(&out.stderr));
+        let line = text(&out.stdout);
+        assert!(line.starts_with("dry run: ") && line.contains(text_part), "{file_s}: {line}");
+        // `--output-format json` and the older `--json` print the same record.
+        let json = run(&[&dry[..], &["--output-format", "json"]].concat());
+        assert_eq!(json.stdout, run(&[&dry[..], &["--json"]].concat()).stdout, "{file_s}");
+        let s: Summary =
+            serde_json::from_slice(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&json.stdout)));
+        assert_eq!(s.skipped_kinds(), *kinds, "{file_s}");
+        assert_eq!(s.skipped, kinds.iter().map(|(_, n)| n).sum::<u64>(), "{file_s}");
+        // The raw JSON: `skipped` stays the total, the breakdown follows it.
+        let raw = text(&json.stdout);
+        assert!(raw.contains(&format!("\"skipped\":{},\"skipped_kinds\":{{", s.skipped)), "{raw}");
+    }
+    // `--format` is the list files' format, so the summary's format is `--output-format`.
+    let index = dir.path().join("x.mmi");
+    let out = run(&[
+        Path::new("import"),
+        &index,
+        Path::new("--list"),
+        Path::new("l"),
+        Path::new("--output-format"),
+        Path::new("csv"),
+        &data("local.txt"),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "no CSV summary");
+    assert!(!index.exists());
 }
 
 #[test]

@@ -4,17 +4,13 @@ mod common;
 mod index_support;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
+use common::cli::{json_lines, run, text};
 use index_support::{canonical, catalog_of, oracle};
 use mediamatch::index::{build, write_atomic, BuildOptions};
 use mediamatch::{HashValue, Md5, Pdq, Phash};
 
 use common::QueryMatch as Match;
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mediamatch")).args(args).output().unwrap()
-}
 
 fn values() -> Vec<HashValue> {
     let mut v = Vec::new();
@@ -52,12 +48,8 @@ fn query_json_lines_match_the_oracle() {
         let texts: Vec<String> = queries.iter().map(|q| q.to_string()).collect();
         args.extend(texts.iter().map(String::as_str));
         let out = run(&args);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-        let mut got: Vec<Match> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let mut got: Vec<Match> = json_lines(&out.stdout);
         got.sort();
         let mut want = Vec::new();
         for q in &queries {
@@ -156,7 +148,7 @@ fn verify_reports_damage() {
     let dir = tempfile::tempdir().unwrap();
     let index = write_index(dir.path());
     let ok = run(&["verify", &index]);
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
     let mut bytes = std::fs::read(&index).unwrap();
     let at = bytes.len() - 20;
     bytes[at] ^= 0x10;
@@ -164,10 +156,42 @@ fn verify_reports_damage() {
     std::fs::write(&damaged, &bytes).unwrap();
     let out = run(&["verify", damaged.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = text(&out.stderr);
     assert!(err.contains("damaged") && err.contains("damaged.mmi"), "{err}");
     std::fs::write(&damaged, &bytes[..100]).unwrap();
     let out = run(&["verify", damaged.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+    assert!(text(&out.stderr).contains("truncated"));
+}
+
+#[test]
+fn every_spelling_of_the_output_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = write_index(dir.path());
+    let json = run(&["info", &index, "--json"]);
+    let text_out = run(&["info", &index]);
+    // (command, exit code, the same stdout as: "json", "text" or "" for none)
+    let cases: [(&[&str], i32, &str); 8] = [
+        (&["info", &index, "--format", "json"], 0, "json"),
+        (&["info", &index, "--format", "text"], 0, "text"),
+        (&["info", &index, "--json"], 0, "json"),
+        (&["info", &index, "--format", "csv"], 2, ""),
+        (&["info", &index, "--json", "--format", "text"], 2, ""),
+        (&["query", "--index", &index, "--format", "csv", "md5:abababababababababababababababab"], 2, ""),
+        (&["query", "--index", &index, "--format", "xml", "md5:abababababababababababababababab"], 2, ""),
+        (&["query", "--index", &index, "--format", "text", "phash:0000000000000000"], 1, ""),
+    ];
+    for (args, code, same_as) in cases {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", text(&out.stderr));
+        let want: &[u8] = match same_as {
+            "json" => &json.stdout,
+            "text" => &text_out.stdout,
+            _ => b"",
+        };
+        assert_eq!(out.stdout, want, "{args:?}");
+    }
+    // The refused value is named, with the ones that exist.
+    let err = text(&run(&["info", &index, "--format", "csv"]).stderr);
+    assert!(err.contains("csv") && err.contains("text") && err.contains("json"), "{err}");
 }

@@ -4,10 +4,13 @@
 //! The JSON Lines records are deserialized into structs with `deny_unknown_fields`, one per
 //! `type`, so this file is the schema: a new field or record type fails here until it is added.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+
+use common::cli::{crate_dir, run, run_in};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -172,39 +175,12 @@ fn parse_json(out: &Output) -> Report {
 // ---------------------------------------------------------------------------------------------
 // Running the binary
 
-fn crate_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn demo_dir() -> PathBuf {
     crate_dir().join("fixtures/demo/scan")
 }
 
 fn demo_list() -> PathBuf {
     crate_dir().join("fixtures/demo/known.csv")
-}
-
-/// Runs `mediamatch ARGS` in `cwd` with stdin from `stdin` (empty when `None`); output piped.
-fn run_in(cwd: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mediamatch"))
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start mediamatch");
-    {
-        let mut input = child.stdin.take().expect("stdin");
-        if let Some(bytes) = stdin {
-            input.write_all(bytes).expect("write stdin");
-        }
-    }
-    child.wait_with_output().expect("wait for mediamatch")
-}
-
-fn run(args: &[&str]) -> Output {
-    run_in(&crate_dir(), args, None)
 }
 
 fn s(p: &Path) -> &str {
@@ -963,13 +939,14 @@ fn a_runaway_files_from_stream_is_an_error_not_a_memory_leak() {
 
 #[test]
 fn an_index_overwritten_in_place_mid_scan_stops_the_scan_with_its_counts() {
-    use std::io::BufRead;
+    use std::io::{BufRead, Write};
+    use std::process::Stdio;
     let tmp = tempfile::tempdir().expect("temp dir");
     let index = tmp.path().join("live.mmi");
     let out = run(&["build", "-o", s(&index), s(&demo_list())]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let copy = demo_dir().join("coins-reencoded-q50.jpg");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mediamatch"))
+    let mut child = common::cli::mediamatch()
         .args(["scan", "--files-from", "-", "--index", s(&index), "--format", "json", "-j", "1"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

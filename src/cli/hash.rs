@@ -1,17 +1,17 @@
 //! `mediamatch hash`: print the hashes of image files.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use mediamatch::hasher::{hash_bytes, HashOptions, Hashes, Kinds};
-use mediamatch::{Kind, Variant};
 use rayon::prelude::*;
-use serde::Serialize;
 
 use super::decoding::DecodeArgs;
-use super::output::{csv_field, OutputFormat};
+use super::output::OutputFormat;
+use super::parse;
 use super::path_text::PathText;
+use super::print::{csv::Table, Printer};
+use super::record::{FileError, FileHashes, Record};
 use super::walk::{read_limited, walk, Item, WalkOptions};
 use super::Exit;
 
@@ -19,7 +19,7 @@ use super::Exit;
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
     /// Kinds to compute: a comma-separated list of pdq, phash, md5, sha1, sha256, or `all`.
-    #[arg(long, short, default_value = "all", value_parser = parse_kinds)]
+    #[arg(long, short, default_value = "all", value_parser = parse::kinds)]
     kind: Kinds,
     /// Also print the 8 dihedral variants of each perceptual hash.
     #[arg(long)]
@@ -33,7 +33,7 @@ pub(crate) struct Args {
     #[arg(long, short = 'L')]
     follow: bool,
     /// Files larger than this are refused unread: bytes, or with a K/M/G suffix.
-    #[arg(long, value_parser = super::size::parse_size, default_value = "256M")]
+    #[arg(long, value_parser = parse::size, default_value = "256M")]
     max_filesize: u64,
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j')]
@@ -43,22 +43,6 @@ pub(crate) struct Args {
     /// Files and directories (recursed) to hash.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-}
-
-/// Parses `pdq,phash,md5` or `all`.
-pub(crate) fn parse_kinds(s: &str) -> Result<Kinds, String> {
-    let mut kinds = Kinds::NONE;
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        if part.eq_ignore_ascii_case("all") {
-            kinds = Kinds::all();
-        } else {
-            kinds.insert(part.parse::<Kind>().map_err(|e| e.to_string())?);
-        }
-    }
-    if kinds.is_empty() {
-        return Err("no hash kind given".into());
-    }
-    Ok(kinds)
 }
 
 /// How many files are hashed in parallel before their output is printed in order.
@@ -76,10 +60,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         ..HashOptions::default()
     };
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    if args.format == OutputFormat::Csv {
-        writeln!(out, "kind,hash,quality,variant,id")?;
-    }
+    let mut printer = Printer::new(args.format, std::io::BufWriter::new(stdout.lock()), Table::Hashes);
     let mut failed = 0usize;
     let mut items = walk(&args.paths, WalkOptions { follow: args.follow }).peekable();
     while items.peek().is_some() {
@@ -106,29 +87,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                 .collect()
         });
         for (path, r) in results {
+            let path = PathText::new(&path);
             match r {
-                Ok(h) => print_hashes(&mut out, args.format, &path, &h)?,
-                Err(msg) => {
+                Ok(h) => printer.print(&Record::Hash(hash_record(&path, &h)))?,
+                Err(error) => {
                     failed += 1;
-                    if args.format == OutputFormat::Json {
-                        let p = PathText::new(&path);
-                        let rec = ErrorRecord {
-                            kind: "error",
-                            path: p.json().to_string(),
-                            path_bytes: p.bytes_base64,
-                            error: msg,
-                        };
-                        serde_json::to_writer(&mut out, &rec)?;
-                        writeln!(out)?;
-                    } else {
-                        out.flush()?;
-                        eprintln!("{}: {msg}", PathText::new(&path).text);
-                    }
+                    printer.print(&Record::Error(FileError { path: &path, error: &error }))?;
                 }
             }
         }
-        out.flush()?;
+        printer.flush()?;
     }
+    printer.finish()?;
     if failed > 0 {
         eprintln!("mediamatch hash: {failed} file(s) failed");
         return Ok(Exit::Error);
@@ -136,136 +106,23 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
-#[derive(Serialize)]
-struct ErrorRecord {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    path_bytes: Option<String>,
-    error: String,
-}
-
-#[derive(Serialize)]
-struct HashRecord {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    path_bytes: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pdq: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pdq_quality: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pdq_dihedral: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    phash: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    phash_dihedral: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    md5: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sha1: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sha256: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    orientation: Option<u8>,
-}
-
 fn strings<T: ToString>(xs: &[T]) -> Vec<String> {
     xs.iter().map(ToString::to_string).collect()
 }
 
-fn print_hashes(
-    out: &mut impl Write,
-    format: OutputFormat,
-    path: &std::path::Path,
-    h: &Hashes,
-) -> anyhow::Result<()> {
+/// The record of one file's hashes.
+fn hash_record<'a>(path: &'a PathText, h: &Hashes) -> FileHashes<'a> {
     let img = h.image.as_ref().and_then(|r| r.as_ref().ok());
-    let printable = PathText::new(path);
-    let path_s = printable.text.clone();
-    match format {
-        OutputFormat::Json => {
-            let rec = HashRecord {
-                kind: "hash",
-                path: printable.json().to_string(),
-                path_bytes: printable.bytes_base64,
-                pdq: img.and_then(|i| i.pdq).map(|p| p.hash.to_string()),
-                pdq_quality: img.and_then(|i| i.pdq).map(|p| p.quality),
-                pdq_dihedral: img.and_then(|i| i.pdq_dihedral.as_ref()).map(|d| strings(d)),
-                phash: img.and_then(|i| i.phash).map(|p| p.to_string()),
-                phash_dihedral: img.and_then(|i| i.phash_dihedral.as_ref()).map(|d| strings(d)),
-                md5: h.md5.map(|d| d.to_string()),
-                sha1: h.sha1.map(|d| d.to_string()),
-                sha256: h.sha256.map(|d| d.to_string()),
-                orientation: img.and_then(|i| i.orientation),
-            };
-            serde_json::to_writer(&mut *out, &rec).context("writing JSON")?;
-            writeln!(out)?;
-        }
-        OutputFormat::Text => {
-            write!(out, "{path_s}")?;
-            if let Some(p) = img.and_then(|i| i.pdq) {
-                write!(out, "\tpdq:{} quality:{}", p.hash, p.quality)?;
-            }
-            if let Some(p) = img.and_then(|i| i.phash) {
-                write!(out, "\tphash:{p}")?;
-            }
-            if let Some(d) = h.md5 {
-                write!(out, "\tmd5:{d}")?;
-            }
-            if let Some(d) = h.sha1 {
-                write!(out, "\tsha1:{d}")?;
-            }
-            if let Some(d) = h.sha256 {
-                write!(out, "\tsha256:{d}")?;
-            }
-            writeln!(out)?;
-            if let Some(i) = img {
-                for (name, d) in [
-                    ("pdq", i.pdq_dihedral.map(|d| strings(&d))),
-                    ("phash", i.phash_dihedral.map(|d| strings(&d))),
-                ] {
-                    if let Some(d) = d {
-                        for (v, hex) in Variant::ALL.iter().zip(d) {
-                            writeln!(out, "{path_s}\t{name}:{hex} variant:{v}")?;
-                        }
-                    }
-                }
-            }
-        }
-        OutputFormat::Csv => {
-            let id = csv_field(&path_s);
-            if let Some(i) = img {
-                if let Some(p) = i.pdq {
-                    writeln!(out, "pdq,{},{},orig,{id}", p.hash, p.quality)?;
-                    if let Some(d) = i.pdq_dihedral {
-                        for (v, hash) in Variant::ALL.iter().zip(d).skip(1) {
-                            writeln!(out, "pdq,{hash},{},{v},{id}", p.quality)?;
-                        }
-                    }
-                }
-                if let Some(p) = i.phash {
-                    writeln!(out, "phash,{p},,orig,{id}")?;
-                    if let Some(d) = i.phash_dihedral {
-                        for (v, hash) in Variant::ALL.iter().zip(d).skip(1) {
-                            writeln!(out, "phash,{hash},,{v},{id}")?;
-                        }
-                    }
-                }
-            }
-            if let Some(d) = h.md5 {
-                writeln!(out, "md5,{d},,,{id}")?;
-            }
-            if let Some(d) = h.sha1 {
-                writeln!(out, "sha1,{d},,,{id}")?;
-            }
-            if let Some(d) = h.sha256 {
-                writeln!(out, "sha256,{d},,,{id}")?;
-            }
-        }
+    FileHashes {
+        path,
+        pdq: img.and_then(|i| i.pdq).map(|p| p.hash.to_string()),
+        pdq_quality: img.and_then(|i| i.pdq).map(|p| p.quality),
+        pdq_dihedral: img.and_then(|i| i.pdq_dihedral.as_ref()).map(|d| strings(d)),
+        phash: img.and_then(|i| i.phash).map(|p| p.to_string()),
+        phash_dihedral: img.and_then(|i| i.phash_dihedral.as_ref()).map(|d| strings(d)),
+        md5: h.md5.map(|d| d.to_string()),
+        sha1: h.sha1.map(|d| d.to_string()),
+        sha256: h.sha256.map(|d| d.to_string()),
+        orientation: img.and_then(|i| i.orientation),
     }
-    Ok(())
 }

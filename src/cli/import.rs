@@ -15,6 +15,7 @@
 //! import (or `build` of the same file) removes such leftovers while it holds the lock,
 //! when no other writer of that index can be running.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -22,9 +23,12 @@ use anyhow::{bail, Context};
 use mediamatch::catalog::Catalog;
 use mediamatch::index::{build, write_atomic, BuildOptions, Index};
 use mediamatch::lists::delta::{apply, check_shrink, list_len, ApplyOptions, Mode};
-use serde::Serialize;
+use mediamatch::lists::Source;
 
 use super::lists::{now_secs, read_lists, ListArgs};
+use super::output::{chosen, text_or_json, OutputFormat};
+use super::print::{csv::Table, Printer};
+use super::record::{ImportSummary, Record};
 use super::Exit;
 
 /// Arguments of `mediamatch import`.
@@ -49,35 +53,21 @@ pub(crate) struct Args {
     no_wait: bool,
     /// With --replace: refuse (exit 2, index untouched) a replacement that would remove
     /// more than this share of the list, e.g. `50%` (a broken feed would empty it).
-    #[arg(long, value_name = "PERCENT", value_parser = parse_percent, default_value = "50%")]
+    #[arg(long, value_name = "PERCENT", value_parser = super::parse::percent, default_value = "50%")]
     max_shrink: f64,
     /// With --replace: apply even a replacement that removes more than --max-shrink of
     /// the list or holds no valid line.
     #[arg(long)]
     allow_shrink: bool,
-    /// Print the summary as one JSON object.
-    #[arg(long)]
+    /// How the summary is printed: text (one line) or json (one `import` record).
+    /// (`--format` names the format of the list files.)
+    #[arg(long, value_name = "FORMAT", value_parser = text_or_json(), default_value_t = OutputFormat::Text)]
+    output_format: OutputFormat,
+    /// The same as `--output-format json`.
+    #[arg(long, conflicts_with = "output_format")]
     json: bool,
     #[command(flatten)]
     lists: ListArgs,
-}
-
-#[derive(Serialize)]
-struct Summary<'a> {
-    #[serde(rename = "type")]
-    kind_tag: &'static str,
-    index: String,
-    list: &'a str,
-    version: u64,
-    added: u64,
-    updated: u64,
-    removed: u64,
-    unchanged: u64,
-    rejected: u64,
-    skipped: u64,
-    entries: u64,
-    changed: bool,
-    dry_run: bool,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
@@ -119,6 +109,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             ))
         })?;
     }
+    let skipped_kinds = skipped_kinds(&read.sources);
     // The parsed records are in the catalog now: free them before the build allocates
     // the new index (they are the size of the list again, and would add to the peak).
     drop(read);
@@ -129,8 +120,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         write_atomic(&path, &bytes).with_context(|| format!("writing {}", args.index.display()))?;
     }
     let c = outcome.counts;
-    let summary = Summary {
-        kind_tag: "import",
+    let summary = Record::Import(ImportSummary {
         index: args.index.display().to_string(),
         list: &args.name,
         version: outcome.version,
@@ -140,45 +130,27 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         unchanged: c.unchanged,
         rejected: c.rejected,
         skipped: c.skipped,
+        skipped_kinds,
         entries: catalog.entries.len() as u64,
         changed: outcome.changed,
         dry_run: args.dry_run,
-    };
-    if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
-    } else {
-        println!(
-            "{}{} list {} v{}: added {}, updated {}, removed {}, unchanged {}, rejected {}, skipped {} ({} entries in the index)",
-            if args.dry_run { "dry run: " } else { "" },
-            summary.index,
-            summary.list,
-            summary.version,
-            c.added,
-            c.updated,
-            c.removed,
-            c.unchanged,
-            c.rejected,
-            c.skipped,
-            summary.entries
-        );
-    }
+    });
+    let format = chosen(args.output_format, args.json);
+    let mut printer = Printer::new(format, std::io::stdout().lock(), Table::None);
+    printer.print(&summary)?;
+    printer.finish()?;
     Ok(Exit::Success)
 }
 
-/// A percentage, `50%` or `50`, from 0 to 100.
-fn parse_percent(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    let n: f64 = t
-        .strip_suffix('%')
-        .unwrap_or(t)
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a percentage (e.g. 50%)"))?;
-    if (0.0..=100.0).contains(&n) {
-        Ok(n)
-    } else {
-        Err(format!("{s:?} is not a percentage from 0% to 100%"))
+/// The skipped records of all files by kind (`photodna`, ...), for the summary.
+fn skipped_kinds(sources: &[Source]) -> BTreeMap<String, u64> {
+    let mut kinds = BTreeMap::new();
+    for source in sources {
+        for (kind, n) in source.list.skipped_kinds() {
+            *kinds.entry(kind.to_string()).or_insert(0) += n;
+        }
     }
+    kinds
 }
 
 /// The file an index path names: a symlink's target (so that an import replaces the

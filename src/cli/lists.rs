@@ -18,7 +18,7 @@ pub(crate) const SHOWN_REJECTS: usize = 10;
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct ListArgs {
     /// The list format; `auto` detects it from the content.
-    #[arg(long, value_parser = parse_format, default_value = "auto")]
+    #[arg(long, value_parser = super::parse::list_format, default_value = "auto")]
     pub(crate) format: Format,
     /// The kind of bare hex values without a kind (e.g. `md5`); a kind in the file wins.
     #[arg(long)]
@@ -31,12 +31,9 @@ pub(crate) struct ListArgs {
     pub(crate) rejects: Option<PathBuf>,
     /// The largest list file, and the most a gzip list may decompress to (e.g. `500M`,
     /// `4G`, `8GiB`, or bytes); a larger list is refused, never read whole.
-    #[arg(long, value_name = "SIZE", value_parser = super::size::parse_size, default_value = "4G")]
+    #[arg(long, value_name = "SIZE", value_parser = super::parse::size,
+          default_value = super::parse::DEFAULT_MAX_LIST_SIZE.as_str())]
     pub(crate) max_list_size: u64,
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse().map_err(|e: mediamatch::lists::ListError| e.to_string())
 }
 
 impl ListArgs {

@@ -1,4 +1,15 @@
 //! Command-line parsing and dispatch: one module per subcommand.
+//!
+//! | module | holds |
+//! | --- | --- |
+//! | `build`, `eval`, `hash`, `import`, `info`, `query`, `scan`, `upgrade`, `verify` | one subcommand each: its `Args` and `run` |
+//! | `record` | every record the commands print, one `#[serde(tag = "type")]` enum (the JSON schema) |
+//! | `print` | the one printer: `text`, `json` (JSON Lines) and `csv` writers of those records |
+//! | `output` | `OutputFormat` and the `--format` parsers |
+//! | `parse` | every value parser (sizes, kinds, thresholds, ...) and the defaults shown in `--help` |
+//! | `matching`, `decoding`, `lists` | option groups shared by several commands |
+//! | `path_text` | printing file names losslessly |
+//! | `walk`, `progress`, `sigbus`, `exit` | directory walks, the progress bar, the SIGBUS guard, exit codes |
 
 mod build;
 mod decoding;
@@ -10,12 +21,14 @@ mod info;
 mod lists;
 mod matching;
 mod output;
+mod parse;
 mod path_text;
+mod print;
 mod progress;
 mod query;
+mod record;
 mod scan;
 mod sigbus;
-mod size;
 mod upgrade;
 mod verify;
 pub(crate) mod walk;
@@ -23,6 +36,11 @@ pub(crate) mod walk;
 use clap::{Parser, Subcommand};
 
 pub(crate) use exit::Exit;
+
+/// The size parser where `eval` looks for it.
+mod size {
+    pub(crate) use super::parse::size as parse_size;
+}
 pub(crate) use lists::lists_index;
 
 /// mediamatch: find re-uploads of known media by perceptual and cryptographic hashes.

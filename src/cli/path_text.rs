@@ -42,6 +42,19 @@ impl PathText {
     }
 }
 
+/// In a record (flattened): `path`, then `path_bytes` only when the name is not UTF-8.
+impl serde::Serialize for PathText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("path", self.json())?;
+        if let Some(b) = &self.bytes_base64 {
+            map.serialize_entry("path_bytes", b)?;
+        }
+        map.end()
+    }
+}
+
 #[cfg(unix)]
 fn path_bytes(path: &Path) -> Vec<u8> {
     use std::os::unix::ffi::OsStrExt;

@@ -1,27 +1,26 @@
 //! `mediamatch query`: look hashes up in an index.
 
-use std::io::Write;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use anyhow::Context;
-use mediamatch::{HashValue, Kind};
-use serde::Serialize;
+use mediamatch::matcher::Thresholds;
+use mediamatch::HashValue;
 
+use super::output::{text_or_json, OutputFormat};
+use super::print::{csv::Table, Printer};
+use super::record::{QueryMatch, Record};
 use super::Exit;
 
-/// Default search radius for PDQ (Meta's recommended match threshold).
-pub(crate) const DEFAULT_PDQ_DISTANCE: u32 = 31;
-/// Default search radius for pHash.
-pub(crate) const DEFAULT_PHASH_DISTANCE: u32 = 8;
-
-/// Output formats of `mediamatch query`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Format {
-    /// One tab-separated line per match: query, distance, list, id, label.
-    Text,
-    /// JSON Lines: one `{"type":"match",...}` record per match.
-    Json,
-}
+/// `--max-distance`'s help, with the defaults of [`Thresholds::default`].
+static MAX_DISTANCE_HELP: LazyLock<String> = LazyLock::new(|| {
+    let t = Thresholds::default();
+    format!(
+        "Largest Hamming distance reported for perceptual hashes (default: pdq {}, phash {}); \
+         digests always match exactly",
+        t.pdq, t.phash
+    )
+});
 
 /// Arguments of `mediamatch query`.
 #[derive(clap::Args, Debug)]
@@ -29,13 +28,12 @@ pub(crate) struct Args {
     /// The index file.
     #[arg(long, short)]
     index: PathBuf,
-    /// Largest Hamming distance reported for perceptual hashes (default: pdq 31, phash 8);
-    /// digests always match exactly.
-    #[arg(long, short = 'd')]
+    #[arg(long, short = 'd', help = MAX_DISTANCE_HELP.as_str())]
     max_distance: Option<u32>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    /// Output format: text (one tab-separated line per match: query, distance, list, id,
+    /// label) or json (JSON Lines, one `match` record per match).
+    #[arg(long, value_parser = text_or_json(), default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
     /// Skip the full check of the index (checksum and every structure) before answering:
     /// a faster start on a very large index, but a damaged or tampered file could then give
     /// wrong answers. A note on stderr says the answers come from an unchecked index.
@@ -46,19 +44,6 @@ pub(crate) struct Args {
     hashes: Vec<String>,
 }
 
-/// One match, one list: the JSON Lines record.
-#[derive(Serialize)]
-struct Match<'a> {
-    #[serde(rename = "type")]
-    kind_of_record: &'static str,
-    query: &'a str,
-    kind: &'static str,
-    distance: u32,
-    id: &'a str,
-    list: &'a str,
-    label: &'a str,
-}
-
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let index = super::open_checked(&args.index, !args.no_verify)?;
     let list_names: Vec<String> = (0..index.list_count())
@@ -66,7 +51,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         .collect::<Result<_, _>>()
         .with_context(|| format!("{}", args.index.display()))?;
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut printer = Printer::new(args.format, std::io::BufWriter::new(stdout.lock()), Table::None);
     let (mut matched, mut errored) = (false, false);
     for text in &args.hashes {
         let value: HashValue = match text.parse() {
@@ -77,10 +62,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                 continue;
             }
         };
-        let radius = match value.kind() {
-            Kind::Pdq => args.max_distance.unwrap_or(DEFAULT_PDQ_DISTANCE),
-            Kind::Phash => args.max_distance.unwrap_or(DEFAULT_PHASH_DISTANCE),
-            _ => 0,
+        let kind = value.kind();
+        let radius = if kind.is_perceptual() {
+            args.max_distance.unwrap_or(Thresholds::default().of(kind))
+        } else {
+            0
         };
         let query = value.to_string();
         let hits = match index.search(&value, radius) {
@@ -103,40 +89,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             matched = true;
             for &l in &entry.lists {
                 let list = list_names.get(l as usize).map_or("", String::as_str);
-                match args.format {
-                    Format::Text => writeln!(
-                        out,
-                        "{query}\t{}\t{list}\t{}\t{}",
-                        hit.distance,
-                        escape(entry.id),
-                        escape(entry.label)
-                    )?,
-                    Format::Json => {
-                        let record = Match {
-                            kind_of_record: "match",
-                            query: &query,
-                            kind: value.kind().name(),
-                            distance: hit.distance,
-                            id: entry.id,
-                            list,
-                            label: entry.label,
-                        };
-                        serde_json::to_writer(&mut out, &record)?;
-                        out.write_all(b"\n")?;
-                    }
-                }
+                printer.print(&Record::QueryMatch(QueryMatch {
+                    query: &query,
+                    kind: kind.name(),
+                    distance: hit.distance,
+                    id: entry.id,
+                    list,
+                    label: entry.label,
+                }))?;
             }
         }
     }
-    out.flush()?;
+    printer.finish()?;
     Ok(Exit::of_search(matched, errored))
-}
-
-/// Tabs and line breaks in ids and labels would break the text columns.
-fn escape(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains(['\t', '\n', '\r']) {
-        s.replace('\t', "\\t").replace('\n', "\\n").replace('\r', "\\r").into()
-    } else {
-        s.into()
-    }
 }

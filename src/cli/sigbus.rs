@@ -159,4 +159,24 @@ mod tests {
         let (_, none) = report(None, false);
         assert!(none.is_none());
     }
+
+    #[test]
+    fn the_handler_writes_the_fatal_record_of_the_schema() {
+        let p = Progress::default();
+        p.files.store(7, Ordering::Relaxed);
+        p.matches.store(2, Ordering::Relaxed);
+        p.matched_files.store(1, Ordering::Relaxed);
+        p.errors.store(3, Ordering::Relaxed);
+        let (_, record) = report(Some(&p), true);
+        let record = record.unwrap();
+        let fatal = crate::cli::record::Record::Fatal(crate::cli::record::Fatal {
+            error: std::str::from_utf8(WHAT).unwrap(),
+            files: 7,
+            matches: 2,
+            matched_files: 1,
+            errors: 3,
+        });
+        let want = serde_json::to_string(&fatal).unwrap() + "\n";
+        assert_eq!(std::str::from_utf8(&record.bytes[..record.len]).unwrap(), want);
+    }
 }
