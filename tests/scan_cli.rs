@@ -509,7 +509,7 @@ fn a_tampered_index_is_refused_unless_no_verify() {
 #[test]
 fn invalid_options_exit_2_with_a_message() {
     let (dir, list) = (demo_dir(), demo_list());
-    let bad: [&[&str]; 8] = [
+    let bad: [&[&str]; 10] = [
         &["--min-quality", "101"],
         &["--min-quality", "-1"],
         &["--max-distance", "pdq=257"],
@@ -518,6 +518,8 @@ fn invalid_options_exit_2_with_a_message() {
         &["--max-distance", "pdq"],
         &["--max-filesize", "1X"],
         &["--threads", "two"],
+        &["--corroborate", "pdq=300"],
+        &["--format", "xml"],
     ];
     for extra in bad {
         let mut args = vec!["scan", s(&dir), "--list", s(&list)];
