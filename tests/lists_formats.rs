@@ -291,16 +291,22 @@ fn every_status_spelling() {
     let deleted = [
         "deleted",
         "Deleted",
+        "delete",
         "withdrawn",
         "Withdrawn",
         "removed",
+        "remove",
         "inactive",
         "revoked",
         "true",
         "1",
         "yes",
+        "y",
     ];
-    let live = ["", "active", "Active", "received", "Received", "false", "0", "no", "Unknown", "live", "new"];
+    let live = [
+        "", "active", "Active", "received", "Received", "false", "0", "no", "n", "Unknown", "live", "new",
+        "added", "add",
+    ];
     let md5 = "d41d8cd98f00b204e9800998ecf8427e";
     for (spellings, want) in [(&deleted[..], true), (&live[..], false)] {
         for s in spellings {
@@ -352,26 +358,62 @@ fn gzip_of_every_sample_reads_like_the_sample() {
     }
 }
 
+/// A whole-file error case: what it is, the bytes, the options, and the error expected.
+struct FileErrorCase {
+    what: &'static str,
+    bytes: Vec<u8>,
+    options: ParseOptions,
+    expect: fn(&ListError) -> bool,
+}
+
 #[test]
 fn whole_file_errors() {
-    // A CSV read as such needs a hash column.
-    let e =
-        lists::parse(b"name,size\na,1\n", &ParseOptions { format: Format::Csv, ..ParseOptions::default() });
-    assert!(matches!(e, Err(ListError::NoHashColumn { .. })), "{e:?}");
-    // UTF-16 is refused with advice.
-    assert!(matches!(lists::parse(b"\xff\xfeh\0", &ParseOptions::default()), Err(ListError::Utf16)));
-    // Truncated gzip.
+    let defaults = ParseOptions::default;
     let gz = gzip(&data("partner.csv"));
-    assert!(matches!(lists::parse(&gz[..gz.len() / 2], &ParseOptions::default()), Err(ListError::Gzip(_))));
-    // A gzip bomb beyond the limit.
-    let big = gzip(&vec![b'#'; 1 << 20]);
-    let small = ParseOptions { max_bytes: 1000, ..ParseOptions::default() };
-    assert!(matches!(lists::parse(&big, &small), Err(ListError::TooLarge { limit: 1000 })));
-    // Broken XML and JSON documents say where.
-    let e = lists::parse(b"<queryResult>\n<images>\n</queryResult>", &ParseOptions::default());
-    assert!(matches!(e, Err(ListError::Xml { line: 3, .. })), "{e:?}");
-    let e = lists::parse(b"{\n\"hashRecords\": [\n{\"a\": }\n]}", &ParseOptions::default());
-    assert!(matches!(e, Err(ListError::Json { line: 3, .. })), "{e:?}");
+    let cases = [
+        FileErrorCase {
+            what: "a CSV read as such needs a hash column",
+            bytes: b"name,size\na,1\n".to_vec(),
+            options: ParseOptions { format: Format::Csv, ..defaults() },
+            expect: |e| matches!(e, ListError::NoHashColumn { .. }),
+        },
+        FileErrorCase {
+            what: "UTF-16 is refused with advice",
+            bytes: b"\xff\xfeh\0".to_vec(),
+            options: defaults(),
+            expect: |e| matches!(e, ListError::Utf16),
+        },
+        FileErrorCase {
+            what: "truncated gzip",
+            bytes: gz[..gz.len() / 2].to_vec(),
+            options: defaults(),
+            expect: |e| matches!(e, ListError::Gzip(_)),
+        },
+        FileErrorCase {
+            what: "a gzip bomb beyond the limit",
+            bytes: gzip(&vec![b'#'; 1 << 20]),
+            options: ParseOptions { max_bytes: 1000, ..defaults() },
+            expect: |e| matches!(e, ListError::TooLarge { limit: 1000 }),
+        },
+        FileErrorCase {
+            what: "broken XML says where",
+            bytes: b"<queryResult>\n<images>\n</queryResult>".to_vec(),
+            options: defaults(),
+            expect: |e| matches!(e, ListError::Xml { line: 3, .. }),
+        },
+        FileErrorCase {
+            what: "broken JSON says where",
+            bytes: b"{\n\"hashRecords\": [\n{\"a\": }\n]}".to_vec(),
+            options: defaults(),
+            expect: |e| matches!(e, ListError::Json { line: 3, .. }),
+        },
+    ];
+    for case in &cases {
+        match lists::parse(&case.bytes, &case.options) {
+            Err(e) => assert!((case.expect)(&e), "{}: {e:?}", case.what),
+            Ok(p) => panic!("{}: parsed, {} records", case.what, p.records.len()),
+        }
+    }
 }
 
 #[test]

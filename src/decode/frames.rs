@@ -101,7 +101,7 @@ pub(super) fn walk(
 /// For an animated PNG (an `acTL` chunk before the image data): whether its default image
 /// is the animation's first frame (an `fcTL` chunk comes before the first `IDAT`). `None`
 /// for a still PNG.
-fn apng_default_in_animation(bytes: &[u8]) -> Option<bool> {
+pub(super) fn apng_default_in_animation(bytes: &[u8]) -> Option<bool> {
     let mut pos = 8;
     let mut animated = false;
     let mut fctl = false;

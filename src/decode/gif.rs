@@ -82,6 +82,6 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, Option<u8>
 }
 
 /// Pillow's `_is_palette_needed`: false when entry i is (i, i, i) for every entry.
-fn palette_needed(palette: &[u8]) -> bool {
+pub(super) fn palette_needed(palette: &[u8]) -> bool {
     palette.chunks(3).enumerate().any(|(i, rgb)| rgb.iter().any(|&v| usize::from(v) != i) || rgb.len() < 3)
 }

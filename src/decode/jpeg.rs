@@ -52,21 +52,21 @@ pub(super) fn decode(
 }
 
 /// What the frame header (SOFn) says.
-struct FrameHeader {
-    precision: u8,
-    height: u16,
-    width: u16,
-    components: u8,
+pub(super) struct FrameHeader {
+    pub(super) precision: u8,
+    pub(super) height: u16,
+    pub(super) width: u16,
+    pub(super) components: u8,
     /// Sampling factors (horizontal, vertical) of each component, as the header gives them.
     sampling: Vec<(u8, u8)>,
     /// Whether libjpeg decodes the file in multi-scan mode and so keeps every DCT
     /// coefficient of the image in memory: progressive files, and sequential files whose
     /// first scan does not hold every component (libjpeg's own `has_multiple_scans` rule).
-    multi_scan: bool,
+    pub(super) multi_scan: bool,
 }
 
 /// Walks the markers up to the first frame header, without trusting any length.
-fn scan_frame_header(bytes: &[u8]) -> Result<FrameHeader, DecodeError> {
+pub(super) fn scan_frame_header(bytes: &[u8]) -> Result<FrameHeader, DecodeError> {
     let truncated = || DecodeError::Truncated { format: Format::Jpeg };
     let corrupt = |message: &str| DecodeError::Corrupt { format: Format::Jpeg, message: message.to_string() };
     let mut pos = 2; // after SOI
@@ -229,7 +229,7 @@ fn run_libjpeg(
 /// multi-scan files (progressive, or sequential with a first scan that does not hold every
 /// component) libjpeg's whole-image coefficient buffer, plus the RGB buffer a CMYK file is
 /// converted into.
-fn alloc_estimate(width: u32, height: u32, frame: &FrameHeader) -> u64 {
+pub(super) fn alloc_estimate(width: u32, height: u32, frame: &FrameHeader) -> u64 {
     let pixels = u64::from(width) * u64::from(height);
     let components = u64::from(frame.components.max(1));
     let output = pixels * components;

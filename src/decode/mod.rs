@@ -34,6 +34,8 @@
 //!   process's panic hook before it is caught; this library does not touch the hook.
 
 mod frames;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gif;
 mod jpeg;
 mod jpeg_guard;

@@ -59,7 +59,7 @@ pub(super) fn decode(
 
 /// The data of a WebP file's `EXIF` chunk, borrowed from `bytes`: `None` when there is
 /// none or its declared size runs past the end of the file (nothing is allocated).
-fn webp_exif(bytes: &[u8]) -> Option<&[u8]> {
+pub(super) fn webp_exif(bytes: &[u8]) -> Option<&[u8]> {
     let mut pos = 12; // "RIFF", size, "WEBP"
     while let Some(header) = bytes.get(pos..pos + 8) {
         let size = usize::try_from(u32::from_le_bytes([header[4], header[5], header[6], header[7]])).ok()?;

@@ -51,3 +51,54 @@ pub fn is_deleted(status: &str) -> Option<bool> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_deleted;
+
+    /// Every spelling of the table above, plus case, surrounding space and near misses.
+    const CASES: &[(&str, Option<bool>)] = &[
+        ("deleted", Some(true)),
+        ("Deleted", Some(true)),
+        ("DELETE", Some(true)),
+        ("withdrawn", Some(true)),
+        ("Withdrawn", Some(true)),
+        ("removed", Some(true)),
+        ("remove", Some(true)),
+        ("inactive", Some(true)),
+        ("revoked", Some(true)),
+        ("true", Some(true)),
+        ("1", Some(true)),
+        ("yes", Some(true)),
+        ("Y", Some(true)),
+        (" deleted\t", Some(true)),
+        ("", Some(false)),
+        ("   ", Some(false)),
+        ("active", Some(false)),
+        ("Active", Some(false)),
+        ("received", Some(false)),
+        ("live", Some(false)),
+        ("new", Some(false)),
+        ("added", Some(false)),
+        ("add", Some(false)),
+        ("false", Some(false)),
+        ("0", Some(false)),
+        ("no", Some(false)),
+        ("N", Some(false)),
+        ("unknown", Some(false)),
+        (" Unknown ", Some(false)),
+        ("maybe", None),
+        ("deletedx", None),
+        ("withdraw", None),
+        ("2", None),
+        ("tru", None),
+        ("-1", None),
+    ];
+
+    #[test]
+    fn every_spelling_means_what_the_table_says() {
+        for &(spelling, want) in CASES {
+            assert_eq!(is_deleted(spelling), want, "{spelling:?}");
+        }
+    }
+}
