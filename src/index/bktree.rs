@@ -10,7 +10,7 @@
 //! it. Opening checks this shape for every node, so every node has exactly one parent
 //! before it and a traversal visits each node at most once.
 //!
-//! [`BkTree`] is the typed view over the nodes: build, validate (on open), verify, search.
+//! `BkTree` is the typed view over the nodes: build, validate (on open), verify, search.
 //!
 //! The tree is kept as a selectable structure and as the baseline the benchmarks beat: at
 //! the radii that matter for PDQ it visits almost every node.

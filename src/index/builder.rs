@@ -4,7 +4,7 @@
 //! deduplicates strings and list sets, orders the entries by id for the items section, and
 //! derives each kind's search structure, so the same catalog always gives the same bytes.
 //! Sorting and the MIH tables use rayon. Every record is written by its encoder in
-//! [`format`](super::format), the structures by their views' `build`.
+//! [`format`](mod@super::format), the structures by their views' `build`.
 
 use std::collections::HashMap;
 use std::io::Write;

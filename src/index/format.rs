@@ -2,8 +2,8 @@
 //! each record: header, section table entry, list, list set, entry, item, BK-tree node,
 //! string ref and value. The builder writes with these encoders and the reader decodes
 //! with these decoders, so the two cannot disagree. Decoders read with the labelled,
-//! checked reads of [`wire`](super::wire): a record too short for a field is an error
-//! naming the field. What the fields must satisfy is checked by [`layout`](super::layout)
+//! checked reads of `wire`: a record too short for a field is an error
+//! naming the field. What the fields must satisfy is checked by `layout`
 //! on open and by [`Index::verify`](crate::index::Index::verify).
 //!
 //! Everything is little-endian. Integers are unsigned. A *string ref* is 12 bytes: a `u64`

@@ -19,12 +19,12 @@
 //! a later table skips it if an earlier table's substring is within that table's radius.
 //!
 //! The number of buckets to probe and the candidates in them are counted before any
-//! candidate is read ([`MihTables::candidates`]); when that costs more than a scan (large
-//! radius, clustered data, see [`plan`](super::plan)) the search answers
-//! [`Probe::ScanCheaper`] and the caller scans instead.
+//! candidate is read (`MihTables::candidates`); when that costs more than a scan (large
+//! radius, clustered data, see `plan`) the search answers
+//! `Probe::ScanCheaper` and the caller scans instead.
 //!
-//! [`MihTables`] is the typed view over a kind's tables: build, verify, search; [`Table`]
-//! is one table's place in the file, checked on open by [`Table::validate`].
+//! `MihTables` is the typed view over a kind's tables: build, verify, search; `Table`
+//! is one table's place in the file, checked on open by `Table::validate`.
 
 use std::ops::Range;
 
@@ -183,7 +183,7 @@ fn table_radius(j: usize, m: usize, r: u32) -> Option<u32> {
 }
 
 /// The buckets a query reads, counted before any is read: `(table, first, end)` ranges of
-/// the tables' positions, and what reading them costs (in [`plan`](super::plan)'s units).
+/// the tables' positions, and what reading them costs (in `plan`'s units).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Candidates {
     pub cost: u64,
@@ -346,7 +346,7 @@ impl<'a> MihTables<'a> {
         Ok(())
     }
 
-    /// Every value within the radius of `q`, or [`Probe::ScanCheaper`] when `bounded` and
+    /// Every value within the radius of `q`, or `Probe::ScanCheaper` when `bounded` and
     /// the tables would cost more than a scan.
     pub fn search(&self, q: &Query, bounded: bool) -> Result<Probe, IndexError> {
         let budget = if bounded { scan_cost(self.values.len(), self.values.words()) } else { u64::MAX };
