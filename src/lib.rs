@@ -77,12 +77,13 @@
 //!
 //! ## Import a list update
 //!
-//! What `mediamatch import` does, without its lock and its reporting: read the index's
-//! catalog, apply the file as a delta, write a new index and rename it over the old one.
+//! What `mediamatch import` does, without its reporting: take the index's writer lock
+//! (so two imports never interleave), read the index's catalog, apply the file as a delta,
+//! write a new index and rename it over the old one.
 //!
 //! ```
 //! use mediamatch::catalog::Catalog;
-//! use mediamatch::index::{build, write_atomic, BuildOptions, Index};
+//! use mediamatch::index::{build, write_atomic, BuildOptions, Index, WriteLock};
 //! use mediamatch::lists::delta::{apply, ApplyOptions};
 //! use mediamatch::lists::{ParseOptions, Source};
 //!
@@ -90,6 +91,8 @@
 //! std::fs::create_dir_all(&dir)?;
 //! let path = dir.join("known.mmi");
 //! for update in ["md5:0123456789abcdef0123456789abcdef\n", "md5:fedcba9876543210fedcba9876543210\n"] {
+//!     let lock = WriteLock::acquire(&path)?;
+//!     lock.remove_stale_temps();
 //!     let mut catalog = match Index::open(&path) {
 //!         Ok(index) => index.catalog()?,
 //!         Err(_) => Catalog::default(),
@@ -98,6 +101,7 @@
 //!     let outcome = apply(&mut catalog, "local", &[source], &ApplyOptions::default());
 //!     assert_eq!(outcome.counts.added, 1);
 //!     write_atomic(&path, &build(&catalog, &BuildOptions::default())?)?;
+//!     drop(lock);
 //! }
 //! assert_eq!(Index::open(&path)?.len(), 2);
 //! # std::fs::remove_dir_all(&dir)?;

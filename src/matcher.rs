@@ -221,24 +221,7 @@ pub enum CheckError {
     IndexModifiedInPlace(PathBuf),
 }
 
-/// The bytes behind a matcher's index: a read-only file mapping, or a buffer built in
-/// memory (e.g. from list files by `mediamatch scan --list`).
-#[derive(Debug)]
-pub enum IndexData {
-    /// A memory-mapped index file.
-    Mapped(memmap2::Mmap),
-    /// An index held in memory.
-    Owned(Vec<u8>),
-}
-
-impl AsRef<[u8]> for IndexData {
-    fn as_ref(&self) -> &[u8] {
-        match self {
-            IndexData::Mapped(m) => m,
-            IndexData::Owned(v) => v,
-        }
-    }
-}
+pub use crate::index::store::IndexData;
 
 /// Which file a path named, and its size and modification time, when an index was opened.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use mediamatch::index::{build, write_atomic, BuildOptions, Structure};
+use mediamatch::index::{build, write_atomic, BuildOptions, Structure, WriteLock};
 
 use super::lists::{catalog_from_files, ListArgs};
 use super::Exit;
@@ -39,8 +39,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     // An import into the same file must not interleave with this write (nor delete its
     // temporary file as a leftover): take the index's lock too.
     let output = super::import::resolve_index(&args.output)?;
-    let _lock = super::import::lock(&output, false)?;
-    super::import::remove_stale_temps(&output);
+    let lock = WriteLock::acquire(&output)?;
+    lock.remove_stale_temps();
     let (catalog, rejected) = catalog_from_files(&args.files, &args.lists)?;
     let structure = match args.structure {
         StructureArg::Mih => Structure::Mih { substrings: None },

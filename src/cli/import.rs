@@ -16,12 +16,11 @@
 //! when no other writer of that index can be running.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use mediamatch::catalog::Catalog;
-use mediamatch::index::{build, write_atomic, BuildOptions, Index};
+use mediamatch::index::{build, write_atomic, BuildOptions, Index, WriteLock};
 use mediamatch::lists::delta::{apply, check_shrink, list_len, ApplyOptions, Mode};
 use mediamatch::lists::Source;
 
@@ -76,9 +75,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     }
     // Through a symlink, the target is the index: its lock, temporary file and rename.
     let path = resolve_index(&args.index)?;
-    let _lock = lock(&path, args.no_wait)?;
+    let lock = if args.no_wait { WriteLock::try_acquire(&path)? } else { WriteLock::acquire(&path)? };
     if !args.dry_run {
-        remove_stale_temps(&path);
+        lock.remove_stale_temps();
     }
     let read = read_lists(&args.files, &args.lists)?;
     let (mut catalog, structures) = if path.exists() {
@@ -175,65 +174,4 @@ pub(super) fn resolve_index(index: &Path) -> anyhow::Result<PathBuf> {
         bail!("{} is not a regular file; an index must be one", index.display());
     }
     Ok(path)
-}
-
-/// Takes the exclusive lock of `index` (the file `INDEX.lock` beside it), waiting for
-/// another import to finish unless `no_wait`. Released when the returned file is dropped
-/// (also when the process dies: the kernel drops the lock with the descriptor).
-pub(super) fn lock(index: &Path, no_wait: bool) -> anyhow::Result<File> {
-    let mut name = index.as_os_str().to_owned();
-    name.push(".lock");
-    let path = PathBuf::from(name);
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("opening lock file {}", path.display()))?;
-    if no_wait {
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                bail!(
-                    "another import is updating {} (lock {} held); try again later",
-                    index.display(),
-                    path.display()
-                )
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("locking {}", path.display()));
-            }
-        }
-    } else {
-        file.lock().with_context(|| format!("locking {}", path.display()))?;
-    }
-    Ok(file)
-}
-
-/// Removes the temporary files that [`write_atomic`] left beside `index` when a writer
-/// was killed before its rename (`.NAME.tmp-PID-N`). Call only under [`lock`]: every
-/// writer of `index` holds it, so no such file belongs to a live writer. Failures are
-/// ignored (a leftover costs disk space, not correctness).
-pub(super) fn remove_stale_temps(index: &Path) {
-    let Some(name) = index.file_name() else { return };
-    let prefix = format!(".{}.tmp-", name.to_string_lossy());
-    let dir = match index.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let stale = entry.file_name().to_str().is_some_and(|n| {
-            n.strip_prefix(&prefix).is_some_and(|rest| {
-                let mut parts = rest.split('-');
-                let numeric = |p: Option<&str>| {
-                    p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-                };
-                numeric(parts.next()) && numeric(parts.next()) && parts.next().is_none()
-            })
-        });
-        if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
 }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use mediamatch::index::format::{self, FORMAT_VERSION, HEADER_LEN};
-use mediamatch::index::{write_atomic, LegacyIndex};
+use mediamatch::index::{write_atomic, LegacyIndex, WriteLock};
 
 use super::Exit;
 
@@ -36,8 +36,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let out = args.output.as_ref().unwrap_or(&args.index);
     // The lock of the file about to be replaced, held from before the read until after the
     // rename: in place, no import can change the index between the two.
-    let _lock = super::import::lock(out, args.no_wait)?;
-    super::import::remove_stale_temps(out);
+    let lock = if args.no_wait { WriteLock::try_acquire(out)? } else { WriteLock::acquire(out)? };
+    lock.remove_stale_temps();
 
     let version = read_version(&args.index)?;
     if version == FORMAT_VERSION {

@@ -2,7 +2,9 @@
 //!
 //! The builder sorts the entries canonically (by kind, value, id, label, lists),
 //! deduplicates strings and list sets, orders the entries by id for the items section, and
-//! derives each kind's search structure, so the same catalog always gives the same bytes. Sorting and the MIH tables use rayon.
+//! derives each kind's search structure, so the same catalog always gives the same bytes.
+//! Sorting and the MIH tables use rayon. Every record is written by its encoder in
+//! [`format`](mod@super::format), the structures by their views' `build`.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -11,8 +13,14 @@ use rayon::prelude::*;
 
 use crate::catalog::{Catalog, Entry};
 use crate::hash::{HashValue, Kind};
-use crate::index::format::{self, Section};
-use crate::index::{bktree, mih, IndexError};
+use crate::index::bktree::BkTree;
+use crate::index::format::{
+    self, EntryRecord, Header, ItemRecord, ListRecord, ListSetRecord, SectionRecord, StringRef,
+};
+use crate::index::mih::MihTables;
+use crate::index::values::Values;
+use crate::index::wire::put_u32;
+use crate::index::IndexError;
 
 /// The search structure of a perceptual section.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,26 +81,14 @@ pub fn write_to<W: Write>(catalog: &Catalog, options: &BuildOptions, mut w: W) -
     w.write_all(&bytes).map_err(|source| IndexError::Io { what: "writing the index".to_string(), source })
 }
 
-/// Appends the index encoding of a value: `u64` words little-endian for the perceptual
-/// kinds (most significant word first), raw bytes for digests.
-pub(crate) fn encode_value(v: &HashValue, out: &mut Vec<u8>) {
-    match v {
-        HashValue::Phash(p) => out.extend_from_slice(&p.0.to_le_bytes()),
-        HashValue::Pdq(p) => p.words.iter().for_each(|w| out.extend_from_slice(&w.to_le_bytes())),
-        HashValue::Md5(d) => out.extend_from_slice(&d.0),
-        HashValue::Sha1(d) => out.extend_from_slice(&d.0),
-        HashValue::Sha256(d) => out.extend_from_slice(&d.0),
-    }
-}
-
 struct Builder<'a> {
     catalog: &'a Catalog,
     options: BuildOptions,
     order: Vec<&'a Entry>,
     strings: Vec<u8>,
-    interned: HashMap<&'a str, (u64, u32), FastState>,
+    interned: HashMap<&'a str, StringRef, FastState>,
     /// The string interned last (labels repeat from entry to entry).
-    last: Option<(&'a str, (u64, u32))>,
+    last: Option<(&'a str, StringRef)>,
 }
 
 impl<'a> Builder<'a> {
@@ -118,7 +114,7 @@ impl<'a> Builder<'a> {
     /// The ref of `s` in the string section, appending it the first time. Every string
     /// (id, label or list field) goes through here, so equal strings always share one ref:
     /// the items section relies on it to group entries by id.
-    fn string(&mut self, s: &'a str) -> (u64, u32) {
+    fn string(&mut self, s: &'a str) -> StringRef {
         if let Some((l, r)) = self.last {
             if l == s {
                 return r;
@@ -128,7 +124,7 @@ impl<'a> Builder<'a> {
         let r = *self.interned.entry(s).or_insert_with(|| {
             // Lengths above u32::MAX are cut; no id or label comes near it.
             let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
-            let r = (strings.len() as u64, len);
+            let r = StringRef { offset: strings.len() as u64, len };
             strings.extend_from_slice(&s.as_bytes()[..len as usize]);
             r
         });
@@ -142,17 +138,15 @@ impl<'a> Builder<'a> {
         let catalog = self.catalog;
         let mut lists = Vec::with_capacity(catalog.lists.len() * format::LIST_RECORD_LEN);
         for l in &catalog.lists {
-            for s in [&l.name, &l.source, &l.source_sha256] {
-                let (off, len) = self.string(s);
-                lists.extend_from_slice(&off.to_le_bytes());
-                lists.extend_from_slice(&len.to_le_bytes());
+            ListRecord {
+                name: self.string(&l.name),
+                source: self.string(&l.source),
+                source_sha256: self.string(&l.source_sha256),
+                imported_at: l.imported_at,
+                version: l.version,
+                counts: l.counts,
             }
-            let c = &l.counts;
-            for v in
-                [l.imported_at, l.version, c.added, c.updated, c.removed, c.unchanged, c.rejected, c.skipped]
-            {
-                lists.extend_from_slice(&v.to_le_bytes());
-            }
+            .encode(&mut lists);
         }
 
         let mut set_ids: HashMap<&[u32], u32, FastState> = HashMap::with_hasher(FastState::new());
@@ -162,16 +156,16 @@ impl<'a> Builder<'a> {
         let mut entries = Vec::with_capacity(self.order.len() * format::ENTRY_RECORD_LEN);
         let order = std::mem::take(&mut self.order);
         // (id ref, entry number) of every entry, sorted below into the items section.
-        let mut by_id: Vec<(u64, u32, u32)> = Vec::with_capacity(order.len());
+        let mut by_id: Vec<(StringRef, u32)> = Vec::with_capacity(order.len());
         for (number, &e) in order.iter().enumerate() {
             let set = match last_set {
                 Some((l, id)) if l == e.lists.as_slice() => id,
                 _ => {
                     let next = set_ids.len() as u32;
                     let id = *set_ids.entry(e.lists.as_slice()).or_insert_with(|| {
-                        sets.extend_from_slice(&((members.len() / 4) as u32).to_le_bytes());
-                        sets.extend_from_slice(&(e.lists.len() as u32).to_le_bytes());
-                        e.lists.iter().for_each(|l| members.extend_from_slice(&l.to_le_bytes()));
+                        let start = (members.len() / format::LIST_MEMBER_LEN) as u32;
+                        ListSetRecord { start, len: e.lists.len() as u32 }.encode(&mut sets);
+                        e.lists.iter().for_each(|&l| put_u32(&mut members, l));
                         next
                     });
                     last_set = Some((e.lists.as_slice(), id));
@@ -180,17 +174,13 @@ impl<'a> Builder<'a> {
             };
             let id = self.string(&e.id);
             let label = self.string(&e.label);
-            for (off, len) in [id, label] {
-                entries.extend_from_slice(&off.to_le_bytes());
-                entries.extend_from_slice(&len.to_le_bytes());
-            }
+            EntryRecord { id, label, list_set: set }.encode(&mut entries);
             // `new` checked that the entry count fits in a u32.
-            by_id.push((id.0, id.1, number as u32));
-            entries.extend_from_slice(&set.to_le_bytes());
+            by_id.push((id, number as u32));
         }
         by_id.par_sort_unstable();
         let mut items = Vec::with_capacity(by_id.len() * format::ITEM_RECORD_LEN);
-        by_id.iter().for_each(|&(_, _, number)| items.extend_from_slice(&number.to_le_bytes()));
+        by_id.iter().for_each(|&(_, entry)| ItemRecord { entry }.encode(&mut items));
         drop(by_id);
 
         let mut kind_sections = Vec::new();
@@ -198,8 +188,7 @@ impl<'a> Builder<'a> {
         for kind in Kind::ALL {
             let end = start + order[start..].iter().take_while(|e| e.value.kind() == kind).count();
             if end > start {
-                let mut values = Vec::with_capacity((end - start) * kind.byte_len());
-                order[start..end].iter().for_each(|e| encode_value(&e.value, &mut values));
+                let values = Values::build(kind, order[start..end].iter().map(|e| &e.value));
                 let code = kind.code();
                 let structure = match kind {
                     Kind::Pdq => Some(self.options.pdq),
@@ -213,15 +202,12 @@ impl<'a> Builder<'a> {
                 match structure {
                     Some(Structure::Mih { substrings: None }) if n < SMALL_SECTION => {}
                     Some(Structure::Mih { substrings }) => {
-                        let specs = mih::plan(kind.bits(), n, substrings);
-                        let tables: Vec<Vec<u8>> =
-                            specs.par_iter().map(|&spec| mih::build_table(&values, words, spec)).collect();
-                        for (spec, table) in specs.into_iter().zip(tables) {
+                        for (spec, table) in MihTables::build(&values, kind.bits(), words, substrings) {
                             kind_sections.push((format::TAG_MIH, code, spec.param(), table));
                         }
                     }
                     Some(Structure::BkTree) => {
-                        let (count, nodes) = bktree::build(&values, words);
+                        let (count, nodes) = BkTree::build(&values, words);
                         kind_sections.push((format::TAG_BKTREE, code, count, nodes));
                     }
                     Some(Structure::Scan) | None => {}
@@ -362,30 +348,26 @@ fn pad8(x: usize) -> usize {
 /// Lays out the header, section table and sections, and fills in the checksum.
 fn assemble(sections: Vec<(u32, u8, u64, Vec<u8>)>) -> Vec<u8> {
     let table_end = format::HEADER_LEN + sections.len() * format::SECTION_RECORD_LEN;
-    let mut table: Vec<Section> = Vec::new();
+    let mut table: Vec<SectionRecord> = Vec::new();
     let mut at = pad8(table_end);
     for (tag, kind, param, body) in &sections {
-        table.push(Section { tag: *tag, kind: *kind, param: *param, range: at..at + body.len() });
+        let (offset, len) = (at as u64, body.len() as u64);
+        table.push(SectionRecord { tag: *tag, kind: *kind, reserved: [0; 3], param: *param, offset, len });
         at = pad8(at + body.len());
     }
     let file_len = at;
     let mut out = Vec::with_capacity(file_len);
-    out.extend_from_slice(&format::MAGIC);
-    out.extend_from_slice(&format::FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&(format::HEADER_LEN as u32).to_le_bytes());
-    out.extend_from_slice(&(file_len as u64).to_le_bytes());
-    out.extend_from_slice(&(sections.len() as u32).to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&[0u8; 32]);
-    for s in &table {
-        out.extend_from_slice(&s.tag.to_le_bytes());
-        out.extend_from_slice(&[s.kind, 0, 0, 0]);
-        out.extend_from_slice(&s.param.to_le_bytes());
-        out.extend_from_slice(&(s.range.start as u64).to_le_bytes());
-        out.extend_from_slice(&(s.range.len() as u64).to_le_bytes());
+    Header {
+        version: format::FORMAT_VERSION,
+        header_len: format::HEADER_LEN as u32,
+        file_len: file_len as u64,
+        section_count: sections.len() as u32,
+        reserved: 0,
     }
+    .encode(&mut out);
+    table.iter().for_each(|s| s.encode(&mut out));
     for ((_, _, _, body), s) in sections.iter().zip(&table) {
-        out.resize(s.range.start, 0);
+        out.resize(s.offset as usize, 0);
         out.extend_from_slice(body);
     }
     out.resize(file_len, 0);

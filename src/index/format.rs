@@ -1,4 +1,10 @@
-//! The byte layout of an index file, and its validation on open.
+//! The byte layout of an index file (the spec), and beside it the encoder and decoder of
+//! each record: header, section table entry, list, list set, entry, item, BK-tree node,
+//! string ref and value. The builder writes with these encoders and the reader decodes
+//! with these decoders, so the two cannot disagree. Decoders read with the labelled,
+//! checked reads of `wire`: a record too short for a field is an error
+//! naming the field. What the fields must satisfy is checked by `layout`
+//! on open and by [`Index::verify`](crate::index::Index::verify).
 //!
 //! Everything is little-endian. Integers are unsigned. A *string ref* is 12 bytes: a `u64`
 //! offset into the string section and a `u32` length.
@@ -69,9 +75,9 @@
 //! [`UPGRADABLE_VERSIONS`]) and writes its catalog again in the current layout; a file of
 //! any other version is refused with the advice to rebuild it from its lists.
 
-use std::ops::Range;
-
-use crate::hash::Kind;
+use crate::catalog::ImportCounts;
+use crate::hash::{HashValue, Kind, Md5, Pdq, Phash, Sha1, Sha256};
+use crate::index::wire::{put_u32, put_u64, read_u32, read_u64};
 use crate::index::IndexError;
 
 /// The magic bytes an index file starts with.
@@ -100,44 +106,11 @@ pub(crate) const TAG_BKTREE: u32 = 18;
 pub(crate) const LIST_RECORD_LEN: usize = 100;
 pub(crate) const ENTRY_RECORD_LEN: usize = 28;
 pub(crate) const LIST_SET_RECORD_LEN: usize = 8;
+pub(crate) const LIST_MEMBER_LEN: usize = 4;
 pub(crate) const ITEM_RECORD_LEN: usize = 4;
 pub(crate) const BK_NODE_LEN: usize = 20;
 /// Largest substring width of an MIH table (its bucket array has `2^bits + 1` entries).
 pub(crate) const MAX_MIH_BITS: u32 = 28;
-
-/// Reads a little-endian `u32` at `at`; the caller guarantees bounds.
-pub(crate) fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-
-/// Reads a little-endian `u64` at `at`.
-pub(crate) fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    let s = b.get(at..at.checked_add(8)?)?;
-    let mut w = [0u8; 8];
-    w.copy_from_slice(s);
-    Some(u64::from_le_bytes(w))
-}
-
-/// A `u64` from the file as a `usize`, or an error naming the field.
-pub(crate) fn to_usize(v: u64, what: &'static str) -> Result<usize, IndexError> {
-    usize::try_from(v).map_err(|_| IndexError::corrupt(what, format!("{v} does not fit in memory")))
-}
-
-/// One record of the section table.
-#[derive(Clone, Debug)]
-pub(crate) struct Section {
-    pub tag: u32,
-    pub kind: u8,
-    pub param: u64,
-    pub range: Range<usize>,
-}
-
-/// The checked header and section table.
-pub(crate) struct Header {
-    pub version: u32,
-    pub sections: Vec<Section>,
-}
 
 /// The format version of the index in `b`, which need only hold the start of the file
 /// (its first [`HEADER_LEN`] bytes): checks the magic and nothing else, so a caller can
@@ -156,75 +129,11 @@ pub fn version(b: &[u8]) -> Result<u32, IndexError> {
     if b.len() < 8 || b[..8] != MAGIC {
         return Err(IndexError::BadMagic);
     }
-    u32_at(b, 8).ok_or(IndexError::Truncated {
+    read_u32(b, 8, "header").map_err(|_| IndexError::Truncated {
         what: "header",
         need: HEADER_LEN as u64,
         have: b.len() as u64,
     })
-}
-
-/// Parses and checks the header and section table of `b`, a file of one of `versions`.
-pub(crate) fn read_header(b: &[u8], versions: &[u32]) -> Result<Header, IndexError> {
-    if b.len() < 8 || b[..8] != MAGIC {
-        return Err(IndexError::BadMagic);
-    }
-    if b.len() < HEADER_LEN {
-        return Err(IndexError::Truncated { what: "header", need: HEADER_LEN as u64, have: b.len() as u64 });
-    }
-    let version = u32_at(b, 8).unwrap_or(0);
-    if !versions.contains(&version) {
-        return Err(IndexError::Version { found: version, expected: FORMAT_VERSION });
-    }
-    let header_len = u32_at(b, 12).unwrap_or(0);
-    if header_len as usize != HEADER_LEN {
-        return Err(IndexError::corrupt("header length", format!("{header_len}, expected {HEADER_LEN}")));
-    }
-    let file_len = u64_at(b, 16).unwrap_or(0);
-    if file_len != b.len() as u64 {
-        return Err(IndexError::Truncated { what: "file", need: file_len, have: b.len() as u64 });
-    }
-    let count = u32_at(b, 24).unwrap_or(0) as usize;
-    if u32_at(b, 28) != Some(0) {
-        return Err(IndexError::corrupt("header", "reserved field is not zero".to_string()));
-    }
-    let table_end = count
-        .checked_mul(SECTION_RECORD_LEN)
-        .and_then(|t| t.checked_add(HEADER_LEN))
-        .filter(|&end| end <= b.len())
-        .ok_or_else(|| IndexError::corrupt("section table", format!("{count} sections overrun the file")))?;
-    let mut sections = Vec::new();
-    let mut prev_end = table_end;
-    for i in 0..count {
-        let at = HEADER_LEN + i * SECTION_RECORD_LEN;
-        let rec = &b[at..at + SECTION_RECORD_LEN];
-        let tag = u32_at(rec, 0).unwrap_or(0);
-        let kind = rec[4];
-        if rec[5..8] != [0, 0, 0] {
-            return Err(IndexError::corrupt("section table", format!("record {i}: reserved bytes not zero")));
-        }
-        let param = u64_at(rec, 8).unwrap_or(0);
-        let offset = to_usize(u64_at(rec, 16).unwrap_or(0), "section offset")?;
-        let len = to_usize(u64_at(rec, 24).unwrap_or(0), "section length")?;
-        let end = offset
-            .checked_add(len)
-            .filter(|&e| e <= b.len())
-            .ok_or_else(|| IndexError::corrupt("section table", format!("record {i} overruns the file")))?;
-        if offset < prev_end || offset % 8 != 0 {
-            return Err(IndexError::corrupt(
-                "section table",
-                format!("record {i}: sections must follow each other in order, 8-byte aligned"),
-            ));
-        }
-        prev_end = end;
-        if kind != 0 && Kind::from_code(kind).is_none() {
-            return Err(IndexError::corrupt(
-                "section table",
-                format!("record {i}: unknown kind code {kind}"),
-            ));
-        }
-        sections.push(Section { tag, kind, param, range: offset..end });
-    }
-    Ok(Header { version, sections })
 }
 
 /// The SHA-256 of `b` with the checksum field taken as zero.
@@ -238,7 +147,385 @@ pub(crate) fn checksum(b: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// A string ref read from a record: (offset, length).
-pub(crate) fn string_ref(rec: &[u8], at: usize) -> Option<(u64, u32)> {
-    Some((u64_at(rec, at)?, u32_at(rec, at + 8)?))
+/// The header's fields after the magic (the checksum is filled in over the whole file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub version: u32,
+    pub header_len: u32,
+    pub file_len: u64,
+    pub section_count: u32,
+    pub reserved: u32,
+}
+
+impl Header {
+    /// Appends the header with a zero checksum.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&MAGIC);
+        put_u32(out, self.version);
+        put_u32(out, self.header_len);
+        put_u64(out, self.file_len);
+        put_u32(out, self.section_count);
+        put_u32(out, self.reserved);
+        out.extend_from_slice(&[0u8; 32]);
+    }
+
+    /// The header at the start of `b`: [`IndexError::BadMagic`] without the magic,
+    /// [`IndexError::Truncated`] when `b` is shorter than a header.
+    pub fn decode(b: &[u8]) -> Result<Header, IndexError> {
+        if b.len() < 8 || b[..8] != MAGIC {
+            return Err(IndexError::BadMagic);
+        }
+        if b.len() < HEADER_LEN {
+            return Err(IndexError::Truncated {
+                what: "header",
+                need: HEADER_LEN as u64,
+                have: b.len() as u64,
+            });
+        }
+        Ok(Header {
+            version: read_u32(b, 8, "format version")?,
+            header_len: read_u32(b, 12, "header length")?,
+            file_len: read_u64(b, 16, "file length")?,
+            section_count: read_u32(b, 24, "section count")?,
+            reserved: read_u32(b, 28, "header reserved field")?,
+        })
+    }
+}
+
+/// One record of the section table, as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SectionRecord {
+    pub tag: u32,
+    pub kind: u8,
+    pub reserved: [u8; 3],
+    pub param: u64,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl SectionRecord {
+    /// Appends the record.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        put_u32(out, self.tag);
+        out.push(self.kind);
+        out.extend_from_slice(&self.reserved);
+        put_u64(out, self.param);
+        put_u64(out, self.offset);
+        put_u64(out, self.len);
+    }
+
+    /// The record at the start of `rec`.
+    pub fn decode(rec: &[u8]) -> Result<SectionRecord, IndexError> {
+        let b = crate::index::wire::bytes(rec, 4, 4, "section kind")?;
+        Ok(SectionRecord {
+            tag: read_u32(rec, 0, "section tag")?,
+            kind: b[0],
+            reserved: [b[1], b[2], b[3]],
+            param: read_u64(rec, 8, "section param")?,
+            offset: read_u64(rec, 16, "section offset")?,
+            len: read_u64(rec, 24, "section length")?,
+        })
+    }
+}
+
+/// A string in the string section: offset and length. Equal strings share one ref, and
+/// refs order by offset, then length (the order of the items section).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct StringRef {
+    pub offset: u64,
+    pub len: u32,
+}
+
+impl StringRef {
+    /// Appends the ref (12 bytes).
+    pub fn encode(self, out: &mut Vec<u8>) {
+        put_u64(out, self.offset);
+        put_u32(out, self.len);
+    }
+
+    /// The ref at `at` of `rec`, the field `what`.
+    pub fn decode(rec: &[u8], at: usize, what: &'static str) -> Result<StringRef, IndexError> {
+        Ok(StringRef { offset: read_u64(rec, at, what)?, len: read_u32(rec, at + 8, what)? })
+    }
+}
+
+/// A list: its strings, then its provenance and counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ListRecord {
+    pub name: StringRef,
+    pub source: StringRef,
+    pub source_sha256: StringRef,
+    pub imported_at: u64,
+    pub version: u64,
+    pub counts: ImportCounts,
+}
+
+impl ListRecord {
+    /// Appends the record ([`LIST_RECORD_LEN`] bytes).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        for s in [self.name, self.source, self.source_sha256] {
+            s.encode(out);
+        }
+        let c = &self.counts;
+        for v in [
+            self.imported_at,
+            self.version,
+            c.added,
+            c.updated,
+            c.removed,
+            c.unchanged,
+            c.rejected,
+            c.skipped,
+        ] {
+            put_u64(out, v);
+        }
+    }
+
+    /// The record `rec`.
+    pub fn decode(rec: &[u8]) -> Result<ListRecord, IndexError> {
+        let n = |i: usize, what| read_u64(rec, 36 + i * 8, what);
+        Ok(ListRecord {
+            name: StringRef::decode(rec, 0, "list name")?,
+            source: StringRef::decode(rec, 12, "list source")?,
+            source_sha256: StringRef::decode(rec, 24, "list source_sha256")?,
+            imported_at: n(0, "list imported_at")?,
+            version: n(1, "list version")?,
+            counts: ImportCounts {
+                added: n(2, "list added")?,
+                updated: n(3, "list updated")?,
+                removed: n(4, "list removed")?,
+                unchanged: n(5, "list unchanged")?,
+                rejected: n(6, "list rejected")?,
+                skipped: n(7, "list skipped")?,
+            },
+        })
+    }
+}
+
+/// A distinct set of lists: a run of the list set members.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ListSetRecord {
+    pub start: u32,
+    pub len: u32,
+}
+
+impl ListSetRecord {
+    /// Appends the record ([`LIST_SET_RECORD_LEN`] bytes).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        put_u32(out, self.start);
+        put_u32(out, self.len);
+    }
+
+    /// The record `rec`.
+    pub fn decode(rec: &[u8]) -> Result<ListSetRecord, IndexError> {
+        Ok(ListSetRecord {
+            start: read_u32(rec, 0, "list set start")?,
+            len: read_u32(rec, 4, "list set length")?,
+        })
+    }
+}
+
+/// An entry's strings and list set (its value is in its kind's values section).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct EntryRecord {
+    pub id: StringRef,
+    pub label: StringRef,
+    pub list_set: u32,
+}
+
+impl EntryRecord {
+    /// Appends the record ([`ENTRY_RECORD_LEN`] bytes).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        self.id.encode(out);
+        self.label.encode(out);
+        put_u32(out, self.list_set);
+    }
+
+    /// The id ref alone, without reading the rest of `rec`.
+    pub fn decode_id(rec: &[u8]) -> Result<StringRef, IndexError> {
+        StringRef::decode(rec, 0, "entry id")
+    }
+
+    /// The record `rec`.
+    pub fn decode(rec: &[u8]) -> Result<EntryRecord, IndexError> {
+        Ok(EntryRecord {
+            id: EntryRecord::decode_id(rec)?,
+            label: StringRef::decode(rec, 12, "entry label")?,
+            list_set: read_u32(rec, 24, "entry list set")?,
+        })
+    }
+}
+
+/// One position of the items section: an entry number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ItemRecord {
+    pub entry: u32,
+}
+
+impl ItemRecord {
+    /// Appends the record ([`ITEM_RECORD_LEN`] bytes).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        put_u32(out, self.entry);
+    }
+
+    /// The record `rec`.
+    pub fn decode(rec: &[u8]) -> Result<ItemRecord, IndexError> {
+        Ok(ItemRecord { entry: read_u32(rec, 0, "item entry")? })
+    }
+}
+
+/// One BK-tree node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BkNode {
+    /// The first position of the node's value in the values.
+    pub pos: u32,
+    /// How many equal values start there.
+    pub dup: u32,
+    /// The distance to the parent's value (0 for the root).
+    pub parent_distance: u32,
+    /// The node number of the first child.
+    pub first_child: u32,
+    /// The number of children.
+    pub children: u32,
+}
+
+impl BkNode {
+    /// Appends the node ([`BK_NODE_LEN`] bytes).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        for x in [self.pos, self.dup, self.parent_distance, self.first_child, self.children] {
+            put_u32(out, x);
+        }
+    }
+
+    /// Node `i` of `nodes`.
+    pub fn decode(nodes: &[u8], i: usize) -> Result<BkNode, IndexError> {
+        let rec = crate::index::wire::record(nodes, i, BK_NODE_LEN, "BK-tree node")?;
+        Ok(BkNode {
+            pos: read_u32(rec, 0, "BK-tree node position")?,
+            dup: read_u32(rec, 4, "BK-tree node duplicates")?,
+            parent_distance: read_u32(rec, 8, "BK-tree node distance")?,
+            first_child: read_u32(rec, 12, "BK-tree node first child")?,
+            children: read_u32(rec, 16, "BK-tree node child count")?,
+        })
+    }
+
+    /// The distance to the parent of node `i` of `nodes` alone (the search's inner loop).
+    pub fn decode_distance(nodes: &[u8], i: usize) -> Result<u32, IndexError> {
+        let rec = crate::index::wire::record(nodes, i, BK_NODE_LEN, "BK-tree node")?;
+        read_u32(rec, 8, "BK-tree node distance")
+    }
+}
+
+/// Appends the encoding of a value: `u64` words little-endian for the perceptual kinds
+/// (most significant word first), raw bytes for digests.
+pub(crate) fn encode_value(v: &HashValue, out: &mut Vec<u8>) {
+    match v {
+        HashValue::Phash(p) => put_u64(out, p.0),
+        HashValue::Pdq(p) => p.words.iter().for_each(|&w| put_u64(out, w)),
+        HashValue::Md5(d) => out.extend_from_slice(&d.0),
+        HashValue::Sha1(d) => out.extend_from_slice(&d.0),
+        HashValue::Sha256(d) => out.extend_from_slice(&d.0),
+    }
+}
+
+/// The value of `kind` encoded in `raw` ([`Kind::byte_len`] bytes).
+pub(crate) fn decode_value(kind: Kind, raw: &[u8]) -> Result<HashValue, IndexError> {
+    let bad = || IndexError::corrupt("values", "value out of range".to_string());
+    let word = |i: usize| read_u64(raw, i * 8, "value word").map_err(|_| bad());
+    Ok(match kind {
+        Kind::Phash => HashValue::Phash(Phash(word(0)?)),
+        Kind::Pdq => HashValue::Pdq(Pdq { words: [word(0)?, word(1)?, word(2)?, word(3)?] }),
+        Kind::Md5 => HashValue::Md5(Md5(raw.try_into().map_err(|_| bad())?)),
+        Kind::Sha1 => HashValue::Sha1(Sha1(raw.try_into().map_err(|_| bad())?)),
+        Kind::Sha256 => HashValue::Sha256(Sha256(raw.try_into().map_err(|_| bad())?)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_at_their_length() {
+        let s = |offset, len| StringRef { offset, len };
+        let list = ListRecord {
+            name: s(1, 2),
+            source: s(3, 4),
+            source_sha256: s(5, 6),
+            imported_at: 7,
+            version: 8,
+            counts: ImportCounts {
+                added: 9,
+                updated: 10,
+                removed: 11,
+                unchanged: 12,
+                rejected: 13,
+                skipped: 14,
+            },
+        };
+        let mut out = Vec::new();
+        list.encode(&mut out);
+        assert_eq!(out.len(), LIST_RECORD_LEN);
+        assert_eq!(ListRecord::decode(&out).unwrap(), list);
+
+        let entry = EntryRecord { id: s(20, 3), label: s(0, 0), list_set: 5 };
+        let mut out = Vec::new();
+        entry.encode(&mut out);
+        assert_eq!(out.len(), ENTRY_RECORD_LEN);
+        assert_eq!(EntryRecord::decode(&out).unwrap(), entry);
+
+        let section = SectionRecord { tag: 17, kind: 2, reserved: [0; 3], param: 9, offset: 128, len: 64 };
+        let mut out = Vec::new();
+        section.encode(&mut out);
+        assert_eq!(out.len(), SECTION_RECORD_LEN);
+        assert_eq!(SectionRecord::decode(&out).unwrap(), section);
+
+        let node = BkNode { pos: 1, dup: 2, parent_distance: 3, first_child: 4, children: 5 };
+        let mut out = Vec::new();
+        node.encode(&mut out);
+        assert_eq!(out.len(), BK_NODE_LEN);
+        assert_eq!(BkNode::decode(&out, 0).unwrap(), node);
+
+        let header = Header { version: 2, header_len: 64, file_len: 99, section_count: 3, reserved: 0 };
+        let mut out = Vec::new();
+        header.encode(&mut out);
+        assert_eq!(out.len(), HEADER_LEN);
+        assert_eq!(Header::decode(&out).unwrap(), header);
+    }
+
+    #[test]
+    fn a_truncated_record_names_its_field() {
+        let entry =
+            EntryRecord { id: StringRef { offset: 1, len: 2 }, label: StringRef::default(), list_set: 5 };
+        let mut out = Vec::new();
+        entry.encode(&mut out);
+        let cases: [(usize, &str); 3] = [(27, "entry list set"), (20, "entry label"), (10, "entry id")];
+        for (len, field) in cases {
+            match EntryRecord::decode(&out[..len]) {
+                Err(IndexError::Truncated { what, .. }) => assert_eq!(what, field, "cut at {len}"),
+                other => panic!("cut at {len}: {other:?}"),
+            }
+        }
+        let mut list = Vec::new();
+        ListRecord {
+            name: StringRef::default(),
+            source: StringRef::default(),
+            source_sha256: StringRef::default(),
+            imported_at: 0,
+            version: 0,
+            counts: ImportCounts::default(),
+        }
+        .encode(&mut list);
+        let err = ListRecord::decode(&list[..95]).unwrap_err();
+        assert!(err.to_string().contains("list skipped needs 100 bytes, have 95"), "{err}");
+        assert!(matches!(
+            BkNode::decode(&[0; 30], 1),
+            Err(IndexError::Truncated { what: "BK-tree node", .. })
+        ));
+        assert!(matches!(
+            Header::decode(b"MMINDEX\0short"),
+            Err(IndexError::Truncated { what: "header", .. })
+        ));
+        assert!(matches!(Header::decode(b"NOTINDEX"), Err(IndexError::BadMagic)));
+    }
 }

@@ -20,7 +20,8 @@
 
 use std::path::Path;
 
-use super::{build, format, read_layout, BuildOptions, Index, IndexError, FORMAT_VERSION};
+use super::layout::Layout;
+use super::{build, format, BuildOptions, Index, IndexError, FORMAT_VERSION};
 use crate::catalog::Catalog;
 
 /// An index file of an older format version, opened for its catalog only: it answers no
@@ -56,7 +57,7 @@ impl<D: AsRef<[u8]>> LegacyIndex<D> {
         if version == FORMAT_VERSION {
             return Err(IndexError::AlreadyCurrent { version });
         }
-        let layout = read_layout(data.as_ref(), format::UPGRADABLE_VERSIONS)?;
+        let layout = Layout::read(data.as_ref(), format::UPGRADABLE_VERSIONS)?;
         Ok(LegacyIndex { index: Index { data, layout } })
     }
 

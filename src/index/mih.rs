@@ -19,12 +19,21 @@
 //! a later table skips it if an earlier table's substring is within that table's radius.
 //!
 //! The number of buckets to probe and the candidates in them are counted before any
-//! candidate is read; when that costs more than a scan (large radius, clustered data) the
-//! caller scans instead.
+//! candidate is read (`MihTables::candidates`); when that costs more than a scan (large
+//! radius, clustered data, see `plan`) the search answers
+//! `Probe::ScanCheaper` and the caller scans instead.
+//!
+//! `MihTables` is the typed view over a kind's tables: build, verify, search; `Table`
+//! is one table's place in the file, checked on open by `Table::validate`.
 
 use std::ops::Range;
 
-use crate::index::format::{u32_at, MAX_MIH_BITS};
+use rayon::prelude::*;
+
+use crate::index::format::MAX_MIH_BITS;
+use crate::index::plan::{scan_cost, Probe, CANDIDATE_COST, PROBE_COST};
+use crate::index::values::{distance, read_words, Found, Query, Values};
+use crate::index::wire::{put_u32, u32_at};
 use crate::index::IndexError;
 
 /// One substring: `bits` bits starting `start` bits from the most significant end.
@@ -71,26 +80,6 @@ pub(crate) fn plan(width: u32, n: usize, substrings: Option<u8>) -> Vec<Spec> {
         .collect()
 }
 
-/// Reads value `pos` (of `words` words) from the values section.
-#[inline]
-pub(crate) fn read_words(values: &[u8], pos: usize, words: usize) -> Option<[u64; 4]> {
-    let mut w = [0u64; 4];
-    let at = pos.checked_mul(words * 8)?;
-    let b = values.get(at..at.checked_add(words * 8)?)?;
-    for (slot, c) in w.iter_mut().zip(b.chunks_exact(8)) {
-        let mut x = [0u8; 8];
-        x.copy_from_slice(c);
-        *slot = u64::from_le_bytes(x);
-    }
-    Some(w)
-}
-
-/// Hamming distance over the first `words` words.
-#[inline]
-pub(crate) fn distance(a: &[u64; 4], b: &[u64; 4], words: usize) -> u32 {
-    a.iter().zip(b.iter()).take(words).map(|(x, y)| (x ^ y).count_ones()).sum()
-}
-
 /// The substring `spec` of a value (bit 0 = most significant bit of word 0).
 #[inline]
 pub(crate) fn substring(w: &[u64; 4], words: usize, spec: Spec) -> u32 {
@@ -102,7 +91,7 @@ pub(crate) fn substring(w: &[u64; 4], words: usize, spec: Spec) -> u32 {
 }
 
 /// Builds the table bytes of `spec` over the encoded `values`.
-pub(crate) fn build_table(values: &[u8], words: usize, spec: Spec) -> Vec<u8> {
+fn build_table(values: &[u8], words: usize, spec: Spec) -> Vec<u8> {
     let n = values.len() / (words * 8);
     let buckets = 1usize << spec.bits;
     let keys: Vec<u32> =
@@ -116,7 +105,7 @@ pub(crate) fn build_table(values: &[u8], words: usize, spec: Spec) -> Vec<u8> {
     }
     let implicit = spec.start == 0;
     let mut out = Vec::with_capacity((buckets + 1) * 4 + if implicit { 0 } else { n * 4 });
-    offsets.iter().for_each(|o| out.extend_from_slice(&o.to_le_bytes()));
+    offsets.iter().for_each(|&o| put_u32(&mut out, o));
     if !implicit {
         let mut next = offsets;
         let mut positions = vec![0u32; n];
@@ -124,7 +113,7 @@ pub(crate) fn build_table(values: &[u8], words: usize, spec: Spec) -> Vec<u8> {
             positions[next[k as usize] as usize] = p as u32;
             next[k as usize] += 1;
         }
-        positions.iter().for_each(|p| out.extend_from_slice(&p.to_le_bytes()));
+        positions.iter().for_each(|&p| put_u32(&mut out, p));
     }
     out
 }
@@ -138,19 +127,21 @@ pub(crate) struct Table {
     pub positions: Option<Range<usize>>,
 }
 
-/// Checks a table section's length and splits it, for `n` values.
-pub(crate) fn table_layout(spec: Spec, range: Range<usize>, n: usize) -> Result<Table, IndexError> {
-    let offsets_len = ((1usize << spec.bits) + 1) * 4;
-    let implicit = spec.start == 0;
-    let want = offsets_len.checked_add(if implicit { 0 } else { n.saturating_mul(4) });
-    if want != Some(range.len()) {
-        return Err(IndexError::corrupt(
-            "MIH table",
-            format!("length {} does not fit its shape", range.len()),
-        ));
+impl Table {
+    /// Checks a table section's length for `n` values and splits it.
+    pub fn validate(spec: Spec, range: Range<usize>, n: usize) -> Result<Table, IndexError> {
+        let offsets_len = ((1usize << spec.bits) + 1) * 4;
+        let implicit = spec.start == 0;
+        let want = offsets_len.checked_add(if implicit { 0 } else { n.saturating_mul(4) });
+        if want != Some(range.len()) {
+            return Err(IndexError::corrupt(
+                "MIH table",
+                format!("length {} does not fit its shape", range.len()),
+            ));
+        }
+        let mid = range.start + offsets_len;
+        Ok(Table { spec, offsets: range.start..mid, positions: (!implicit).then_some(mid..range.end) })
     }
-    let mid = range.start + offsets_len;
-    Ok(Table { spec, offsets: range.start..mid, positions: (!implicit).then_some(mid..range.end) })
 }
 
 /// Calls `f` on every `bits`-bit key within `radius` of `key`; stops when `f` returns false.
@@ -191,160 +182,183 @@ fn table_radius(j: usize, m: usize, r: u32) -> Option<u32> {
     }
 }
 
-/// Costs in units of half the time a scan takes per pHash value, calibrated on the
-/// benchmark machine (AVX-512 popcount) at N = 1e6: a scan reads a pHash in about 1 ns and
-/// a PDQ hash in about 1.5 ns; a bucket probe or a candidate is a random read (plus the
-/// distance and the earlier-tables check for a candidate) of 60-100 ns. The first
-/// calibration (probe 40, candidate 50, PDQ 3 per value) underestimated the MIH side by 1.6-4x,
-/// so pHash at radius 12 and PDQ at radius 63 chose tables that ran at 0.1-0.7x a scan.
-const PROBE_COST: u64 = 160;
-const CANDIDATE_COST: u64 = 200;
-
-/// What scanning all `n` values of `words` words for one query costs, in the same units.
-pub(crate) fn scan_cost(n: usize, words: usize) -> u64 {
-    (n as u64).saturating_mul(if words == 1 { 2 } else { 3 })
+/// The buckets a query reads, counted before any is read: `(table, first, end)` ranges of
+/// the tables' positions, and what reading them costs (in `plan`'s units).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Candidates {
+    pub cost: u64,
+    ranges: Vec<(usize, u32, u32)>,
 }
 
-/// What one tiled scan of all `n` values for `k` queries costs: the first query pays a
-/// full scan, each further one the share a tiled scan still spends per query (measured:
-/// 8 pHash queries cost about 7 single scans, 8 PDQ queries about 5.5).
-pub(crate) fn tiled_cost(n: usize, words: usize, k: usize) -> u64 {
-    if k == 0 {
-        return 0;
-    }
-    let one = scan_cost(n, words);
-    let (num, den) = if words == 1 { (6, 7) } else { (5, 8) };
-    one.saturating_add(one.saturating_mul(k as u64 - 1).saturating_mul(num) / den)
+/// A kind's MIH tables over its values, in the file `data`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MihTables<'a> {
+    data: &'a [u8],
+    tables: &'a [Table],
+    values: Values<'a>,
 }
 
-/// The buckets one query reads: `(table, first, end)` ranges of a table's positions.
-pub(crate) type Ranges = Vec<(usize, u32, u32)>;
-
-/// Counts the buckets and candidates a query would read, pushing their ranges; returns the
-/// estimated cost, or `None` (ranges incomplete) as soon as it exceeds `budget`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn probe(
-    data: &[u8],
-    n: usize,
-    words: usize,
-    tables: &[Table],
-    query: &[u64; 4],
-    radius: u32,
-    budget: u64,
-    ranges: &mut Ranges,
-) -> Result<Option<u64>, IndexError> {
-    let m = tables.len();
-    if m == 0 {
-        return Ok(None);
+impl<'a> MihTables<'a> {
+    /// The view of `tables` (checked by [`Table::validate`]) in `data`, over `values`.
+    pub fn new(data: &'a [u8], tables: &'a [Table], values: Values<'a>) -> MihTables<'a> {
+        MihTables { data, tables, values }
     }
-    let mut probes = 0u64;
-    for (j, t) in tables.iter().enumerate() {
-        if let Some(s) = table_radius(j, m, radius) {
-            probes = probes.saturating_add(ball(t.spec.bits, s));
+
+    /// The tables for the encoded, sorted `values` of `width` bits and `words` words: the
+    /// substrings [`plan`] picks and each table's bytes (built in parallel).
+    pub fn build(values: &[u8], width: u32, words: usize, substrings: Option<u8>) -> Vec<(Spec, Vec<u8>)> {
+        let n = values.len() / (words * 8);
+        let specs = plan(width, n, substrings);
+        let tables: Vec<Vec<u8>> = specs.par_iter().map(|&spec| build_table(values, words, spec)).collect();
+        specs.into_iter().zip(tables).collect()
+    }
+
+    fn bytes(&self, r: &Range<usize>) -> &'a [u8] {
+        // Ranges were checked against the data on open.
+        self.data.get(r.clone()).unwrap_or(&[])
+    }
+
+    /// Position `k` of table `t`.
+    #[inline]
+    fn position(&self, t: &Table, k: u32) -> Option<u32> {
+        match &t.positions {
+            None => Some(k),
+            Some(p) => u32_at(self.bytes(p), k as usize * 4),
         }
     }
-    let expected =
-        probes.saturating_mul(PROBE_COST + CANDIDATE_COST * n as u64 / (1u64 << tables[0].spec.bits));
-    if expected > budget {
-        return Ok(None);
-    }
-    let mut cost = probes.saturating_mul(PROBE_COST);
-    let mut bad = false;
-    for (j, t) in tables.iter().enumerate() {
-        let Some(s) = table_radius(j, m, radius) else { continue };
-        let key = substring(query, words, t.spec);
-        let offsets = &data[t.offsets.clone()];
-        let over = !for_each_near(key, 0, t.spec.bits, s, &mut |k| {
-            let at = k as usize * 4;
-            match (u32_at(offsets, at), u32_at(offsets, at + 4)) {
-                (Some(a), Some(b)) if a <= b && b as usize <= n => {
-                    if a < b {
-                        ranges.push((j, a, b));
-                        cost = cost.saturating_add(u64::from(b - a) * CANDIDATE_COST);
-                    }
-                    cost <= budget
+
+    /// Checks every bucket of every table: offsets that span the values in order, and each
+    /// value in its substring's bucket, once.
+    pub fn verify(&self) -> Result<(), IndexError> {
+        let (n, words, kind) = (self.values.len(), self.values.words(), self.values.kind());
+        for t in self.tables {
+            let offsets = self.bytes(&t.offsets);
+            let bad = |why: &str| {
+                IndexError::corrupt("MIH table", format!("{kind} table at bit {}: {why}", t.spec.start))
+            };
+            let buckets = 1usize << t.spec.bits;
+            if u32_at(offsets, 0) != Some(0) || u32_at(offsets, buckets * 4).map(|o| o as usize) != Some(n) {
+                return Err(bad("offsets do not span the values"));
+            }
+            let mut seen = vec![false; n];
+            for bucket in 0..buckets {
+                let (a, z) = (u32_at(offsets, bucket * 4), u32_at(offsets, bucket * 4 + 4));
+                let (Some(a), Some(z)) = (a, z) else { return Err(bad("truncated")) };
+                if a > z || z as usize > n {
+                    return Err(bad("offsets out of order"));
                 }
-                _ => {
-                    bad = true;
-                    false
+                for k in a..z {
+                    let pos = self.position(t, k).ok_or_else(|| bad("truncated"))?;
+                    let v = self.values.words_at(pos as usize).ok_or_else(|| bad("position out of range"))?;
+                    if substring(&v, words, t.spec) as usize != bucket || seen[pos as usize] {
+                        return Err(bad("value in the wrong bucket or twice"));
+                    }
+                    seen[pos as usize] = true;
                 }
             }
-        });
-        if bad {
-            return Err(corrupt_offsets());
         }
-        if over {
+        Ok(())
+    }
+
+    /// Counts the buckets and candidates `q` would read; `None` as soon as the cost exceeds
+    /// `budget`.
+    pub fn candidates(&self, q: &Query, budget: u64) -> Result<Option<Candidates>, IndexError> {
+        let (n, words, tables) = (self.values.len(), self.values.words(), self.tables);
+        let m = tables.len();
+        if m == 0 {
             return Ok(None);
         }
+        let mut probes = 0u64;
+        for (j, t) in tables.iter().enumerate() {
+            if let Some(s) = table_radius(j, m, q.radius) {
+                probes = probes.saturating_add(ball(t.spec.bits, s));
+            }
+        }
+        let expected =
+            probes.saturating_mul(PROBE_COST + CANDIDATE_COST * n as u64 / (1u64 << tables[0].spec.bits));
+        if expected > budget {
+            return Ok(None);
+        }
+        let mut found = Candidates { cost: probes.saturating_mul(PROBE_COST), ranges: Vec::new() };
+        let mut bad = false;
+        for (j, t) in tables.iter().enumerate() {
+            let Some(s) = table_radius(j, m, q.radius) else { continue };
+            let key = substring(&q.words, words, t.spec);
+            let offsets = self.bytes(&t.offsets);
+            let over = !for_each_near(key, 0, t.spec.bits, s, &mut |k| {
+                let at = k as usize * 4;
+                match (u32_at(offsets, at), u32_at(offsets, at + 4)) {
+                    (Some(a), Some(b)) if a <= b && b as usize <= n => {
+                        if a < b {
+                            found.ranges.push((j, a, b));
+                            found.cost = found.cost.saturating_add(u64::from(b - a) * CANDIDATE_COST);
+                        }
+                        found.cost <= budget
+                    }
+                    _ => {
+                        bad = true;
+                        false
+                    }
+                }
+            });
+            if bad {
+                return Err(corrupt_offsets());
+            }
+            if over {
+                return Ok(None);
+            }
+        }
+        Ok(Some(found))
     }
-    Ok(Some(cost))
+
+    /// Reads the `candidates` that [`MihTables::candidates`] found for `q`; pushes those
+    /// within the radius, each once.
+    pub fn collect(
+        &self,
+        q: &Query,
+        candidates: &Candidates,
+        out: &mut Vec<Found>,
+    ) -> Result<(), IndexError> {
+        let (words, tables) = (self.values.words(), self.tables);
+        let m = tables.len();
+        for &(j, a, b) in &candidates.ranges {
+            let t = tables.get(j).ok_or_else(corrupt_offsets)?;
+            for k in a..b {
+                let pos = self.position(t, k).ok_or_else(corrupt_offsets)?;
+                let v = self.values.words_at(pos as usize).ok_or_else(|| {
+                    IndexError::corrupt("MIH table", format!("position {pos} out of range"))
+                })?;
+                let d = distance(&v, &q.words, words);
+                if d > q.radius {
+                    continue;
+                }
+                let seen = tables[..j].iter().enumerate().any(|(i, ti)| {
+                    table_radius(i, m, q.radius).is_some_and(|s| {
+                        (substring(&v, words, ti.spec) ^ substring(&q.words, words, ti.spec)).count_ones()
+                            <= s
+                    })
+                });
+                if !seen {
+                    out.push((pos, d));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every value within the radius of `q`, or `Probe::ScanCheaper` when `bounded` and
+    /// the tables would cost more than a scan.
+    pub fn search(&self, q: &Query, bounded: bool) -> Result<Probe, IndexError> {
+        let budget = if bounded { scan_cost(self.values.len(), self.values.words()) } else { u64::MAX };
+        let Some(candidates) = self.candidates(q, budget)? else { return Ok(Probe::ScanCheaper) };
+        let mut out = Vec::new();
+        self.collect(q, &candidates, &mut out)?;
+        Ok(Probe::Hits(out))
+    }
 }
 
 fn corrupt_offsets() -> IndexError {
     IndexError::corrupt("MIH table", "bucket offsets out of order or out of range".to_string())
-}
-
-/// Reads the candidates of the `ranges` that [`probe`] found for `query`; pushes
-/// `(position, distance)` of those within `radius`, each once.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn collect(
-    data: &[u8],
-    values: &[u8],
-    words: usize,
-    tables: &[Table],
-    query: &[u64; 4],
-    radius: u32,
-    ranges: &[(usize, u32, u32)],
-    out: &mut Vec<(u32, u32)>,
-) -> Result<(), IndexError> {
-    let m = tables.len();
-    for &(j, a, b) in ranges {
-        let t = tables.get(j).ok_or_else(corrupt_offsets)?;
-        for k in a..b {
-            let pos = match &t.positions {
-                None => k,
-                Some(p) => u32_at(&data[p.clone()], k as usize * 4).ok_or_else(corrupt_offsets)?,
-            };
-            let v = read_words(values, pos as usize, words)
-                .ok_or_else(|| IndexError::corrupt("MIH table", format!("position {pos} out of range")))?;
-            let d = distance(&v, query, words);
-            if d > radius {
-                continue;
-            }
-            let seen = tables[..j].iter().enumerate().any(|(i, ti)| {
-                table_radius(i, m, radius).is_some_and(|s| {
-                    (substring(&v, words, ti.spec) ^ substring(query, words, ti.spec)).count_ones() <= s
-                })
-            });
-            if !seen {
-                out.push((pos, d));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The search; pushes `(position, distance)` of every value within `radius` of `query`.
-/// Returns `Ok(false)` without results when `bounded` and a scan would be cheaper.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn search(
-    data: &[u8],
-    values: &[u8],
-    words: usize,
-    tables: &[Table],
-    query: &[u64; 4],
-    radius: u32,
-    bounded: bool,
-    out: &mut Vec<(u32, u32)>,
-) -> Result<bool, IndexError> {
-    let n = values.len() / (words * 8);
-    let budget = if bounded { scan_cost(n, words) } else { u64::MAX };
-    let mut ranges = Vec::new();
-    if probe(data, n, words, tables, query, radius, budget, &mut ranges)?.is_none() {
-        return Ok(false);
-    }
-    collect(data, values, words, tables, query, radius, &ranges, out)?;
-    Ok(true)
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 //! of one image) are *tiled*: each block of values is compared with every query while it
 //! is in the L1 cache, so memory is read once for all of them.
 
-use super::mih::{distance, read_words};
 use super::popcount;
+use super::values::{distance, read_words};
 
 /// Pushes `(position, distance)` of every value within `radius` of `query`.
 pub(crate) fn scan(values: &[u8], words: usize, query: &[u64; 4], radius: u32, out: &mut Vec<(u32, u32)>) {
