@@ -28,7 +28,7 @@ pub struct SweepRow {
     pub any_wrong_id: u32,
     /// False matches of the fused verdict.
     pub any_false_matches: u32,
-    /// Unrelated comparisons (see [`Nearest::pairs`]) within the threshold.
+    /// Unrelated comparisons (see [`Nearest::pairs`](super::Nearest::pairs)) within the threshold.
     pub unrelated_pairs: u64,
 }
 
@@ -57,7 +57,7 @@ pub struct CorroborationRow {
     pub phash: u32,
     /// Fused recall over all known checks.
     pub recall: Recall,
-    /// Fused recall per case, in the order of [`Report::transforms`].
+    /// Fused recall per case, in the order of [`Report::transforms`](super::Report::transforms).
     pub per_transform: Vec<Option<f64>>,
     /// Known checks found only by corroboration.
     pub via_corroboration: u32,
@@ -67,7 +67,7 @@ pub struct CorroborationRow {
     pub false_matches: u32,
 }
 
-/// The corroboration thresholds [`report`] sweeps (those within the wide radii): pHash
+/// The corroboration thresholds [`report()`](super::report()) sweeps (those within the wide radii): pHash
 /// 8 to 16 by 2, PDQ 32 to 96 by 8; the empty setting (no corroboration) first.
 pub fn corroboration_sweep(wide: Thresholds) -> Vec<Option<Thresholds>> {
     let mut v = vec![None];

@@ -32,7 +32,8 @@ impl Reach {
         Reach { radii: config.thresholds, stored_phash: corroborate.map(|c| c.phash), query_extended: false }
     }
 
-    /// Every hash set queried alike out to `radii` (for measurements).
+    /// Every hash set queried alike out to `radii` (for the measurements of `eval`).
+    #[cfg(feature = "eval")]
     pub(crate) fn every_set(radii: Thresholds) -> Reach {
         Reach { radii, stored_phash: None, query_extended: true }
     }
