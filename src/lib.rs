@@ -26,7 +26,7 @@
 //! | [`index`] | the memory-mapped index file: multi-index hashing, scans, exact digest lookup |
 //! | [`regular`] | opening files that must be regular (lists, indexes, scanned files) without ever blocking on a FIFO |
 //! | [`matcher`] | [`matcher::Matcher`], the face for upload handlers and scans |
-//! | [`eval`] | transforms and measurements for choosing thresholds |
+//! | [`eval`] | transforms, measurements, reports and sweeps for choosing thresholds, judged by the matcher's rule (cargo feature `eval`, on by default) |
 //!
 //! ## Hash an image
 //!
@@ -140,6 +140,7 @@ pub mod border;
 pub mod catalog;
 pub mod decode;
 pub mod error;
+#[cfg(feature = "eval")]
 pub mod eval;
 pub mod extend;
 pub mod hash;

@@ -3,11 +3,11 @@
 //! measurements.
 // The structs below are the report's schema (`deny_unknown_fields`); not every field is asserted.
 #![allow(dead_code)]
+#![cfg(feature = "eval")]
 
 use std::process::Command;
 
-use mediamatch::eval::run::{fused, report, Case, CaseResult, EntryDistances, Measurements, PhotoInfo, WIDE};
-use mediamatch::eval::Transform;
+use mediamatch::eval::{report, Case, CaseResult, EntryDistances, Measurements, PhotoInfo, Transform, WIDE};
 use mediamatch::hasher::Kinds;
 use mediamatch::matcher::{Config, Thresholds};
 use mediamatch::Kind;
@@ -30,12 +30,33 @@ struct Report {
     overall: TransformReport,
     wrong_id_matches: Vec<BadMatch>,
     false_matches: Vec<BadMatch>,
-    nearest_unrelated: Vec<Nearest>,
-    closest_pairs: Vec<Vec<ClosePair>>,
-    sweep: Vec<SweepTable>,
+    nearest_unrelated: PerKind<Nearest>,
+    closest_pairs: PerKind<Vec<ClosePair>>,
+    sweep: PerKind<SweepTable>,
     corroboration_sweep: Vec<CorroborationRow>,
     missed: Vec<BadMatch>,
     targets: Vec<Target>,
+}
+
+/// One value per perceptual kind, by name.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct PerKind<T> {
+    pdq: T,
+    phash: T,
+}
+
+impl<T> PerKind<T> {
+    fn both(&self) -> [&T; 2] {
+        [&self.pdq, &self.phash]
+    }
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct CorroborationSetting {
+    pdq: u32,
+    phash: u32,
 }
 
 #[derive(Deserialize, Debug)]
@@ -60,7 +81,7 @@ struct Settings {
     dihedral: bool,
     border: bool,
     extend: bool,
-    corroborate: Option<(u32, u32)>,
+    corroborate: Option<CorroborationSetting>,
     wide_pdq: u32,
     wide_phash: u32,
     known_every: usize,
@@ -239,13 +260,12 @@ fn eval_fixture_photos_json() {
     assert_eq!(r.overall.false_matches + r.overall.wrong_id, 0);
 
     // Sweeps: PDQ 0..=64 (with 31), pHash 0..=24, recall never falls as the threshold grows.
-    assert_eq!(r.sweep.len(), 2);
-    assert_eq!((r.sweep[0].kind.as_str(), r.sweep[1].kind.as_str()), ("pdq", "phash"));
-    assert_eq!(r.sweep[0].other_threshold, 8);
-    assert_eq!(r.sweep[1].other_threshold, 31);
-    assert!(r.sweep[0].rows.iter().any(|row| row.threshold == 31));
-    assert_eq!(r.sweep[1].rows.len(), 25);
-    for table in &r.sweep {
+    assert_eq!((r.sweep.pdq.kind.as_str(), r.sweep.phash.kind.as_str()), ("pdq", "phash"));
+    assert_eq!(r.sweep.pdq.other_threshold, 8);
+    assert_eq!(r.sweep.phash.other_threshold, 31);
+    assert!(r.sweep.pdq.rows.iter().any(|row| row.threshold == 31));
+    assert_eq!(r.sweep.phash.rows.len(), 25);
+    for table in r.sweep.both() {
         assert_eq!(table.transforms, expected);
         // 3 unknown photos x 25 cases x 3 known entries (PDQ: fewer when a check had low quality).
         if table.kind == "phash" {
@@ -264,11 +284,13 @@ fn eval_fixture_photos_json() {
             assert!(row.wrong_id <= row.any_wrong_id && row.false_matches <= row.any_false_matches);
         }
     }
-    assert_eq!(r.nearest_unrelated.len(), 2);
-    assert!(r.nearest_unrelated.iter().all(|n| n.original.is_none_or(|d| d > 8) || n.kind == "pdq"));
+    assert_eq!(
+        (r.nearest_unrelated.pdq.kind.as_str(), r.nearest_unrelated.phash.kind.as_str()),
+        ("pdq", "phash")
+    );
+    assert!(r.nearest_unrelated.phash.original.is_none_or(|d| d > 8));
     // The closest pairs of different photos: sorted, and never a photo against itself.
-    assert_eq!(r.closest_pairs.len(), 2);
-    for (pairs, nearest) in r.closest_pairs.iter().zip(&r.nearest_unrelated) {
+    for (pairs, nearest) in r.closest_pairs.both().into_iter().zip(r.nearest_unrelated.both()) {
         assert!(pairs.len() <= 10);
         assert!(pairs.windows(2).all(|w| w[0].distance <= w[1].distance));
         assert!(pairs.iter().all(|p| p.photo != p.id));
@@ -362,13 +384,13 @@ fn report_arithmetic_on_hand_made_distances() {
     assert!(r.wrong_id_matches.is_empty() && r.false_matches.is_empty());
 
     // Nearest unrelated: only c's checks count; c's original had no PDQ hit within the radius.
-    let pdq = &r.nearest_unrelated[0];
-    let phash = &r.nearest_unrelated[1];
+    let pdq = &r.nearest_unrelated.pdq;
+    let phash = &r.nearest_unrelated.phash;
     assert_eq!((pdq.original, pdq.transformed, pdq.pairs), (None, Some(40), 4));
     assert_eq!((phash.original, phash.transformed, phash.pairs), (Some(12), Some(15), 4));
 
     // pHash sweep.
-    let ph = &r.sweep[1];
+    let ph = &r.sweep.phash;
     let row = |t: u32| ph.rows.iter().find(|x| x.threshold == t).expect("threshold in the sweep");
     assert_eq!(row(2).recall.found, 2);
     assert_eq!(row(3).recall.found, 3);
@@ -380,7 +402,7 @@ fn report_arithmetic_on_hand_made_distances() {
     assert_eq!(row(6).per_transform, vec![Some(1.0), Some(1.0)]);
     assert_eq!(row(3).per_transform, vec![Some(1.0), Some(0.5)]);
     // PDQ sweep: 0..=64 in steps of 2 and 31.
-    let pq = &r.sweep[0];
+    let pq = &r.sweep.pdq;
     assert_eq!(pq.rows.len(), 34);
     let row = |t: u32| pq.rows.iter().find(|x| x.threshold == t).expect("threshold in the sweep");
     assert_eq!((row(18).recall.found, row(20).recall.found, row(64).recall.found), (2, 3, 3));
@@ -388,7 +410,9 @@ fn report_arithmetic_on_hand_made_distances() {
     assert_eq!(row(64).wrong_id, 0, "a's JPEG is 70 from b");
 
     // Closest pairs: by pHash, a's JPEG to b (10), c's original to a (12), c's JPEG to b (15).
-    let close: Vec<(&str, bool, &str, u32, &str)> = r.closest_pairs[1]
+    let close: Vec<(&str, bool, &str, u32, &str)> = r
+        .closest_pairs
+        .phash
         .iter()
         .map(|p| (p.photo.as_str(), p.known, p.id.as_str(), p.distance, p.transform.as_str()))
         .collect();
@@ -400,8 +424,8 @@ fn report_arithmetic_on_hand_made_distances() {
             ("c", false, "b", 15, "jpeg-q50")
         ]
     );
-    assert_eq!(r.closest_pairs[0].len(), 2, "PDQ: a-b 70, c-b 40");
-    assert_eq!(r.closest_pairs[0][0].distance, 40);
+    assert_eq!(r.closest_pairs.pdq.len(), 2, "PDQ: a-b 70, c-b 40");
+    assert_eq!(r.closest_pairs.pdq[0].distance, 40);
     assert!((r.transforms[1].check_s - 0.003).abs() < 1e-9);
 
     // With pHash 12 the unknown original matches a, and a's JPEG matches b.
@@ -436,7 +460,7 @@ fn corroboration_needs_both_kinds_within_their_wider_thresholds() {
     // a's JPEG is (PDQ 70, pHash 10) from b; c's JPEG is (40, 15) from b.
     let r = corr(64, 12);
     assert!(r.wrong_id_matches.is_empty() && r.false_matches.is_empty());
-    assert_eq!(r.settings.corroborate, Some((64, 12)));
+    assert_eq!(r.settings.corroborate.map(|c| (c.pdq, c.phash)), Some((64, 12)));
     let r = corr(70, 12);
     assert_eq!(r.wrong_id_matches.len(), 1, "PDQ 70 and pHash 10 both within (70, 12)");
     assert_eq!((r.wrong_id_matches[0].photo.as_str(), r.wrong_id_matches[0].id.as_str()), ("a", "b"));
@@ -473,15 +497,4 @@ fn a_copy_found_only_by_corroboration_is_counted_as_such() {
     let on = report(&m, t, Kinds::NONE, Some(Thresholds { pdq: 64, phash: 12 }));
     assert_eq!((on.transforms[1].any.found, on.transforms[1].via_corroboration), (2, 1));
     assert_eq!(on.overall.via_corroboration, 1);
-}
-
-#[test]
-fn fusion_rule() {
-    let both = Kinds::NONE.with(Kind::Pdq).with(Kind::Phash);
-    let pdq = Kinds::NONE.with(Kind::Pdq);
-    for (p, h) in [(false, false), (true, false), (false, true), (true, true)] {
-        assert_eq!(fused(p, h, Kinds::NONE), p || h);
-        assert_eq!(fused(p, h, both), p && h);
-        assert_eq!(fused(p, h, pdq), p);
-    }
 }

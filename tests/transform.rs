@@ -1,6 +1,7 @@
 //! The `mediamatch eval` transforms: each decodes back (through the one decoding door)
 //! to the size its definition gives, quarter turns compose to the identity, and the
 //! EXIF-rotated JPEG carries a valid Orientation tag.
+#![cfg(feature = "eval")]
 
 use std::io::Cursor;
 use std::path::Path;

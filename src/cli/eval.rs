@@ -2,7 +2,7 @@
 //! a folder of photos, at the configured thresholds and over a sweep of thresholds.
 //!
 //! Output: a text report (tables), or with `--format json` one JSON object, the
-//! serialized [`mediamatch::eval::run::Report`]. Exit code: 0 when the evaluation ran
+//! serialized [`mediamatch::eval::Report`]. Exit code: 0 when the evaluation ran
 //! (misses are results, not failures), 2 when a file could not be read, a check failed
 //! or the arguments were wrong.
 
@@ -10,9 +10,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use mediamatch::eval::run::{measure, report, EvalOptions, Photo, Report, SweepTable, WIDE};
-use mediamatch::eval::Transform;
+use mediamatch::eval::{measure, report, EvalOptions, Photo, Report, SweepTable, Transform, WIDE};
 use mediamatch::matcher::Config;
+use mediamatch::Kind;
 
 use super::matching::MatchArgs;
 use super::size::parse_size;
@@ -177,7 +177,7 @@ fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         "thresholds pdq {} phash {}, require {require}, corroboration {}, min quality {}, dihedral {}, border removal {}, edge extension {}",
         s.pdq,
         s.phash,
-        s.corroborate.map_or("off".to_string(), |(p, h)| format!("pdq {p} and phash {h}")),
+        s.corroborate.map_or("off".to_string(), |c| format!("pdq {} and phash {}", c.pdq, c.phash)),
         s.min_quality,
         onoff(s.dihedral),
         onoff(s.border),
@@ -202,7 +202,7 @@ fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         "phash p50/p90/p99/max"
     )?;
     for t in r.transforms.iter().chain(std::iter::once(&r.overall)) {
-        let d = |k: &mediamatch::eval::run::KindStats, w: u32| {
+        let d = |k: &mediamatch::eval::KindStats, w: u32| {
             format!("{}/{}/{}/{}", dist(k.p50, w), dist(k.p90, w), dist(k.p99, w), dist(k.max, w))
         };
         writeln!(
@@ -247,18 +247,18 @@ fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         }
     }
     writeln!(out)?;
-    for n in &r.nearest_unrelated {
-        let w = if n.kind == "pdq" { s.wide_pdq } else { s.wide_phash };
+    for (_, n) in r.nearest_unrelated.iter() {
+        let w = if n.kind == Kind::Pdq { s.wide_pdq } else { s.wide_phash };
         writeln!(
             out,
             "nearest unrelated {}: {} untransformed, {} transformed ({} comparisons)",
-            n.kind,
+            n.kind.name(),
             dist(n.original, w),
             dist(n.transformed, w),
             n.pairs
         )?;
     }
-    for (kind, pairs) in ["pdq", "phash"].iter().zip(&r.closest_pairs) {
+    for (kind, pairs) in r.closest_pairs.iter() {
         let shown: Vec<String> = pairs
             .iter()
             .map(|p| {
@@ -266,14 +266,14 @@ fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
                 format!("{} ({tag}) [{}] -> {}: {}", p.photo, p.transform, p.id, p.distance)
             })
             .collect();
-        writeln!(out, "closest pairs of different photos by {kind}: {}", shown.join("; "))?;
+        writeln!(out, "closest pairs of different photos by {}: {}", kind.name(), shown.join("; "))?;
     }
     // The hardest cases at the configured thresholds (lowest fused recall) get their own columns.
     let mut hard: Vec<(usize, f64)> =
         r.transforms.iter().enumerate().filter_map(|(i, t)| t.any.recall.map(|x| (i, x))).collect();
     hard.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     hard.truncate(4);
-    for table in &r.sweep {
+    for (_, table) in r.sweep.iter() {
         print_sweep(out, table, &hard)?;
     }
     print_corroboration(out, r, &hard)?;
@@ -327,9 +327,9 @@ fn print_corroboration(out: &mut impl Write, r: &Report, hard: &[(usize, f64)]) 
 }
 
 fn print_sweep(out: &mut impl Write, t: &SweepTable, hard: &[(usize, f64)]) -> std::io::Result<()> {
-    let other = if t.kind == "pdq" { "phash" } else { "pdq" };
+    let other = if t.kind == Kind::Pdq { "phash" } else { "pdq" };
     writeln!(out)?;
-    writeln!(out, "{} sweep (\"any\" = fused with {other} at {}):", t.kind, t.other_threshold)?;
+    writeln!(out, "{} sweep (\"any\" = fused with {other} at {}):", t.kind.name(), t.other_threshold)?;
     write!(out, "{:>4} {:>7} {:>7}", "t", "recall", "any")?;
     for (i, _) in hard {
         write!(out, " {:>11}", t.transforms.get(*i).map(String::as_str).unwrap_or("?"))?;

@@ -13,6 +13,7 @@
 
 mod build;
 mod decoding;
+#[cfg(feature = "eval")]
 mod eval;
 mod exit;
 mod hash;
@@ -70,6 +71,7 @@ enum Command {
     /// Scan files and directories for known media.
     Scan(scan::Args),
     /// Measure recall and false matches on transformed copies of a folder of photos.
+    #[cfg(feature = "eval")]
     Eval(eval::Args),
 }
 
@@ -107,6 +109,7 @@ pub(crate) fn main() -> std::process::ExitCode {
         Command::Import(a) => import::run(a),
         Command::Upgrade(a) => upgrade::run(a),
         Command::Scan(a) => scan::run(a),
+        #[cfg(feature = "eval")]
         Command::Eval(a) => eval::run(a),
     };
     match result {

@@ -1,12 +1,34 @@
-//! Building blocks of `mediamatch eval`, which measures how well the hashes find
-//! transformed copies of known photos.
+//! `mediamatch eval`: how well do the hashes find transformed copies of known photos, and
+//! how often do they match the wrong thing? (Behind the `eval` cargo feature, on by
+//! default: it links the JPEG and WebP encoders the transforms write with.)
 //!
-//! [`transform`] turns a photo into the encoded bytes a platform would receive after a
-//! typical edit (re-encoding, resizing, cropping, framing, rotating, filtering).
-//! [`run`] checks photos and their transformed copies against an index of the known
-//! ones and turns what it measured into recall, wrong-id and false-match figures.
+//! The work is split so that one pass over the photos serves every threshold:
+//!
+//! - [`transform`] turns a photo into the encoded bytes a platform would receive after a
+//!   typical edit (re-encoding, resizing, cropping, framing, rotating, filtering);
+//! - [`measure`](mod@measure) checks photos and their transformed copies against an
+//!   index of the known ones, querying out to wide radii, and records the candidate
+//!   distances ([`Measurements`]); it applies no threshold;
+//! - [`report`](mod@report) judges those distances at chosen thresholds and fusion policy
+//!   with the matcher's own [rule](crate::matcher::rule); [`sweep`] does so for every
+//!   threshold of a range, and [`targets`](mod@targets) says which recall targets are met.
+//!
+//! No image is touched again after measuring.
 
-pub mod run;
+pub mod measure;
+pub mod report;
+pub mod sweep;
+pub mod targets;
 pub mod transform;
 
+pub use measure::{
+    measure, Case, CaseResult, EntryDistances, EvalError, EvalOptions, Measurements, Photo, PhotoInfo,
+    Skipped, KNOWN_LIST, WIDE,
+};
+pub use report::{
+    report, BadMatch, CaseError, ClosePair, CorroborationSetting, KindStats, Nearest, PerKind, Recall,
+    Report, Settings, TransformReport, CLOSEST_PAIRS,
+};
+pub use sweep::{corroboration_sweep, pdq_sweep, phash_sweep, CorroborationRow, SweepRow, SweepTable};
+pub use targets::{targets, Target};
 pub use transform::{Encoding, Transform, TransformError};

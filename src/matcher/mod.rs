@@ -14,6 +14,10 @@
 //! pool. [`Matcher::reload`] swaps in a new index file atomically (after `mediamatch import`
 //! renamed it into place): checks already running finish on the old index, new checks use
 //! the new one, and the old mapping is released when its last check ends.
+//!
+//! A check has two steps: collecting candidates (`collect`: hashing the input and querying
+//! every hash set) and the one matching [`rule`], which decides which candidates match.
+//! `mediamatch eval` measures candidates the same way and asks the same rule.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -23,9 +27,15 @@ use arc_swap::ArcSwap;
 use rayon::prelude::*;
 
 use crate::decode::{DecodeError, Limits};
-use crate::hash::{HashValue, Kind, Pdq, Variant};
-use crate::hasher::{hash_bytes, read_at_most, HashOptions, Hashes, ImageHashes, Kinds};
-use crate::index::{DihedralHit, Index, IndexError};
+use crate::hash::{HashValue, Kind, Variant};
+use crate::hasher::{read_at_most, Hashes, Kinds};
+use crate::index::{Index, IndexError};
+
+pub(crate) mod collect;
+pub mod rule;
+
+use collect::{kinds_for, Collected, Hit, Reach};
+pub use rule::Rule;
 
 /// Per-kind match thresholds (largest Hamming distance that counts as a match).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +115,13 @@ pub struct Config {
 /// The default corroboration thresholds ([`Config::corroborate`]): pHash 12 and PDQ 64,
 /// chosen from the corpus measurements in `docs/thresholds.md`.
 pub const DEFAULT_CORROBORATE: Thresholds = Thresholds { pdq: 64, phash: 12 };
+
+impl Config {
+    /// The matching rule of this configuration: thresholds, fusion policy, corroboration.
+    pub fn rule(&self) -> Rule {
+        Rule::new(self.thresholds, self.require, self.corroborate)
+    }
+}
 
 impl Default for Config {
     fn default() -> Config {
@@ -333,13 +350,23 @@ impl Matcher {
     /// Checks one input held in memory.
     pub fn check_bytes(&self, bytes: &[u8]) -> Result<Verdict, CheckError> {
         let index = self.index.load_full();
-        let collected = self.collect(&index, bytes, Mode::Verdict)?;
-        verdict(&index, &self.config, collected)
+        let kinds = kinds_for(&index, &self.config);
+        let rule = self.config.rule().for_kinds(kinds);
+        let collected =
+            self.collect(&index, kinds, bytes, &Reach::verdict(&self.config, rule.corroborate()))?;
+        verdict(&index, rule, collected)
     }
 
-    /// The size check, hashing and queries shared by [`Matcher::check_bytes`] and
-    /// [`Matcher::near`]; an input that did not decode and matched no digest is an error.
-    fn collect(&self, index: &MatcherIndex, bytes: &[u8], mode: Mode) -> Result<Collected, CheckError> {
+    /// The size check, hashing and queries of one input (for [`Matcher::check_bytes`] and
+    /// the measurements of `mediamatch eval`); an input that did not decode and matched no
+    /// digest is an error.
+    pub(crate) fn collect(
+        &self,
+        index: &MatcherIndex,
+        kinds: Kinds,
+        bytes: &[u8],
+        reach: &Reach,
+    ) -> Result<Collected, CheckError> {
         if bytes.len() as u64 > self.config.max_bytes {
             return Err(CheckError::TooLarge(format!(
                 "{} bytes, over the limit of {}",
@@ -347,11 +374,10 @@ impl Matcher {
                 self.config.max_bytes
             )));
         }
-        let mut collected = collect(index, &self.config, bytes, mode)?;
-        let nearby = &mut collected.nearby;
-        if let Some(Err(_)) = &nearby.hashes.image {
-            if nearby.hits.is_empty() {
-                let Some(Err(e)) = nearby.hashes.image.take() else { unreachable!("matched above") };
+        let mut collected = collect::collect(index, &self.config, kinds, bytes, reach)?;
+        if let Some(Err(_)) = &collected.hashes.image {
+            if collected.hits.is_empty() {
+                let Some(Err(e)) = collected.hashes.image.take() else { unreachable!("matched above") };
                 return Err(classify(e));
             }
         }
@@ -374,20 +400,11 @@ impl Matcher {
     pub fn check_batch<B: AsRef<[u8]> + Sync>(&self, inputs: &[B]) -> Vec<Result<Verdict, CheckError>> {
         inputs.par_iter().map(|b| self.check_bytes(b.as_ref())).collect()
     }
-
-    /// Every entry within the configured thresholds of any hash set of one input (the
-    /// image as given, the trimmed content, the extended images, each with its dihedral
-    /// variants when configured), per hash set, with no fusion, corroboration or policy
-    /// applied. For evaluation tools (`mediamatch eval`) that apply thresholds and rules
-    /// themselves; upload handlers want [`Matcher::check_bytes`].
-    pub fn near(&self, bytes: &[u8]) -> Result<Nearby, CheckError> {
-        Ok(self.collect(&self.index.load(), bytes, Mode::Raw)?.nearby)
-    }
 }
 
 /// Which hash set of an input a hit came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Source {
+pub enum Origin {
     /// The image as given (or its bytes, for digests).
     Given,
     /// The content inside a trimmed border.
@@ -399,189 +416,36 @@ pub enum Source {
     Frame(u32),
 }
 
-impl Source {
-    /// The frame of the input this hash set comes from (0 for all but [`Source::Frame`]).
+impl Origin {
+    /// The frame of the input this hash set comes from (0 for all but [`Origin::Frame`]).
     pub fn frame(self) -> u32 {
         match self {
-            Source::Frame(n) => n,
+            Origin::Frame(n) => n,
             _ => 0,
         }
     }
 }
 
-/// One entry near one hash set of an input, before thresholds and fusion are applied
-/// ([`Matcher::near`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Near {
-    /// The entry's kind.
-    pub kind: Kind,
-    /// The entry number, for [`Index::entry`].
-    pub entry: u32,
-    /// The smallest distance over the variants of this hash set.
-    pub distance: u32,
-    /// The dihedral variant that gave it (`Orig` for digests and plain queries).
-    pub variant: Variant,
-    /// The hash set.
-    pub source: Source,
-    /// The hit counts only by corroboration.
-    pub corroborated: bool,
-}
-
-/// What [`Matcher::near`] found: every entry within the configured thresholds of any of
-/// an input's hash sets.
-#[derive(Debug)]
-pub struct Nearby {
-    /// The hashes computed.
-    pub hashes: Hashes,
-    /// The PDQ quality of the image as given was below `min_quality` (its PDQ not queried).
-    pub low_quality: bool,
-    /// The hits, per hash set (an entry near several sets appears once per set).
-    pub hits: Vec<Near>,
-}
-
-/// One PDQ hash of an input to compare with corroborating entries: the hash, its dihedral
-/// variant, the hash set it came from.
-type PdqQuery = (Pdq, Variant, Source);
-
-/// What [`collect`] found for one input, with what [`verdict`] needs to resolve it.
-struct Collected {
-    nearby: Nearby,
-    /// Every usable PDQ hash of the input, to compare with corroborating entries.
-    pdq_queries: Vec<PdqQuery>,
-    /// The corroboration thresholds in force ([`corroboration`]).
-    corroborate: Option<Thresholds>,
-}
-
-/// How [`collect`] queries the derived hash sets.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// For a verdict: extended sets only feed corroboration.
-    Verdict,
-    /// For [`Matcher::near`]: every set queried alike, at the configured thresholds.
-    Raw,
-}
-
-/// The kinds to compute for `index` under `config`.
-fn kinds_for(index: &MatcherIndex, config: &Config) -> Kinds {
-    config.kinds.unwrap_or_else(|| Kind::ALL.into_iter().filter(|k| index.kind_len(*k) > 0).collect())
-}
-
-/// The corroboration thresholds in force: both kinds computed and the default policy.
-fn corroboration(config: &Config, kinds: Kinds) -> Option<Thresholds> {
-    config
-        .corroborate
-        .filter(|_| config.require.is_empty() && kinds.contains(Kind::Pdq) && kinds.contains(Kind::Phash))
-}
-
-/// Hashes `bytes` and queries every hash set; see [`Mode`].
-fn collect(index: &MatcherIndex, config: &Config, bytes: &[u8], mode: Mode) -> Result<Collected, CheckError> {
-    let kinds = kinds_for(index, config);
-    let corroborate = corroboration(config, kinds);
-    // Extended images are only worth hashing when something can use their hits.
-    let extend = config.extend && (mode == Mode::Raw || corroborate.is_some());
-    let options = HashOptions {
-        kinds,
-        dihedral: config.dihedral,
-        limits: config.limits,
-        border: config.border,
-        extend,
-        // Frames beyond the first are checked as images, up to `limits.max_frames`.
-        frames: config.limits.max_frames > 0,
-    };
-    let hashes = hash_bytes(bytes, &options);
-    let mut hits: Vec<Near> = Vec::new();
+/// Applies [`rule`] to the hits of one input: corroboration, thresholds, fusion policy.
+fn verdict(index: &MatcherIndex, rule: Rule, collected: Collected) -> Result<Verdict, CheckError> {
+    let Collected { hashes, low_quality, hits: found, pdq_queries } = collected;
     let unavailable = CheckError::IndexUnavailable;
-    for digest in [
-        hashes.md5.map(HashValue::Md5),
-        hashes.sha1.map(HashValue::Sha1),
-        hashes.sha256.map(HashValue::Sha256),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        for hit in index.search(&digest, 0).map_err(unavailable)? {
-            hits.push(Near {
-                kind: digest.kind(),
-                entry: hit.entry,
-                distance: 0,
-                variant: Variant::Orig,
-                source: Source::Given,
-                corroborated: false,
-            });
-        }
-    }
-    let mut low_quality = false;
-    let mut pdq_queries = Vec::new();
-    if let Some(Ok(img)) = &hashes.image {
-        for (set, source) in hash_sets(img) {
-            let usable_pdq = set.pdq.is_some_and(|p| p.quality >= config.min_quality);
-            if source == Source::Given {
-                low_quality = set.pdq.is_some() && !usable_pdq;
-            }
-            if usable_pdq {
-                pdq_queries.extend(pdq_variants(set, config.dihedral).map(|(h, v)| (h, v, source)));
-            }
-            let derived = mode == Mode::Verdict && source == Source::Extended;
-            if usable_pdq && !derived {
-                let radius = config.thresholds.pdq;
-                let found = match &set.pdq_dihedral {
-                    Some(v) if config.dihedral => index.search_dihedral_pdq(v, radius),
-                    _ => orig_hits(set.pdq.map(|p| index.search(&HashValue::Pdq(p.hash), radius))),
-                };
-                push_hits(&mut hits, Kind::Pdq, source, found.map_err(unavailable)?);
-            }
-            if let Some(p) = set.phash {
-                let radius = config.thresholds.phash;
-                // Corroboration reaches further, in the stored orientation only: each
-                // dihedral variant searched to 12 would cost more than the rest of the
-                // check on an index of millions, and crops are seldom also turned.
-                // The radius of a query of the stored orientation alone, besides (for the
-                // image as given and the trimmed content) the dihedral query at `radius`.
-                let stored = match (mode, corroborate) {
-                    (Mode::Raw, _) => derived.then_some(radius),
-                    (Mode::Verdict, Some(c)) => (derived || c.phash > radius).then_some(c.phash),
-                    (Mode::Verdict, None) if derived => continue,
-                    (Mode::Verdict, None) => None,
-                };
-                if !derived {
-                    let found = match &set.phash_dihedral {
-                        Some(v) if config.dihedral => index.search_dihedral_phash(v, radius),
-                        _ => orig_hits(Some(index.search(&HashValue::Phash(p), radius))),
-                    };
-                    push_hits(&mut hits, Kind::Phash, source, found.map_err(unavailable)?);
-                }
-                if let Some(stored) = stored {
-                    let found = orig_hits(Some(index.search(&HashValue::Phash(p), stored)));
-                    push_hits(&mut hits, Kind::Phash, source, found.map_err(unavailable)?);
-                }
+    let mut hits = Vec::with_capacity(found.len());
+    for h in found {
+        if rule.counts_alone(h.kind, h.distance, h.origin) {
+            hits.push(h);
+        } else if rule.needs_corroboration(h.kind, h.distance, h.origin) {
+            // Without usable PDQ hashes nothing can corroborate.
+            let Some(pdq) = collect::nearest_same_item_pdq(index, &h, &pdq_queries)? else { continue };
+            if rule.corroborates(h.distance, pdq.distance) {
+                hits.push(Hit { corroborated: true, ..h });
+                hits.push(pdq);
             }
         }
     }
-    Ok(Collected { nearby: Nearby { hashes, low_quality, hits }, pdq_queries, corroborate })
-}
-
-fn push_hits(hits: &mut Vec<Near>, kind: Kind, source: Source, found: Vec<DihedralHit>) {
-    hits.extend(found.into_iter().map(|h| Near {
-        kind,
-        entry: h.entry,
-        distance: h.distance,
-        variant: h.variant,
-        source,
-        corroborated: false,
-    }));
-}
-
-/// Applies corroboration, thresholds and the fusion policy to the hits of one input.
-fn verdict(index: &MatcherIndex, config: &Config, collected: Collected) -> Result<Verdict, CheckError> {
-    let Collected { nearby: Nearby { hashes, low_quality, mut hits }, pdq_queries, corroborate } = collected;
-    // Without corroboration no extended image was hashed (see `collect`).
-    if let Some(wide) = corroborate {
-        corroborate_phash(index, config.thresholds, wide, &pdq_queries, &mut hits)?;
-    }
-    let unavailable = CheckError::IndexUnavailable;
     // One hit per (kind, entry): a plain match before a corroborated one, then the
     // smallest distance, then the image as given before derived hash sets.
-    hits.sort_by_key(|h| (h.kind, h.entry, h.corroborated, h.distance, h.source));
+    hits.sort_by_key(|h| (h.kind, h.entry, h.corroborated, h.distance, h.origin));
     hits.dedup_by_key(|h| (h.kind, h.entry));
     let mut matches = Vec::with_capacity(hits.len());
     for h in hits {
@@ -595,108 +459,28 @@ fn verdict(index: &MatcherIndex, config: &Config, collected: Collected) -> Resul
                 id: e.id.to_string(),
                 label: e.label.to_string(),
                 hash: e.value,
-                trimmed: h.source == Source::Trimmed,
-                extended: h.source == Source::Extended,
+                trimmed: h.origin == Origin::Trimmed,
+                extended: h.origin == Origin::Extended,
                 corroborated: h.corroborated,
                 kinds: Vec::new(),
-                frame: Some(h.source.frame()).filter(|&f| f > 0),
+                frame: Some(h.origin.frame()).filter(|&f| f > 0),
             });
         }
     }
-    fuse(&mut matches, config.require);
+    fuse(&mut matches, rule);
     matches.sort_by(|a, b| {
         (a.kind, a.distance, &a.list, &a.id, &a.label).cmp(&(b.kind, b.distance, &b.list, &b.id, &b.label))
     });
     Ok(Verdict { matches, hashes, low_quality })
 }
 
-/// The hash sets of one decoded input: the image as given, the content inside a trimmed
-/// border, the edge-extended guesses, the later frames of an animation.
-fn hash_sets(img: &ImageHashes) -> Vec<(&ImageHashes, Source)> {
-    let mut sets = vec![(img, Source::Given)];
-    sets.extend(img.trimmed.iter().map(|t| (&t.hashes, Source::Trimmed)));
-    sets.extend(img.extended.iter().map(|e| (&e.hashes, Source::Extended)));
-    sets.extend(img.frames.iter().map(|f| (&f.hashes, Source::Frame(f.frame))));
-    sets
-}
-
-/// The PDQ hashes of one hash set to compare with: all 8 dihedral variants, or the hash
-/// of the image as stored.
-fn pdq_variants(set: &ImageHashes, dihedral: bool) -> impl Iterator<Item = (Pdq, Variant)> {
-    let all: Vec<(Pdq, Variant)> = match (&set.pdq_dihedral, set.pdq) {
-        (Some(v), _) if dihedral => v.iter().copied().zip(Variant::ALL).collect(),
-        (_, Some(p)) => vec![(p.hash, Variant::Orig)],
-        _ => Vec::new(),
-    };
-    all.into_iter()
-}
-
-/// Resolves the pHash hits that need corroboration: those beyond the main pHash threshold
-/// (searched out to the corroboration radius) and every hit of an extended image. Each
-/// counts, as a corroborated match together with the PDQ entry that corroborates it, when
-/// an entry of the same item (same list, same non-empty id) holds a PDQ hash within the
-/// corroboration PDQ threshold of one of `pdq_queries`; otherwise it is dropped.
-fn corroborate_phash(
-    index: &MatcherIndex,
-    main: Thresholds,
-    wide: Thresholds,
-    pdq_queries: &[PdqQuery],
-    hits: &mut Vec<Near>,
-) -> Result<(), CheckError> {
-    let unavailable = CheckError::IndexUnavailable;
-    let (candidates, kept): (Vec<Near>, Vec<Near>) = hits
-        .drain(..)
-        .partition(|h| h.source == Source::Extended || (h.kind == Kind::Phash && h.distance > main.phash));
-    *hits = kept;
-    if pdq_queries.is_empty() {
-        return Ok(());
-    }
-    for mut c in candidates {
-        if c.kind != Kind::Phash || c.distance > wide.phash {
-            continue;
-        }
-        let entry = index.entry(c.entry).map_err(unavailable)?;
-        if entry.id.is_empty() {
-            continue;
-        }
-        let mut best: Option<Near> = None;
-        for other in index.same_id(c.entry).map_err(unavailable)? {
-            let o = index.entry(other).map_err(unavailable)?;
-            let HashValue::Pdq(value) = o.value else { continue };
-            if !o.lists.iter().any(|l| entry.lists.contains(l)) {
-                continue;
-            }
-            // Both hashes must come from the same frame.
-            for &(q, variant, source) in pdq_queries.iter().filter(|q| q.2.frame() == c.source.frame()) {
-                let distance = q.distance(&value);
-                if distance <= wide.pdq && best.is_none_or(|b| distance < b.distance) {
-                    best = Some(Near {
-                        kind: Kind::Pdq,
-                        entry: other,
-                        distance,
-                        variant,
-                        source,
-                        corroborated: true,
-                    });
-                }
-            }
-        }
-        if let Some(pdq) = best {
-            c.corroborated = true;
-            hits.push(c);
-            hits.push(pdq);
-        }
-    }
-    Ok(())
-}
-
-/// Fills in [`Match::kinds`] (which kinds agree on each item) and applies the `require`
-/// policy: a perceptual match counts only if every required kind matched its item.
+/// Fills in [`Match::kinds`] (which kinds agree on each item) and keeps the matches the
+/// fusion policy admits ([`Rule::admits`]).
 ///
 /// Matches agree when they are on the same list with the same non-empty id. Entries without
 /// an id (StopNCII records have none) cannot be tied to each other, so such a match only
 /// agrees with itself.
-fn fuse(matches: &mut Vec<Match>, require: Kinds) {
+fn fuse(matches: &mut Vec<Match>, rule: Rule) {
     let item = |m: &Match| -> (String, String, Option<HashValue>) {
         (m.list.clone(), m.id.clone(), m.id.is_empty().then_some(m.hash))
     };
@@ -707,21 +491,7 @@ fn fuse(matches: &mut Vec<Match>, require: Kinds) {
     for m in matches.iter_mut() {
         m.kinds = agree[&item(m)].iter().collect();
     }
-    if !require.is_empty() {
-        matches.retain(|m| !m.kind.is_perceptual() || require.iter().all(|k| m.kinds.contains(&k)));
-    }
-}
-
-/// Plain hits as dihedral hits of the stored image (none when there was no hash to query).
-fn orig_hits(
-    hits: Option<Result<Vec<crate::index::Hit>, IndexError>>,
-) -> Result<Vec<DihedralHit>, IndexError> {
-    let Some(hits) = hits else { return Ok(Vec::new()) };
-    hits.map(|v| {
-        v.into_iter()
-            .map(|h| DihedralHit { entry: h.entry, distance: h.distance, variant: Variant::Orig })
-            .collect()
-    })
+    matches.retain(|m| rule.admits(m.kind, agree[&item(m)]));
 }
 
 /// Maps a decoder error to what an upload handler needs to know.
