@@ -4,6 +4,7 @@
 //! Each framed photo is re-encoded as JPEG at quality 75 before detection, as a
 //! platform would store it, so the detector must cope with JPEG ringing at the frame's
 //! inner edge. Run with `--nocapture` to see the error distributions.
+#![cfg(feature = "eval")]
 
 mod common;
 

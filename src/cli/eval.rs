@@ -15,7 +15,7 @@ use mediamatch::matcher::Config;
 use mediamatch::Kind;
 
 use super::matching::MatchArgs;
-use super::size::parse_size;
+use super::parse::size as parse_size;
 use super::Exit;
 
 /// How the report is printed.

@@ -38,10 +38,6 @@ use clap::{Parser, Subcommand};
 
 pub(crate) use exit::Exit;
 
-/// The size parser where `eval` looks for it.
-mod size {
-    pub(crate) use super::parse::size as parse_size;
-}
 pub(crate) use lists::lists_index;
 
 /// mediamatch: find re-uploads of known media by perceptual and cryptographic hashes.
