@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mediamatch::decode::{decode, Limits};
-use mediamatch::hasher::{hash_bytes, HashOptions, Kinds};
+use mediamatch::hash::KindSet;
+use mediamatch::hashing::{hash_bytes, HashOptions};
 use mediamatch::Kind;
 
 fn images_in(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -30,11 +31,11 @@ fn bench_set(c: &mut Criterion, name: &str, files: &[(PathBuf, Vec<u8>)]) {
         b.iter(|| files.iter().filter(|(_, bytes)| decode(bytes, &limits).is_ok()).count())
     });
     let cases = [
-        ("phash", Kinds::NONE.with(Kind::Phash), false),
-        ("pdq", Kinds::NONE.with(Kind::Pdq), false),
-        ("pdq+dihedral", Kinds::NONE.with(Kind::Pdq), true),
-        ("all", Kinds::all(), false),
-        ("all+dihedral", Kinds::all(), true),
+        ("phash", KindSet::NONE.with(Kind::Phash), false),
+        ("pdq", KindSet::NONE.with(Kind::Pdq), false),
+        ("pdq+dihedral", KindSet::NONE.with(Kind::Pdq), true),
+        ("all", KindSet::all(), false),
+        ("all+dihedral", KindSet::all(), true),
     ];
     for (label, kinds, dihedral) in cases {
         let opts = HashOptions { kinds, dihedral, ..HashOptions::default() };

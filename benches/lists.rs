@@ -8,7 +8,7 @@ use std::time::Instant;
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use mediamatch::catalog::Catalog;
 use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
-use mediamatch::lists::{self, Format, ParseOptions, Source};
+use mediamatch::lists::{self, ListFile, ListFormat, ParseOptions};
 
 /// A cheap deterministic 64-bit stream (splitmix64).
 fn mix(i: u64) -> u64 {
@@ -70,7 +70,7 @@ fn one_shot(n: u64) {
     let bytes = text_list(n, 0);
     let base = rss_kib().unwrap_or(0);
     let t = Instant::now();
-    let source = Source::from_bytes("big.txt", &bytes, &ParseOptions::default()).expect("parses");
+    let source = ListFile::from_bytes("big.txt", &bytes, &ParseOptions::default()).expect("parses");
     let parsed = t.elapsed();
     let mut catalog = Catalog::default();
     let opts = ApplyOptions { mode: Mode::Delta, imported_at: 0 };
@@ -81,7 +81,7 @@ fn one_shot(n: u64) {
     let peak = peak_rss_kib().unwrap_or(0);
     // A delta: 10% new lines on an n-entry catalog.
     let delta =
-        Source::from_bytes("delta.txt", &text_list(n / 10, n), &ParseOptions::default()).expect("parses");
+        ListFile::from_bytes("delta.txt", &text_list(n / 10, n), &ParseOptions::default()).expect("parses");
     let t2 = Instant::now();
     apply(&mut catalog, "big", std::slice::from_ref(&delta), &opts);
     let delta_time = t2.elapsed();
@@ -105,16 +105,16 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(n));
     for (name, bytes, format) in [
-        ("text", text_list(n, 0), Format::Text),
-        ("csv", csv_list(n), Format::Csv),
-        ("jsonl", jsonl_list(n), Format::Jsonl),
+        ("text", text_list(n, 0), ListFormat::Text),
+        ("csv", csv_list(n), ListFormat::Csv),
+        ("jsonl", jsonl_list(n), ListFormat::Jsonl),
     ] {
         let opts = ParseOptions { format, ..ParseOptions::default() };
         g.bench_with_input(BenchmarkId::new("parse", name), &bytes, |b, bytes| {
             b.iter(|| lists::parse(bytes, &opts).expect("parses"))
         });
     }
-    let source = Source::from_bytes("big.txt", &text_list(n, 0), &ParseOptions::default()).expect("parses");
+    let source = ListFile::from_bytes("big.txt", &text_list(n, 0), &ParseOptions::default()).expect("parses");
     g.bench_function("apply/1M-into-empty", |b| {
         b.iter(|| {
             let mut catalog = Catalog::default();

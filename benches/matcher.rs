@@ -17,10 +17,11 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use mediamatch::catalog::{Catalog, Entry, ListInfo};
 use mediamatch::decode::{decode, Limits};
-use mediamatch::hasher::{hash_bytes, HashOptions, Kinds};
+use mediamatch::hash::KindSet;
+use mediamatch::hashing::{hash_bytes, HashOptions};
 use mediamatch::index::{build, BuildOptions, Index};
 use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
-use mediamatch::lists::{ParseOptions, Source};
+use mediamatch::lists::{ListFile, ParseOptions};
 use mediamatch::matcher::{Config, IndexData, Matcher};
 use mediamatch::{HashValue, Kind, Pdq, Phash};
 
@@ -67,7 +68,7 @@ impl Rng {
 /// The demo list (`fixtures/demo/known.csv`) plus `RANDOM` random PDQ and pHash entries.
 fn index_bytes() -> Vec<u8> {
     let csv = root().join("fixtures/demo/known.csv");
-    let source = Source::read(&csv, &ParseOptions::default()).expect("known.csv parses");
+    let source = ListFile::read(&csv, &ParseOptions::default()).expect("known.csv parses");
     let mut catalog = Catalog::default();
     apply(&mut catalog, "known", &[source], &ApplyOptions { mode: Mode::Replace, imported_at: 0 });
     catalog.lists.push(ListInfo { name: "random".into(), ..ListInfo::default() });
@@ -126,7 +127,7 @@ fn main() {
     drop(plain);
     let (dec_med, dec_p99) = percentiles(|| drop(black_box(decode(&jpeg, &limits))));
     // What the matcher computes for this index: MD5, pHash and PDQ, with 8 variants each.
-    let kinds: Kinds = [Kind::Pdq, Kind::Phash, Kind::Md5].into_iter().collect();
+    let kinds: KindSet = [Kind::Pdq, Kind::Phash, Kind::Md5].into_iter().collect();
     // What the matcher computes at its defaults: dihedral, border removal, edge extension.
     let opts = HashOptions { kinds, dihedral: true, border: true, extend: true, ..HashOptions::default() };
     let (hash_med, hash_p99) = percentiles(|| drop(black_box(hash_bytes(&jpeg, &opts))));

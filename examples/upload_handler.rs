@@ -24,7 +24,7 @@ use clap::Parser;
 use mediamatch::catalog::Catalog;
 use mediamatch::index::{build, BuildOptions, Index};
 use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
-use mediamatch::lists::{ParseOptions, Source};
+use mediamatch::lists::{ListFile, ParseOptions};
 use mediamatch::matcher::{Config, IndexData, Matcher};
 
 #[derive(Parser)]
@@ -48,7 +48,7 @@ struct Args {
 fn lists_index(files: &[PathBuf]) -> anyhow::Result<Index<IndexData>> {
     let mut catalog = Catalog::default();
     for file in files {
-        let source = Source::read(file, &ParseOptions::default())?;
+        let source = ListFile::read(file, &ParseOptions::default())?;
         if !source.list.rejects.is_empty() {
             eprintln!("{}: {} line(s) rejected", file.display(), source.list.rejects.len());
         }

@@ -14,19 +14,25 @@
 //! Hashes + Index ─> Matcher (thresholds, dihedral, corroboration, fused verdict) ─> Verdict
 //! ```
 //!
-//! | module | holds |
+//! | concept | where |
 //! | --- | --- |
-//! | [`decode`] | the only door to the image decoders: content sniffing, limits, Pillow-identical pixels |
-//! | [`hash`] | [`hash::phash`] (imagehash-compatible), [`hash::pdq`] (Meta-compatible), [`hash::digest`], hash value types |
-//! | [`hasher`] | one input's bytes in, all requested [`Hashes`] out |
-//! | [`border`] | finding and trimming letterbox / screenshot borders |
-//! | [`extend`] | extending an image at its edges: a guess at the framing a cropped copy lost |
-//! | [`lists`] | hash-list formats, kind aliases, tombstones, rejects, delta application |
-//! | [`catalog`] | the logical content of an index: lists with provenance, entries |
-//! | [`index`] | the memory-mapped index file: multi-index hashing, scans, exact digest lookup |
-//! | [`regular`] | opening files that must be regular (lists, indexes, scanned files) without ever blocking on a FIFO |
-//! | [`matcher`] | [`matcher::Matcher`], the face for upload handlers and scans |
-//! | [`eval`] | transforms, measurements, reports and sweeps for choosing thresholds, judged by the matcher's rule (cargo feature `eval`, on by default) |
+//! | opening and sniffing media, decode limits, Pillow-identical pixels, animation frames | [`decode`] (the only door to the image decoders) |
+//! | the pixel buffer; border finding and trimming; edge extension | [`image`] ([`image::pixels`], [`image::border`], [`image::extend`]) |
+//! | hash values, hex, distance; the algorithms; sets of kinds | [`hash`] ([`hash::phash`] imagehash-compatible, [`hash::pdq`] Meta-compatible, [`hash::digest`], [`hash::dihedral`], [`hash::KindSet`]) |
+//! | one input's bytes in, all requested [`Hashes`] out | [`hashing`] |
+//! | list file formats, kind aliases, statuses, tombstones, rejects | [`lists`] ([`lists::ListFile`], [`lists::ListFormat`], [`lists::kind`], [`lists::status`]) |
+//! | applying list files to a list as a delta or a replacement | [`lists::delta`] |
+//! | the logical content of an index: lists with provenance, entries | [`catalog`] |
+//! | the index file's format, each record's encoder and decoder | [`index::format`] (labelled reads in `index::wire`) |
+//! | opening, mapping, atomic writes, the writer's lock, stale temporary files | [`index::store`] ([`index::WriteLock`], [`index::IndexData`]) |
+//! | open-time checks of an index | `index::layout`; full checks: [`index::Index::verify`] |
+//! | search structures (sorted values, multi-index hashing, BK-tree) and the planner that picks one | `index::values`, [`index::mih`], [`index::bktree`], `index::plan` |
+//! | building an index from a catalog | [`index::build`] |
+//! | opening files that must be regular without blocking on a FIFO | [`regular`] |
+//! | [`Matcher`], [`Config`], [`Verdict`]: checking uploads, reloading | [`matcher`] |
+//! | the one matching rule: thresholds, fusion policy, corroboration | [`matcher::rule`] |
+//! | transforms, measurements, reports, sweeps and targets for choosing thresholds | `eval` (cargo feature `eval`, on by default; judged by [`matcher::rule`]) |
+//! | the command-line tool: one module per subcommand, one record type and one printer per format | the binary's `src/cli/` (`record.rs`, `print/`) |
 //!
 //! ## Hash an image
 //!
@@ -52,12 +58,12 @@
 //! use mediamatch::catalog::Catalog;
 //! use mediamatch::index::{build, BuildOptions, Index};
 //! use mediamatch::lists::delta::{apply, ApplyOptions};
-//! use mediamatch::lists::{ParseOptions, Source};
+//! use mediamatch::lists::{ParseOptions, ListFile};
 //! use mediamatch::matcher::{CheckError, IndexData};
 //! use mediamatch::{Config, Matcher};
 //!
 //! let list = include_bytes!("../fixtures/demo/known.csv");
-//! let source = Source::from_bytes("known.csv", list, &ParseOptions::default())?;
+//! let source = ListFile::from_bytes("known.csv", list, &ParseOptions::default())?;
 //! let mut catalog = Catalog::default();
 //! apply(&mut catalog, "demo", &[source], &ApplyOptions::default());
 //! let index = Index::from_bytes(IndexData::Owned(build(&catalog, &BuildOptions::default())?))?;
@@ -85,7 +91,7 @@
 //! use mediamatch::catalog::Catalog;
 //! use mediamatch::index::{build, write_atomic, BuildOptions, Index, WriteLock};
 //! use mediamatch::lists::delta::{apply, ApplyOptions};
-//! use mediamatch::lists::{ParseOptions, Source};
+//! use mediamatch::lists::{ParseOptions, ListFile};
 //!
 //! let dir = std::env::temp_dir().join(format!("mediamatch-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir)?;
@@ -97,7 +103,7 @@
 //!         Ok(index) => index.catalog()?,
 //!         Err(_) => Catalog::default(),
 //!     };
-//!     let source = Source::from_bytes("update.txt", update.as_bytes(), &ParseOptions::default())?;
+//!     let source = ListFile::from_bytes("update.txt", update.as_bytes(), &ParseOptions::default())?;
 //!     let outcome = apply(&mut catalog, "local", &[source], &ApplyOptions::default());
 //!     assert_eq!(outcome.counts.added, 1);
 //!     write_atomic(&path, &build(&catalog, &BuildOptions::default())?)?;
@@ -118,10 +124,10 @@
 //! # use mediamatch::catalog::Catalog;
 //! # use mediamatch::index::{build, BuildOptions, Index};
 //! # use mediamatch::lists::delta::{apply, ApplyOptions};
-//! # use mediamatch::lists::{ParseOptions, Source};
+//! # use mediamatch::lists::{ParseOptions, ListFile};
 //! # use mediamatch::matcher::{Config, IndexData, Matcher};
 //! # let list = include_bytes!("../fixtures/demo/known.csv");
-//! # let source = Source::from_bytes("known.csv", list, &ParseOptions::default())?;
+//! # let source = ListFile::from_bytes("known.csv", list, &ParseOptions::default())?;
 //! # let mut catalog = Catalog::default();
 //! # apply(&mut catalog, "demo", &[source], &ApplyOptions::default());
 //! # let index = Index::from_bytes(IndexData::Owned(build(&catalog, &BuildOptions::default())?))?;
@@ -136,26 +142,25 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
-pub mod border;
 pub mod catalog;
 pub mod decode;
 pub mod error;
 #[cfg(feature = "eval")]
 pub mod eval;
-pub mod extend;
 pub mod hash;
-pub mod hasher;
+pub mod hashing;
+pub mod image;
 pub mod index;
 pub mod lists;
 pub mod matcher;
-pub mod pixels;
 pub mod regular;
 
 pub use error::{Error, Result};
+pub use hash::KindSet;
 pub use hash::{HashValue, Kind, Md5, Pdq, Phash, Sha1, Sha256, Variant};
-pub use hasher::{hash_bytes, FrameHashes, HashOptions, Hashes, ImageHashes, Kinds};
+pub use hashing::{hash_bytes, FrameHashes, HashOptions, Hashes, ImageHashes};
+pub use image::pixels::{Image, Pixels};
 pub use matcher::{Config, Matcher, Verdict};
-pub use pixels::{Image, Pixels};
 
 /// Compiles and runs the README's Rust examples as doc tests.
 #[cfg(doctest)]

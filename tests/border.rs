@@ -10,9 +10,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use mediamatch::border::{crop, find_content, BorderOptions, Rect};
 use mediamatch::decode::{decode, Limits};
 use mediamatch::eval::transform::{encode, Encoding, Transform};
+use mediamatch::image::border::{crop, find_content, BorderOptions, Rect};
 use mediamatch::{Image, Pixels};
 use rayon::prelude::*;
 

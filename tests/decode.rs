@@ -6,7 +6,7 @@ mod common;
 use std::io::Cursor;
 
 use image::{ImageEncoder, RgbImage};
-use mediamatch::decode::{decode, DecodeError, Format, Limit, Limits};
+use mediamatch::decode::{decode, DecodeError, ImageFormat, Limit, Limits};
 use mediamatch::{Image, Pixels};
 use sha2::{Digest, Sha256};
 
@@ -247,32 +247,32 @@ fn bad_inputs_are_typed_errors() {
         ("text", b"just some text, saved as photo.jpg\n".to_vec(), |e| matches!(e, DecodeError::NotAnImage)),
         ("AVIF", avif, |e| matches!(e, DecodeError::Unsupported { what } if what == "AVIF")),
         ("JPEG cut in half", jpeg[..jpeg.len() / 2].to_vec(), |e| {
-            matches!(e, DecodeError::Truncated { format: Format::Jpeg })
+            matches!(e, DecodeError::Truncated { format: ImageFormat::Jpeg })
         }),
         ("JPEG without its end marker", jpeg[..jpeg.len() - 2].to_vec(), |e| {
-            matches!(e, DecodeError::Truncated { format: Format::Jpeg })
+            matches!(e, DecodeError::Truncated { format: ImageFormat::Jpeg })
         }),
         ("JPEG signature only", jpeg[..3].to_vec(), |e| {
-            matches!(e, DecodeError::Truncated { format: Format::Jpeg })
+            matches!(e, DecodeError::Truncated { format: ImageFormat::Jpeg })
         }),
         ("JPEG header only", jpeg[..200].to_vec(), |e| {
-            matches!(e, DecodeError::Truncated { format: Format::Jpeg })
+            matches!(e, DecodeError::Truncated { format: ImageFormat::Jpeg })
         }),
         (
             "corrupt JPEG frame header",
             corrupt_jpeg,
-            |e| matches!(e, DecodeError::Corrupt { format: Format::Jpeg, message } if !message.is_empty()),
+            |e| matches!(e, DecodeError::Corrupt { format: ImageFormat::Jpeg, message } if !message.is_empty()),
         ),
         (
             "corrupt PNG data",
             corrupt_png,
-            |e| matches!(e, DecodeError::Corrupt { format: Format::Png, message } if !message.is_empty()),
+            |e| matches!(e, DecodeError::Corrupt { format: ImageFormat::Png, message } if !message.is_empty()),
         ),
         ("PNG signature only", b"\x89PNG\r\n\x1a\n".to_vec(), |e| {
             matches!(
                 e,
-                DecodeError::Truncated { format: Format::Png }
-                    | DecodeError::Corrupt { format: Format::Png, .. }
+                DecodeError::Truncated { format: ImageFormat::Png }
+                    | DecodeError::Corrupt { format: ImageFormat::Png, .. }
             )
         }),
     ];
@@ -306,7 +306,7 @@ fn png_bytes_named_jpg_decode_as_png() {
     )
     .unwrap();
     let d = decode(&std::fs::read(&path).unwrap(), &Limits::default()).unwrap();
-    assert_eq!(d.format, Format::Png);
+    assert_eq!(d.format, ImageFormat::Png);
     assert_eq!(rgb(&d.image), [1, 2, 3, 4, 5, 6]);
 }
 
@@ -417,17 +417,17 @@ fn modes_follow_pillow() {
     let rgba16 = u16_ne(&[0x0102, 0x0304, 0xFF00, 0x1111, 0x00FF, 0x8000, 0x7FFF, 0xFFFF]);
     let rgba = [1u8, 2, 3, 0, 4, 5, 6, 255];
     let card = test_card(7, 5);
-    let cases: Vec<(&str, Vec<u8>, Format, Check)> = vec![
+    let cases: Vec<(&str, Vec<u8>, ImageFormat, Check)> = vec![
         (
             "1x1 PNG",
             encode(1, 1, &[9, 8, 7], image::ExtendedColorType::Rgb8, image::ImageFormat::Png),
-            Format::Png,
+            ImageFormat::Png,
             |i| assert_eq!((i.width, i.height, rgb(i)), (1, 1, &[9u8, 8, 7][..])),
         ),
         (
             "1x1 JPEG",
             encode(1, 1, &[128, 128, 128], image::ExtendedColorType::Rgb8, image::ImageFormat::Jpeg),
-            Format::Jpeg,
+            ImageFormat::Jpeg,
             |i| {
                 assert_eq!((i.width, i.height), (1, 1));
                 assert!(rgb(i).iter().all(|&v| v.abs_diff(128) <= 2), "{:?}", rgb(i));
@@ -436,43 +436,43 @@ fn modes_follow_pillow() {
         (
             "grey JPEG stays grey",
             encode(8, 8, &[77; 64], image::ExtendedColorType::L8, image::ImageFormat::Jpeg),
-            Format::Jpeg,
+            ImageFormat::Jpeg,
             |i| assert!(gray(i).iter().all(|&v| v.abs_diff(77) <= 1), "{:?}", gray(i)),
         ),
         (
             "grey+alpha PNG drops alpha",
             encode(4, 1, &la, image::ExtendedColorType::La8, image::ImageFormat::Png),
-            Format::Png,
+            ImageFormat::Png,
             |i| assert_eq!(gray(i), [10, 20, 30, 40]),
         ),
         (
             "16-bit grey PNG clips at 255 (Pillow I;16 -> L)",
             encode(6, 1, &l16, image::ExtendedColorType::L16, image::ImageFormat::Png),
-            Format::Png,
+            ImageFormat::Png,
             |i| assert_eq!(gray(i), [0, 1, 255, 255, 255, 255]),
         ),
         (
             "16-bit grey+alpha PNG keeps the high byte (LA;16B)",
             encode(3, 1, &la16, image::ExtendedColorType::La16, image::ImageFormat::Png),
-            Format::Png,
+            ImageFormat::Png,
             |i| assert_eq!(gray(i), [0x12, 0xAB, 0x00]),
         ),
         (
             "16-bit RGB PNG keeps the high byte (RGB;16B)",
             encode(2, 1, &rgb16, image::ExtendedColorType::Rgb16, image::ImageFormat::Png),
-            Format::Png,
+            ImageFormat::Png,
             |i| assert_eq!(rgb(i), [0x01, 0x03, 0xFF, 0x00, 0x80, 0x7F]),
         ),
         (
             "16-bit RGBA PNG keeps the high byte and drops alpha",
             encode(2, 1, &rgba16, image::ExtendedColorType::Rgba16, image::ImageFormat::Png),
-            Format::Png,
+            ImageFormat::Png,
             |i| assert_eq!(rgb(i), [0x01, 0x03, 0xFF, 0x00, 0x80, 0x7F]),
         ),
         (
             "RGBA PNG drops alpha without compositing",
             encode(2, 1, &rgba, image::ExtendedColorType::Rgba8, image::ImageFormat::Png),
-            Format::Png,
+            ImageFormat::Png,
             |i| assert_eq!(rgb(i), [1, 2, 3, 4, 5, 6]),
         ),
         (
@@ -482,34 +482,34 @@ fn modes_follow_pillow() {
                 &[(b"PLTE", vec![10, 20, 30, 40, 50, 60, 70, 80, 90]), (b"tRNS", vec![0, 128])],
                 &rows(3, &[2, 0, 1]),
             ),
-            Format::Png,
+            ImageFormat::Png,
             |i| assert_eq!(rgb(i), [70, 80, 90, 10, 20, 30, 40, 50, 60]),
         ),
         (
             "1-bit grey PNG becomes 0/255",
             png((10, 1, 1, 0), &[], &rows(2, &[0b1010_0000, 0b1100_0000])),
-            Format::Png,
+            ImageFormat::Png,
             |i| assert_eq!(gray(i), [255, 0, 255, 0, 0, 0, 0, 0, 255, 255]),
         ),
         (
             "2-bit grey PNG is scaled like Pillow's L;2",
             png((4, 1, 2, 0), &[], &rows(1, &[0b00_01_10_11])),
-            Format::Png,
+            ImageFormat::Png,
             |i| assert_eq!(gray(i), [0, 85, 170, 255]),
         ),
         (
             "grey PNG with tRNS stays grey",
             png((2, 1, 8, 0), &[(b"tRNS", vec![0, 5])], &rows(2, &[5, 6])),
-            Format::Png,
+            ImageFormat::Png,
             |i| assert_eq!(gray(i), [5, 6]),
         ),
         (
             "16-bit grey PNG with tRNS still clips (Pillow I;16)",
             png((3, 1, 16, 0), &[(b"tRNS", vec![1, 44])], &rows(6, &[1, 44, 0x12, 0x34, 0, 200])),
-            Format::Png,
+            ImageFormat::Png,
             |i| assert_eq!(gray(i), [255, 255, 200]),
         ),
-        ("animated GIF: first frame only", animated_gif(), Format::Gif, |i| {
+        ("animated GIF: first frame only", animated_gif(), ImageFormat::Gif, |i| {
             assert_eq!((i.width, i.height), (6, 4));
             assert!(rgb(i).chunks(3).all(|p| p == [200, 10, 10]), "{:?}", &rgb(i)[..6]);
         }),
@@ -524,7 +524,7 @@ fn modes_follow_pillow() {
                 (2, 1),
                 &[1, 3],
             ),
-            Format::Gif,
+            ImageFormat::Gif,
             |i| {
                 let mut want: Vec<u8> = [40, 50, 60].repeat(12);
                 want[18..21].copy_from_slice(&[100, 110, 120]);
@@ -534,7 +534,7 @@ fn modes_follow_pillow() {
         (
             "GIF frame larger than the screen grows the canvas",
             gif((2, 1), &[10, 20, 30, 40, 50, 60], None, (1, 0), (2, 2), &[1, 0, 1, 1]),
-            Format::Gif,
+            ImageFormat::Gif,
             |i| {
                 assert_eq!((i.width, i.height), (3, 2));
                 assert_eq!(rgb(i), [10, 20, 30, 40, 50, 60, 10, 20, 30, 10, 20, 30, 40, 50, 60, 40, 50, 60]);
@@ -543,25 +543,25 @@ fn modes_follow_pillow() {
         (
             "GIF indices past the palette are black",
             gif((4, 1), &[10, 20, 30, 40, 50, 60], None, (0, 0), (4, 1), &[0, 1, 2, 3]),
-            Format::Gif,
+            ImageFormat::Gif,
             |i| assert_eq!(rgb(i), [10, 20, 30, 40, 50, 60, 0, 0, 0, 0, 0, 0]),
         ),
         (
             "BMP",
             encode(7, 5, card.as_raw(), image::ExtendedColorType::Rgb8, image::ImageFormat::Bmp),
-            Format::Bmp,
+            ImageFormat::Bmp,
             |i| assert_eq!(rgb(i), test_card(7, 5).as_raw().as_slice()),
         ),
         (
             "TIFF",
             encode(7, 5, card.as_raw(), image::ExtendedColorType::Rgb8, image::ImageFormat::Tiff),
-            Format::Tiff,
+            ImageFormat::Tiff,
             |i| assert_eq!(rgb(i), test_card(7, 5).as_raw().as_slice()),
         ),
         (
             "WebP (lossless)",
             encode(7, 5, card.as_raw(), image::ExtendedColorType::Rgb8, image::ImageFormat::WebP),
-            Format::Webp,
+            ImageFormat::Webp,
             |i| assert_eq!(rgb(i), test_card(7, 5).as_raw().as_slice()),
         ),
     ];
@@ -640,7 +640,7 @@ fn jpeg_pixels_identical_to_pillow() {
         let pillow = image::open(dir.join(&row["decoded_png"])).unwrap().to_rgb8();
         let jpeg = std::fs::read(shared.join("reference/pdq/upstream").join(&row["from_jpeg"])).unwrap();
         let d = decode(&jpeg, &Limits::default()).unwrap_or_else(|e| panic!("{}: {e}", row["from_jpeg"]));
-        assert_eq!(d.format, Format::Jpeg);
+        assert_eq!(d.format, ImageFormat::Jpeg);
         assert_eq!((d.image.width, d.image.height), pillow.dimensions(), "{}", row["from_jpeg"]);
         let ours = as_rgb(&d.image);
         let differing = ours.chunks(3).zip(pillow.as_raw().chunks(3)).filter(|(a, b)| a != b).count();

@@ -8,7 +8,7 @@
 use std::process::Command;
 
 use mediamatch::eval::{report, Case, CaseResult, EntryDistances, Measurements, PhotoInfo, Transform, WIDE};
-use mediamatch::hasher::Kinds;
+use mediamatch::hash::KindSet;
 use mediamatch::matcher::{Config, Thresholds};
 use mediamatch::Kind;
 use serde::Deserialize;
@@ -366,7 +366,7 @@ fn hand_made() -> Measurements {
 #[test]
 fn report_arithmetic_on_hand_made_distances() {
     let m = hand_made();
-    let r = report(&m, Thresholds { pdq: 31, phash: 8 }, Kinds::NONE, None);
+    let r = report(&m, Thresholds { pdq: 31, phash: 8 }, KindSet::NONE, None);
     assert_eq!((r.photos, r.known, r.unknown, r.checks), (3, 2, 1, 6));
     assert!((r.checks_per_s - 6.0).abs() < 1e-9);
 
@@ -429,7 +429,7 @@ fn report_arithmetic_on_hand_made_distances() {
     assert!((r.transforms[1].check_s - 0.003).abs() < 1e-9);
 
     // With pHash 12 the unknown original matches a, and a's JPEG matches b.
-    let loose = report(&m, Thresholds { pdq: 31, phash: 12 }, Kinds::NONE, None);
+    let loose = report(&m, Thresholds { pdq: 31, phash: 12 }, KindSet::NONE, None);
     assert_eq!(loose.false_matches.len(), 1);
     assert_eq!((loose.false_matches[0].photo.as_str(), loose.false_matches[0].id.as_str()), ("c", "a"));
     assert_eq!(loose.wrong_id_matches.len(), 1);
@@ -437,7 +437,7 @@ fn report_arithmetic_on_hand_made_distances() {
     assert_eq!(loose.transforms[1].wrong_id, 1);
 
     // Requiring both kinds: b's JPEG (no PDQ) is lost; MD5 still finds the originals.
-    let both = Kinds::NONE.with(Kind::Pdq).with(Kind::Phash);
+    let both = KindSet::NONE.with(Kind::Pdq).with(Kind::Phash);
     let strict = report(&m, Thresholds { pdq: 31, phash: 8 }, both, None);
     assert_eq!((strict.transforms[0].any.found, strict.transforms[1].any.found), (2, 1));
     assert!(r.missed.is_empty(), "{:?}", r.missed);
@@ -456,7 +456,7 @@ fn report_arithmetic_on_hand_made_distances() {
 fn corroboration_needs_both_kinds_within_their_wider_thresholds() {
     let m = hand_made();
     let t = Thresholds { pdq: 31, phash: 8 };
-    let corr = |pdq, phash| report(&m, t, Kinds::NONE, Some(Thresholds { pdq, phash }));
+    let corr = |pdq, phash| report(&m, t, KindSet::NONE, Some(Thresholds { pdq, phash }));
     // a's JPEG is (PDQ 70, pHash 10) from b; c's JPEG is (40, 15) from b.
     let r = corr(64, 12);
     assert!(r.wrong_id_matches.is_empty() && r.false_matches.is_empty());
@@ -473,7 +473,7 @@ fn corroboration_needs_both_kinds_within_their_wider_thresholds() {
     let row = |pdq, phash| sweep.iter().find(|x| (x.pdq, x.phash) == (pdq, phash)).expect("in the sweep");
     assert_eq!((row(64, 10).wrong_id, row(72, 10).wrong_id, row(72, 8).wrong_id), (0, 1, 0));
     assert_eq!((row(40, 16).false_matches, row(32, 16).false_matches), (1, 0));
-    assert_eq!(sweep[0].recall, report(&m, t, Kinds::NONE, None).overall.any);
+    assert_eq!(sweep[0].recall, report(&m, t, KindSet::NONE, None).overall.any);
     // Own copies found directly are not counted as found by corroboration.
     assert_eq!(r.overall.via_corroboration, 0);
     // b's JPEG (pHash 3, PDQ low quality) and a's JPEG (PDQ 20) are found directly.
@@ -487,14 +487,14 @@ fn a_copy_found_only_by_corroboration_is_counted_as_such() {
     // a's JPEG now (PDQ 40, pHash 11) from its own entry: neither within (31, 8).
     m.results[1] = result(0, jpeg, false, vec![entry(0, Some(40), Some(11), false)]);
     let t = Thresholds { pdq: 31, phash: 8 };
-    let off = report(&m, t, Kinds::NONE, None);
+    let off = report(&m, t, KindSet::NONE, None);
     assert_eq!(off.transforms[1].any.found, 1);
     assert_eq!(off.missed.len(), 1);
     assert_eq!(
         (off.missed[0].photo.as_str(), off.missed[0].pdq, off.missed[0].phash),
         ("a", Some(40), Some(11))
     );
-    let on = report(&m, t, Kinds::NONE, Some(Thresholds { pdq: 64, phash: 12 }));
+    let on = report(&m, t, KindSet::NONE, Some(Thresholds { pdq: 64, phash: 12 }));
     assert_eq!((on.transforms[1].any.found, on.transforms[1].via_corroboration), (2, 1));
     assert_eq!(on.overall.via_corroboration, 1);
 }

@@ -19,10 +19,10 @@ use std::time::Duration;
 use image::codecs::gif::GifEncoder;
 use image::{Delay, Frame, RgbaImage};
 use mediamatch::catalog::Catalog;
-use mediamatch::decode::{decode, decode_frames, DecodeError, Format, Limits};
+use mediamatch::decode::{decode, decode_frames, DecodeError, ImageFormat, Limits};
 use mediamatch::index::{build, BuildOptions, Index};
 use mediamatch::lists::delta::{apply, ApplyOptions};
-use mediamatch::lists::{ParseOptions, Source};
+use mediamatch::lists::{ListFile, ParseOptions};
 use mediamatch::matcher::{CheckError, Config, IndexData, Matcher};
 use mediamatch::{hash_bytes, HashOptions, Image, Pixels};
 
@@ -115,7 +115,7 @@ fn a_jpeg_decode_stops_at_the_time_budget() {
     let jpeg = repeat_last_scan(&progressive_jpeg(512, 384), 1000);
     let limits = Limits { max_scans: u32::MAX, max_time: Duration::from_millis(1), ..Limits::default() };
     match decode(&jpeg, &limits) {
-        Err(e @ DecodeError::TimeBudget { format: Format::Jpeg, .. }) => {
+        Err(e @ DecodeError::TimeBudget { format: ImageFormat::Jpeg, .. }) => {
             assert!(e.to_string().contains("time budget"), "{e}")
         }
         other => panic!("expected TimeBudget, got {other:?}"),
@@ -218,7 +218,7 @@ fn a_webp_exif_chunk_declaring_4_gib_allocates_nothing_of_that_size() {
     LARGEST.store(0, Ordering::Relaxed);
     let decoded = decode(&webp, &Limits::default()).expect("the image itself decodes");
     let largest = LARGEST.load(Ordering::Relaxed);
-    assert_eq!(decoded.format, Format::Webp);
+    assert_eq!(decoded.format, ImageFormat::Webp);
     assert_eq!(decoded.orientation, None, "no EXIF block is actually there");
     assert!(largest < 64 << 20, "largest allocation {largest} bytes");
 }
@@ -263,7 +263,7 @@ fn white() -> RgbaImage {
 
 fn known_matcher(config: Config) -> Matcher {
     let list = std::fs::read(root().join("fixtures/demo/known.csv")).expect("known.csv");
-    let source = Source::from_bytes("known.csv", &list, &ParseOptions::default()).expect("parses");
+    let source = ListFile::from_bytes("known.csv", &list, &ParseOptions::default()).expect("parses");
     let mut catalog = Catalog::default();
     apply(&mut catalog, "demo", &[source], &ApplyOptions::default());
     let index =
@@ -321,7 +321,7 @@ fn animated_webp(frames: &[RgbaImage]) -> Vec<u8> {
 }
 
 /// Checks that the known photo behind a white first frame matches, on frame `frame`.
-fn assert_found_on_frame(bytes: &[u8], format: Format, frame: u32) {
+fn assert_found_on_frame(bytes: &[u8], format: ImageFormat, frame: u32) {
     // Frame 0 is what it was: the blank frame, which matches nothing.
     let first = hash_bytes(bytes, &HashOptions::default()).image.unwrap().expect("decodes");
     assert_eq!(first.format, format);
@@ -343,21 +343,21 @@ fn assert_found_on_frame(bytes: &[u8], format: Format, frame: u32) {
 #[test]
 fn a_gif_with_a_blank_first_frame_is_matched_on_its_second() {
     let bytes = gif(&[white(), known_photo()]);
-    assert_found_on_frame(&bytes, Format::Gif, 1);
+    assert_found_on_frame(&bytes, ImageFormat::Gif, 1);
 }
 
 #[test]
 fn an_apng_whose_default_image_is_blank_is_matched_on_its_animation() {
     let bytes = apng_with_separate_default(&white(), &[known_photo()]);
     // The default image is frame 0; the animation's first frame is frame 1.
-    assert_found_on_frame(&bytes, Format::Png, 1);
+    assert_found_on_frame(&bytes, ImageFormat::Png, 1);
 }
 
 #[test]
 fn an_animated_webp_with_a_blank_first_frame_is_matched_on_its_second() {
     let bytes = animated_webp(&[white(), white(), known_photo()]);
     // Frame 1 repeats frame 0 and is skipped; the photo is frame 2.
-    assert_found_on_frame(&bytes, Format::Webp, 2);
+    assert_found_on_frame(&bytes, ImageFormat::Webp, 2);
 }
 
 #[test]
@@ -387,7 +387,7 @@ fn the_frame_walk_stops_at_the_time_budget() {
     let bytes = gif(&frames);
     let limits = Limits { max_time: Duration::ZERO, ..Limits::default() };
     match decode_frames(&bytes, &limits, |_, _| {}) {
-        Err(DecodeError::TimeBudget { format: Format::Gif, .. }) => {}
+        Err(DecodeError::TimeBudget { format: ImageFormat::Gif, .. }) => {}
         other => panic!("expected TimeBudget, got {other:?}"),
     }
 }

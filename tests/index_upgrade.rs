@@ -17,7 +17,7 @@ use index_support::{all_structures, catalog_of};
 use mediamatch::catalog::Catalog;
 use mediamatch::index::{build, BuildOptions, Index, IndexError, LegacyIndex, Structure, FORMAT_VERSION};
 use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
-use mediamatch::lists::{ParseOptions, Source};
+use mediamatch::lists::{ListFile, ParseOptions};
 use mediamatch::{HashValue, Kind, Pdq, Phash};
 
 const ITEMS_TAG: u32 = 6;
@@ -115,7 +115,7 @@ fn downgrade(current: &[u8]) -> Vec<u8> {
 
 /// The catalog `mediamatch build` makes of `tests/data/lists/local.txt` at `imported_at`.
 fn catalog_of_local_list(imported_at: u64) -> Catalog {
-    let source = Source::read(&data("lists/local.txt"), &ParseOptions::default()).unwrap();
+    let source = ListFile::read(&data("lists/local.txt"), &ParseOptions::default()).unwrap();
     let mut catalog = Catalog::default();
     apply(&mut catalog, "local", &[source], &ApplyOptions { mode: Mode::Replace, imported_at });
     catalog

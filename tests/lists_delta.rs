@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use mediamatch::catalog::{Catalog, Entry};
 use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
-use mediamatch::lists::{ParseOptions, Source};
+use mediamatch::lists::{ListFile, ParseOptions};
 use mediamatch::{HashValue, Kind};
 use proptest::prelude::*;
 
-fn src(name: &str, text: &str) -> Source {
-    Source::from_bytes(name, text.as_bytes(), &ParseOptions::default()).unwrap()
+fn src(name: &str, text: &str) -> ListFile {
+    ListFile::from_bytes(name, text.as_bytes(), &ParseOptions::default()).unwrap()
 }
 
 fn md5(n: u32) -> String {
@@ -189,7 +189,7 @@ fn an_empty_label_does_not_erase_another_lists_label() {
 fn provenance_counts_and_versions() {
     let mut c = Catalog::default();
     let a = src("part1.csv", &csv(&[(1, "x", "", "")]));
-    let b = Source::from_bytes(
+    let b = ListFile::from_bytes(
         "part2.txt",
         b"md5:00000000000000000000000000000002\nbad line\nphotodna:AAAA\n",
         &ParseOptions::default(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use mediamatch::lists::{self, Format, ListError, ParseOptions, ParsedList, RejectReason, SKIP_VARIANT};
+use mediamatch::lists::{self, ListError, ListFormat, ParseOptions, ParsedList, RejectReason, SKIP_VARIANT};
 use mediamatch::{HashValue, Kind};
 
 fn data(name: &str) -> Vec<u8> {
@@ -17,7 +17,7 @@ fn parse(bytes: &[u8]) -> ParsedList {
     lists::parse(bytes, &ParseOptions::default()).expect("parses")
 }
 
-fn parse_with(bytes: &[u8], format: Format, kind: Option<Kind>) -> ParsedList {
+fn parse_with(bytes: &[u8], format: ListFormat, kind: Option<Kind>) -> ParsedList {
     lists::parse(bytes, &ParseOptions { format, kind, ..ParseOptions::default() }).expect("parses")
 }
 
@@ -45,7 +45,7 @@ const PDQ2: &str = "79e07de27d7295339435d63cd31cf35a7bfa29eb2885008500a588a5ea3a
 #[test]
 fn plain_text_with_bom_crlf_comments_and_rejects() {
     let p = parse(&data("local.txt"));
-    assert_eq!(p.format, Format::Text);
+    assert_eq!(p.format, ListFormat::Text);
     assert!(!p.gzip);
     // Lines 3-9 hold pdq, PDQ (upper case), md5, video_md5, sha1, sha256 (with a trailing
     // comment) and phash; 1 is a comment, 2 and 10 are blank.
@@ -67,7 +67,7 @@ fn plain_text_with_bom_crlf_comments_and_rejects() {
 
 #[test]
 fn bare_hex_takes_the_default_kind() {
-    let p = parse_with(&data("local.txt"), Format::Auto, Some(Kind::Sha256));
+    let p = parse_with(&data("local.txt"), ListFormat::Auto, Some(Kind::Sha256));
     assert_eq!(record_lines(&p), [3, 4, 5, 6, 7, 8, 9, 11]);
     assert_eq!(p.records[7].value.kind(), Kind::Sha256);
     assert_eq!(reject_lines(&p), [12, 14]);
@@ -87,7 +87,7 @@ fn strict_stops_at_the_first_reject() {
 #[test]
 fn python_threatexchange_file_lines() {
     let p = parse(&data("pytx-signals.txt"));
-    assert_eq!(p.format, Format::Text);
+    assert_eq!(p.format, ListFormat::Text);
     // 1 pdq, 2 video_md5, 4 photo_pdq; 3 raw_text, 5 url_md5, 6 video_tmk_pdqf are skipped.
     assert_eq!(record_lines(&p), [1, 2, 4]);
     assert_eq!(
@@ -104,14 +104,14 @@ fn python_threatexchange_file_lines() {
         ])
     );
     // Reading it as `pytx` explicitly gives the same.
-    let q = parse_with(&data("pytx-signals.txt"), Format::Pytx, None);
+    let q = parse_with(&data("pytx-signals.txt"), ListFormat::Pytx, None);
     assert_eq!(q.records, p.records);
 }
 
 #[test]
 fn tech_against_terrorism_json_array() {
     let p = parse(&data("tat-hash-list.json"));
-    assert_eq!(p.format, Format::Json);
+    assert_eq!(p.format, ListFormat::Json);
     // Pretty-printed with 8 keys an object: objects open on lines 2, 12, 22, 32.
     assert_eq!(record_lines(&p), [2, 12, 22, 32]);
     let ids: Vec<&str> = p.records.iter().map(|r| r.id.as_str()).collect();
@@ -128,7 +128,7 @@ fn tech_against_terrorism_json_array() {
 #[test]
 fn tech_against_terrorism_json_lines() {
     let p = parse(&data("tat-hash-list.jsonl"));
-    assert_eq!(p.format, Format::Jsonl);
+    assert_eq!(p.format, ListFormat::Jsonl);
     assert_eq!(record_lines(&p), [1, 2, 3, 4]);
     let array = parse(&data("tat-hash-list.json"));
     for (a, b) in p.records.iter().zip(&array.records) {
@@ -143,7 +143,7 @@ fn tech_against_terrorism_json_lines() {
 #[test]
 fn stopncii_records_and_statuses() {
     let p = parse(&data("stopncii-records.jsonl"));
-    assert_eq!(p.format, Format::Jsonl);
+    assert_eq!(p.format, ListFormat::Jsonl);
     // 1 Received, 2 Active, 5 Active are live; 3 Withdrawn and 4 Deleted are deleted;
     // 6 is VideoTMK (skipped); 7's status `Pending` is not one we know.
     assert_eq!(record_lines(&p), [1, 2, 3, 4, 5]);
@@ -157,7 +157,7 @@ fn stopncii_records_and_statuses() {
 #[test]
 fn csv_with_quotes_aliases_and_statuses() {
     let p = parse(&data("partner.csv"));
-    assert_eq!(p.format, Format::Csv);
+    assert_eq!(p.format, ListFormat::Csv);
     // Row 2 has quoted fields (a comma, doubled quotes), 3 is a comment; 10 has no kind;
     // 11 is NetClean; 12 writes `md5:HEX` in the hash column; 13's status `frozen` is unknown.
     assert_eq!(record_lines(&p), [2, 4, 5, 6, 7, 8, 9, 12]);
@@ -193,7 +193,7 @@ fn a_csv_quote_open_at_the_line_end_rejects_that_line_and_reads_the_next() {
     // Before the header there is no row to reject: the file fails.
     assert!(lists::parse(
         b"\"hash\nmd5:a9f7e97965d6cf799a529102a973b8b9\n",
-        &ParseOptions { format: lists::Format::Csv, ..ParseOptions::default() }
+        &ParseOptions { format: lists::ListFormat::Csv, ..ParseOptions::default() }
     )
     .is_err());
 }
@@ -201,7 +201,7 @@ fn a_csv_quote_open_at_the_line_end_rejects_that_line_and_reads_the_next() {
 #[test]
 fn tsv_and_its_gzip_read_the_same() {
     let p = parse(&data("partner.tsv"));
-    assert_eq!(p.format, Format::Tsv);
+    assert_eq!(p.format, ListFormat::Tsv);
     assert_eq!(record_lines(&p), [2, 3, 4, 5, 6]);
     // deleted column: false, 0, yes, no, 1.
     assert_eq!(p.records.iter().map(|r| r.deleted).collect::<Vec<_>>(), [false, false, true, false, true]);
@@ -209,14 +209,14 @@ fn tsv_and_its_gzip_read_the_same() {
     assert_eq!(p.records[4].value.kind(), Kind::Phash);
     let g = parse(&data("partner.tsv.gz"));
     assert!(g.gzip);
-    assert_eq!(g.format, Format::Tsv);
+    assert_eq!(g.format, ListFormat::Tsv);
     assert_eq!(g.records, p.records);
 }
 
 #[test]
 fn the_csv_of_mediamatch_hash() {
     let p = parse(&data("mediamatch-hash.csv"));
-    assert_eq!(p.format, Format::Csv);
+    assert_eq!(p.format, ListFormat::Csv);
     // 2 files x (pdq orig, phash orig, md5, sha1, sha256); their 2 x 2 x 7 rotated and
     // mirrored variants are skipped.
     assert_eq!(p.records.len(), 10);
@@ -336,11 +336,11 @@ fn stopncii_page_on_one_line_and_pages_in_jsonl() {
     );
     let two = format!("{page}\n{page}\n");
     let p = parse(two.as_bytes());
-    assert_eq!(p.format, Format::Jsonl);
+    assert_eq!(p.format, ListFormat::Jsonl);
     assert_eq!(record_lines(&p), [1, 1, 2, 2]);
     assert_eq!(p.records.iter().map(|r| r.deleted).collect::<Vec<_>>(), [false, true, false, true]);
     // As a document, too.
-    let q = parse_with(two.as_bytes(), Format::Stopncii, None);
+    let q = parse_with(two.as_bytes(), ListFormat::Stopncii, None);
     assert_eq!(q.records, p.records);
 }
 
@@ -374,7 +374,7 @@ fn whole_file_errors() {
         FileErrorCase {
             what: "a CSV read as such needs a hash column",
             bytes: b"name,size\na,1\n".to_vec(),
-            options: ParseOptions { format: Format::Csv, ..defaults() },
+            options: ParseOptions { format: ListFormat::Csv, ..defaults() },
             expect: |e| matches!(e, ListError::NoHashColumn { .. }),
         },
         FileErrorCase {
@@ -435,11 +435,11 @@ fn kind_column_and_prefix_must_agree() {
 
 #[test]
 fn formats_by_name() {
-    for f in Format::ALL {
-        assert_eq!(f.name().parse::<Format>().unwrap(), f);
+    for f in ListFormat::ALL {
+        assert_eq!(f.name().parse::<ListFormat>().unwrap(), f);
     }
-    assert_eq!("JSONL".parse::<Format>().unwrap(), Format::Jsonl);
-    assert!("xml".parse::<Format>().is_err());
+    assert_eq!("JSONL".parse::<ListFormat>().unwrap(), ListFormat::Jsonl);
+    assert!("xml".parse::<ListFormat>().is_err());
 }
 
 #[test]
@@ -448,11 +448,11 @@ fn source_keeps_name_and_sha256_of_the_stored_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("partner.tsv.gz");
     std::fs::write(&path, data("partner.tsv.gz")).unwrap();
-    let s = lists::Source::read(&path, &ParseOptions::default()).unwrap();
+    let s = lists::ListFile::read(&path, &ParseOptions::default()).unwrap();
     assert_eq!(s.name, "partner.tsv.gz");
     let want: String =
         sha2::Sha256::digest(data("partner.tsv.gz")).iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(s.sha256, want);
-    let missing = lists::Source::read(&dir.path().join("nope.csv"), &ParseOptions::default());
+    let missing = lists::ListFile::read(&dir.path().join("nope.csv"), &ParseOptions::default());
     assert!(missing.unwrap_err().to_string().contains("nope.csv"));
 }

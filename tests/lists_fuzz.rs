@@ -1,11 +1,11 @@
 //! Reading never panics, whatever the bytes, in every format.
 
-use mediamatch::lists::{self, Format, ParseOptions};
+use mediamatch::lists::{self, ListFormat, ParseOptions};
 use mediamatch::Kind;
 use proptest::prelude::*;
 
 fn all_formats(bytes: &[u8]) {
-    for format in Format::ALL {
+    for format in ListFormat::ALL {
         for strict in [false, true] {
             let opts = ParseOptions { format, kind: Some(Kind::Md5), strict, max_bytes: 1 << 20 };
             if let Ok(p) = lists::parse(bytes, &opts) {

@@ -10,11 +10,11 @@ mod common;
 use std::collections::BTreeMap;
 
 use mediamatch::catalog::Catalog;
-use mediamatch::lists::{self, delta, Format, ParseOptions, ParsedList, Source};
+use mediamatch::lists::{self, delta, ListFile, ListFormat, ParseOptions, ParsedList};
 use mediamatch::{HashValue, Kind};
 
 struct Expect {
-    format: Format,
+    format: ListFormat,
     /// (kind, hex, id, label, line) of each record, in file order.
     records: &'static [(Kind, &'static str, &'static str, &'static str, u64)],
     /// (id, line) of each tombstone.
@@ -27,7 +27,7 @@ fn expectations(name: &str) -> Option<Expect> {
     Some(match name {
         // image1: md5, sha1, pdna (skipped); image4 deleted; video1: md5, sha1; video4 deleted.
         "ncmec-entries.xml" => Expect {
-            format: Format::Ncmec,
+            format: ListFormat::Ncmec,
             records: &[
                 (Md5, "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "image1", "A1", 10),
                 (Sha1, "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "image1", "A1", 11),
@@ -39,7 +39,7 @@ fn expectations(name: &str) -> Option<Expect> {
         },
         // image10: md5, sha1, pdna (skipped).
         "ncmec-entries2.xml" => Expect {
-            format: Format::Ncmec,
+            format: ListFormat::Ncmec,
             records: &[
                 (Md5, "b1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "image10", "A1", 10),
                 (Sha1, "b1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "image10", "A1", 11),
@@ -49,7 +49,7 @@ fn expectations(name: &str) -> Option<Expect> {
         },
         // willupdate and willdelete, one md5 each.
         "ncmec-entries3.xml" => Expect {
-            format: Format::Ncmec,
+            format: ListFormat::Ncmec,
             records: &[
                 (Md5, "facefacefacefacefacefacefaceface", "willupdate", "A1", 10),
                 (Md5, "bacebacebacebacebacebacebacebace", "willdelete", "A1", 19),
@@ -59,24 +59,24 @@ fn expectations(name: &str) -> Option<Expect> {
         },
         // willupdate reclassified A2; willdelete deleted.
         "ncmec-entries4.xml" => Expect {
-            format: Format::Ncmec,
+            format: ListFormat::Ncmec,
             records: &[(Md5, "facefacefacefacefacefacefaceface", "willupdate", "A2", 10)],
             tombstones: &[("willdelete", 13)],
             skipped: &[],
         },
         // largetags: md5, and tmk-pdqf and videntifier given only as links.
         "ncmec-entries_large_fingerprints.xml" => Expect {
-            format: Format::Ncmec,
+            format: ListFormat::Ncmec,
             records: &[(Md5, "facefacefacefacefacefacefaceface", "largetags", "A2", 10)],
             tombstones: &[],
             skipped: &[("unsupported kind tmk", 1), ("unsupported kind videntifier", 1)],
         },
         "ncmec-entries_no_data.xml" => {
-            Expect { format: Format::Ncmec, records: &[], tombstones: &[], skipped: &[] }
+            Expect { format: ListFormat::Ncmec, records: &[], tombstones: &[], skipped: &[] }
         }
         // Two ImagePDQ records, both `Received` (live); StopNCII records carry no id.
         "stopncii-fetchhashes-page1.json" => Expect {
-            format: Format::Json,
+            format: ListFormat::Json,
             records: &[
                 (Pdq, "2afc4a5c09628a7961c14d436493bba66b89b831453baa1d556ba385554daa82", "", "", 7),
                 (Pdq, "79e07de27d7295339435d63cd31cf35a7bfa29eb2885008500a588a5ea3ae75a", "", "", 19),
@@ -86,7 +86,7 @@ fn expectations(name: &str) -> Option<Expect> {
         },
         // One ImagePDQ record, `Active`.
         "stopncii-fetchhashes-page2.json" => Expect {
-            format: Format::Json,
+            format: ListFormat::Json,
             records: &[(Pdq, "9def0b7dafa86a1c90f2abd78e79ceb25ec3d1a4b3d4bc7a4354baf7717ea038", "", "", 7)],
             tombstones: &[],
             skipped: &[],
@@ -95,8 +95,8 @@ fn expectations(name: &str) -> Option<Expect> {
     })
 }
 
-fn read(dir: &std::path::Path, name: &str) -> Source {
-    Source::read(&dir.join(name), &ParseOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+fn read(dir: &std::path::Path, name: &str) -> ListFile {
+    ListFile::read(&dir.join(name), &ParseOptions::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn check(name: &str, p: &ParsedList, want: &Expect) {
@@ -170,7 +170,7 @@ fn all_ncmec_pages_as_one_import() {
         "ncmec-entries_large_fingerprints.xml",
         "ncmec-entries_no_data.xml",
     ];
-    let sources: Vec<Source> = names.iter().map(|n| read(&dir, n)).collect();
+    let sources: Vec<ListFile> = names.iter().map(|n| read(&dir, n)).collect();
     let mut catalog = Catalog::default();
     let opts = delta::ApplyOptions { mode: delta::Mode::Delta, imported_at: 7 };
     let out = delta::apply(&mut catalog, "ncmec", &sources, &opts);

@@ -14,7 +14,7 @@ use md5::Digest;
 use mediamatch::catalog::{Catalog, Entry, ListInfo};
 use mediamatch::index::{build, write_atomic, BuildOptions, Index};
 use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
-use mediamatch::lists::{ParseOptions, Source};
+use mediamatch::lists::{ListFile, ParseOptions};
 use mediamatch::matcher::{CheckError, Config, IndexData, Match, Matcher};
 use mediamatch::{HashValue, Kind, Md5, Variant};
 
@@ -47,7 +47,7 @@ fn known_csv() -> PathBuf {
 
 /// A catalog holding `fixtures/demo/known.csv` as the list `name`.
 fn known_catalog(name: &str) -> Catalog {
-    let source = Source::read(&known_csv(), &ParseOptions::default()).expect("known.csv parses");
+    let source = ListFile::read(&known_csv(), &ParseOptions::default()).expect("known.csv parses");
     assert!(source.list.rejects.is_empty(), "known.csv has rejects: {:?}", source.list.rejects);
     assert_eq!(source.list.records.len(), 9, "known.csv holds 3 photos x (pdq, phash, md5)");
     let mut catalog = Catalog::default();

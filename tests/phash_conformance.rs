@@ -5,12 +5,12 @@ mod common;
 
 use std::path::Path;
 
-use mediamatch::decode::{decode, Format, Limits};
+use mediamatch::decode::{decode, ImageFormat, Limits};
 use mediamatch::hash::phash;
 use mediamatch::{Phash, Variant};
 use rayon::prelude::*;
 
-fn phash_file(path: &Path) -> (Format, Phash, [Phash; 8]) {
+fn phash_file(path: &Path) -> (ImageFormat, Phash, [Phash; 8]) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let decoded = decode(&bytes, &Limits::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let variants = phash::hash_dihedral(&decoded.image);
@@ -82,7 +82,7 @@ fn rows_phash(rows: &[std::collections::HashMap<String, String>], stem: &str) ->
 
 struct Outcome {
     file: String,
-    format: Format,
+    format: ImageFormat,
     distance: u32,
 }
 
@@ -111,8 +111,8 @@ fn summary(outcomes: &[&Outcome]) -> (usize, usize, u32) {
 fn corpus_pngs_are_bit_identical() {
     let Some(shared) = common::shared_dir() else { return };
     let outcomes = corpus_outcomes(&shared);
-    let pngs: Vec<&Outcome> = outcomes.iter().filter(|o| o.format == Format::Png).collect();
-    let jpegs: Vec<&Outcome> = outcomes.iter().filter(|o| o.format == Format::Jpeg).collect();
+    let pngs: Vec<&Outcome> = outcomes.iter().filter(|o| o.format == ImageFormat::Png).collect();
+    let jpegs: Vec<&Outcome> = outcomes.iter().filter(|o| o.format == ImageFormat::Jpeg).collect();
     assert!(!pngs.is_empty(), "no PNG in the corpus");
     let (same, total, worst) = summary(&pngs);
     eprintln!("corpus PNG pHash: {same}/{total} bit-identical, max distance {worst}");
@@ -133,7 +133,7 @@ fn corpus_pngs_are_bit_identical() {
 fn corpus_jpegs_meet_the_target() {
     let Some(shared) = common::shared_dir() else { return };
     let outcomes = corpus_outcomes(&shared);
-    let jpegs: Vec<&Outcome> = outcomes.iter().filter(|o| o.format == Format::Jpeg).collect();
+    let jpegs: Vec<&Outcome> = outcomes.iter().filter(|o| o.format == ImageFormat::Jpeg).collect();
     assert!(!jpegs.is_empty(), "no JPEG in the corpus");
     let (same, total, worst) = summary(&jpegs);
     let share = same as f64 / total as f64;

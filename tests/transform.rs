@@ -7,7 +7,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use image::ImageDecoder;
-use mediamatch::decode::{decode, Format, Limits};
+use mediamatch::decode::{decode, ImageFormat, Limits};
 use mediamatch::eval::transform::{encode, Encoding, Transform};
 use mediamatch::{Image, Pixels};
 
@@ -70,9 +70,9 @@ fn every_transform_decodes_to_its_size() {
         let d = decode(&bytes, &Limits::default()).unwrap_or_else(|e| panic!("{t}: {e}"));
         assert_eq!((d.image.width, d.image.height), size, "{t}");
         let want = match t.encoding() {
-            Encoding::Jpeg { .. } => Format::Jpeg,
-            Encoding::Png => Format::Png,
-            Encoding::WebpLossless => Format::Webp,
+            Encoding::Jpeg { .. } => ImageFormat::Jpeg,
+            Encoding::Png => ImageFormat::Png,
+            Encoding::WebpLossless => ImageFormat::Webp,
         };
         assert_eq!(d.format, want, "{t}");
         let grey = matches!(d.image.pixels, Pixels::Gray(_));

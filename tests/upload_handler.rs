@@ -18,7 +18,7 @@ use std::time::Duration;
 use mediamatch::catalog::Catalog;
 use mediamatch::index::{build, write_atomic, BuildOptions};
 use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
-use mediamatch::lists::{ParseOptions, Source};
+use mediamatch::lists::{ListFile, ParseOptions};
 use mediamatch::matcher::{Config, Matcher};
 use serde_json::Value;
 
@@ -33,7 +33,7 @@ fn fixture(rel: &str) -> Vec<u8> {
 /// The index bytes of `fixtures/demo/known.csv` as the list `name`.
 fn known_index(name: &str) -> Vec<u8> {
     let csv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/known.csv");
-    let source = Source::read(&csv, &ParseOptions::default()).expect("known.csv parses");
+    let source = ListFile::read(&csv, &ParseOptions::default()).expect("known.csv parses");
     assert_eq!(source.list.records.len(), 9);
     let mut catalog = Catalog::default();
     apply(&mut catalog, name, &[source], &ApplyOptions { mode: Mode::Replace, imported_at: 0 });

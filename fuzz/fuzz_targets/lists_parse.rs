@@ -9,7 +9,7 @@ use std::io::Write;
 use libfuzzer_sys::fuzz_target;
 use mediamatch::catalog::Catalog;
 use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
-use mediamatch::lists::{Format, ParseOptions, Source};
+use mediamatch::lists::{ListFormat, ParseOptions, ListFile};
 use mediamatch::Kind;
 
 fuzz_target!(|data: &[u8]| {
@@ -20,10 +20,10 @@ fuzz_target!(|data: &[u8]| {
     let max_bytes = 1 << 20;
     let mut catalog = Catalog::default();
     for bytes in [data, &gz[..]] {
-        for format in Format::ALL {
+        for format in ListFormat::ALL {
             for (strict, kind) in [(false, None), (true, Some(Kind::Md5))] {
                 let opts = ParseOptions { format, kind, strict, max_bytes };
-                let Ok(source) = Source::from_bytes("fuzz", bytes, &opts) else { continue };
+                let Ok(source) = ListFile::from_bytes("fuzz", bytes, &opts) else { continue };
                 assert!(source.list.rejects.iter().all(|r| r.line >= 1));
                 assert!(!strict || source.list.rejects.len() <= 1);
                 for mode in [Mode::Delta, Mode::Replace, Mode::Replace] {

@@ -15,17 +15,9 @@ use mediamatch::matcher::Config;
 use mediamatch::Kind;
 
 use super::matching::MatchArgs;
+use super::output::{text_or_json, OutputFormat};
 use super::parse::size as parse_size;
 use super::Exit;
-
-/// How the report is printed.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum EvalFormat {
-    /// Tables for people.
-    Text,
-    /// One JSON object.
-    Json,
-}
 
 /// Arguments of `mediamatch eval`.
 #[derive(clap::Args, Debug)]
@@ -48,8 +40,8 @@ pub(crate) struct Args {
     #[arg(long, short = 'j')]
     threads: Option<usize>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
-    format: EvalFormat,
+    #[arg(long, value_parser = text_or_json(), default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
     /// Use only the first N photos (by name) that decode.
     #[arg(long)]
     limit: Option<usize>,
@@ -104,11 +96,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let r = report(&m, matching.max_distance, matching.require, matching.corroboration());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
-        EvalFormat::Json => {
+        OutputFormat::Json => {
             serde_json::to_writer(&mut out, &r)?;
             writeln!(out)?;
         }
-        EvalFormat::Text => print_text(&mut out, &r)?,
+        // `text_or_json` admits no other value.
+        OutputFormat::Text | OutputFormat::Csv => print_text(&mut out, &r)?,
     }
     out.flush()?;
     for s in &r.skipped {

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use mediamatch::hasher::{hash_bytes, HashOptions, Hashes, Kinds};
+use mediamatch::hash::KindSet;
+use mediamatch::hashing::{hash_bytes, HashOptions, Hashes};
 use rayon::prelude::*;
 
 use super::decoding::DecodeArgs;
@@ -20,7 +21,7 @@ use super::Exit;
 pub(crate) struct Args {
     /// Kinds to compute: a comma-separated list of pdq, phash, md5, sha1, sha256, or `all`.
     #[arg(long, short, default_value = "all", value_parser = parse::kinds)]
-    kind: Kinds,
+    kind: KindSet,
     /// Also print the 8 dihedral variants of each perceptual hash.
     #[arg(long)]
     dihedral: bool,

@@ -22,7 +22,7 @@ use anyhow::{bail, Context};
 use mediamatch::catalog::Catalog;
 use mediamatch::index::{build, write_atomic, BuildOptions, Index, WriteLock};
 use mediamatch::lists::delta::{apply, check_shrink, list_len, ApplyOptions, Mode};
-use mediamatch::lists::Source;
+use mediamatch::lists::ListFile;
 
 use super::lists::{now_secs, read_lists, ListArgs};
 use super::output::{chosen, text_or_json, OutputFormat};
@@ -142,7 +142,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
 }
 
 /// The skipped records of all files by kind (`photodna`, ...), for the summary.
-fn skipped_kinds(sources: &[Source]) -> BTreeMap<String, u64> {
+fn skipped_kinds(sources: &[ListFile]) -> BTreeMap<String, u64> {
     let mut kinds = BTreeMap::new();
     for source in sources {
         for (kind, n) in source.list.skipped_kinds() {

@@ -7,7 +7,7 @@ use anyhow::Context;
 use mediamatch::catalog::Catalog;
 use mediamatch::index::{build, BuildOptions, Index};
 use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
-use mediamatch::lists::{Format, ListError, ParseOptions, Source};
+use mediamatch::lists::{ListError, ListFile, ListFormat, ParseOptions};
 use mediamatch::matcher::IndexData;
 use mediamatch::Kind;
 
@@ -19,7 +19,7 @@ pub(crate) const SHOWN_REJECTS: usize = 10;
 pub(crate) struct ListArgs {
     /// The list format; `auto` detects it from the content.
     #[arg(long, value_parser = super::parse::list_format, default_value = "auto")]
-    pub(crate) format: Format,
+    pub(crate) format: ListFormat,
     /// The kind of bare hex values without a kind (e.g. `md5`); a kind in the file wins.
     #[arg(long)]
     pub(crate) kind: Option<Kind>,
@@ -64,7 +64,7 @@ fn list_error(e: ListError, path: &Path) -> anyhow::Error {
 /// Parsed list files and how many of their lines were rejected.
 pub(crate) struct ReadLists {
     /// The parsed files, in the order given.
-    pub(crate) sources: Vec<Source>,
+    pub(crate) sources: Vec<ListFile>,
     /// Rejected lines over all files.
     pub(crate) rejected: u64,
 }
@@ -76,7 +76,7 @@ pub(crate) fn read_lists(paths: &[PathBuf], args: &ListArgs) -> anyhow::Result<R
     let mut sources = Vec::with_capacity(paths.len());
     let mut all_rejects = Vec::new();
     for path in paths {
-        let source = Source::read(path, &opts).map_err(|e| list_error(e, path))?;
+        let source = ListFile::read(path, &opts).map_err(|e| list_error(e, path))?;
         for r in &source.list.rejects {
             all_rejects.push(format!("{}:{r}", path.display()));
         }
@@ -131,7 +131,7 @@ pub(crate) fn catalog_from_files(paths: &[PathBuf], args: &ListArgs) -> anyhow::
 
 /// An in-memory index of list files, for `scan --list`.
 pub(crate) fn lists_index(paths: &[PathBuf], max_list_size: u64) -> anyhow::Result<Index<IndexData>> {
-    let args = ListArgs { format: Format::Auto, kind: None, strict: false, rejects: None, max_list_size };
+    let args = ListArgs { format: ListFormat::Auto, kind: None, strict: false, rejects: None, max_list_size };
     let (catalog, _) = catalog_from_files(paths, &args)?;
     if catalog.entries.is_empty() {
         anyhow::bail!("the lists hold no usable hashes");

@@ -2,7 +2,7 @@
 //! are queried (dihedral variants, border-trimmed content, edge-extended guesses), the
 //! fusion policy and corroboration.
 
-use mediamatch::hasher::Kinds;
+use mediamatch::hash::KindSet;
 use mediamatch::matcher::{Config, Thresholds, DEFAULT_MIN_QUALITY};
 
 use super::parse;
@@ -30,7 +30,7 @@ pub(crate) struct MatchArgs {
     /// Fusion policy: `any` (one perceptual kind suffices) or the kinds that must all match
     /// the same list entry id, e.g. `pdq,phash`. Digest matches always count.
     #[arg(long, value_parser = parse::require, default_value = "any")]
-    pub(crate) require: Kinds,
+    pub(crate) require: KindSet,
     /// Corroboration thresholds: a list item (same list, same id) whose PDQ and pHash entries
     /// are both this close matches although neither is within `--max-distance` (only with
     /// `--require any`). A kind left out keeps its default.

@@ -4,8 +4,8 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use mediamatch::hasher::Kinds;
-use mediamatch::lists::{Format, DEFAULT_MAX_BYTES};
+use mediamatch::hash::KindSet;
+use mediamatch::lists::{ListFormat, DEFAULT_MAX_BYTES};
 use mediamatch::matcher::{Thresholds, DEFAULT_CORROBORATE};
 use mediamatch::Kind;
 
@@ -76,11 +76,11 @@ pub(crate) fn percent(s: &str) -> Result<f64, String> {
 }
 
 /// Hash kinds: `pdq,phash,md5` or `all`.
-pub(crate) fn kinds(s: &str) -> Result<Kinds, String> {
-    let mut kinds = Kinds::NONE;
+pub(crate) fn kinds(s: &str) -> Result<KindSet, String> {
+    let mut kinds = KindSet::NONE;
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         if part.eq_ignore_ascii_case("all") {
-            kinds = Kinds::all();
+            kinds = KindSet::all();
         } else {
             kinds.insert(part.parse::<Kind>().map_err(|e| e.to_string())?);
         }
@@ -92,9 +92,9 @@ pub(crate) fn kinds(s: &str) -> Result<Kinds, String> {
 }
 
 /// `--require`: `any`, or a comma-separated list of perceptual kinds.
-pub(crate) fn require(s: &str) -> Result<Kinds, String> {
+pub(crate) fn require(s: &str) -> Result<KindSet, String> {
     if s.trim().eq_ignore_ascii_case("any") {
-        return Ok(Kinds::NONE);
+        return Ok(KindSet::NONE);
     }
     let kinds = kinds(s)?;
     if kinds.iter().any(|k| !k.is_perceptual()) {
@@ -128,7 +128,7 @@ fn thresholds_over(s: &str, mut t: Thresholds) -> Result<Thresholds, String> {
 }
 
 /// A list format: `auto`, `csv`, `ncmec`, ...
-pub(crate) fn list_format(s: &str) -> Result<Format, String> {
+pub(crate) fn list_format(s: &str) -> Result<ListFormat, String> {
     s.parse().map_err(|e: mediamatch::lists::ListError| e.to_string())
 }
 
@@ -177,7 +177,7 @@ mod tests {
 
     #[test]
     fn require_takes_perceptual_kinds_only() {
-        assert_eq!(require("any"), Ok(Kinds::NONE));
+        assert_eq!(require("any"), Ok(KindSet::NONE));
         assert!(require("pdq,phash").is_ok());
         assert!(require("md5").is_err());
         assert!(kinds("").is_err() && kinds("crc32").is_err());

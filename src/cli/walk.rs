@@ -80,7 +80,7 @@ pub(crate) fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, String> {
     if len > max {
         return Err(format!("file is {len} bytes, over the limit of {max} (--max-filesize)"));
     }
-    let bytes = mediamatch::hasher::read_at_most(file, max).map_err(|e| e.to_string())?;
+    let bytes = mediamatch::hashing::read_at_most(file, max).map_err(|e| e.to_string())?;
     if bytes.len() as u64 > max {
         return Err(format!("file grew over the limit of {max} bytes while being read"));
     }

@@ -19,8 +19,8 @@ use image::codecs::webp::WebPDecoder;
 use image::{AnimationDecoder, Frames, ImageDecoder};
 
 use super::other::image_error;
-use super::{Deadline, DecodeError, Format, Limits};
-use crate::pixels::Image;
+use super::{Deadline, DecodeError, ImageFormat, Limits};
+use crate::image::pixels::Image;
 
 /// Hands each distinct later frame (see the module docs) to `each`, at most
 /// [`Limits::max_frames`] of them; a frame identical to the frame before it is skipped.
@@ -29,7 +29,7 @@ use crate::pixels::Image;
 /// handed out; Pillow and browsers show what decodes). Past the deadline: an error.
 pub(super) fn walk(
     bytes: &[u8],
-    format: Format,
+    format: ImageFormat,
     limits: &Limits,
     deadline: Deadline,
     each: &mut dyn FnMut(u32, &Image),
@@ -43,13 +43,13 @@ pub(super) fn walk(
     let cursor = Cursor::new(bytes);
     // Whether the animation's first frame is the image already hashed as frame 0.
     let (frames, first_is_frame0, (width, height)): (Frames<'_>, bool, _) = match format {
-        Format::Gif => {
+        ImageFormat::Gif => {
             let mut d = GifDecoder::new(cursor).map_err(error)?;
             d.set_limits(image_limits).map_err(error)?;
             let size = d.dimensions();
             (d.into_frames(), true, size)
         }
-        Format::Webp => {
+        ImageFormat::Webp => {
             let mut d = WebPDecoder::new(cursor).map_err(error)?;
             if !d.has_animation() {
                 return Ok(());
@@ -58,7 +58,7 @@ pub(super) fn walk(
             let size = d.dimensions();
             (d.into_frames(), true, size)
         }
-        Format::Png => {
+        ImageFormat::Png => {
             let Some(default_in_animation) = apng_default_in_animation(bytes) else { return Ok(()) };
             let d = PngDecoder::with_limits(cursor, image_limits).map_err(error)?;
             let size = d.dimensions();

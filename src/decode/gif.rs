@@ -10,19 +10,19 @@
 
 use std::num::NonZeroU64;
 
-use super::{DecodeError, Format, Limits};
-use crate::pixels::Image;
+use super::{DecodeError, ImageFormat, Limits};
+use crate::image::pixels::Image;
 
 pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, Option<u8>), DecodeError> {
     let error = |e: gif::DecodingError| match e {
         gif::DecodingError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            DecodeError::Truncated { format: Format::Gif }
+            DecodeError::Truncated { format: ImageFormat::Gif }
         }
         gif::DecodingError::MemoryLimit => DecodeError::DecoderLimit {
-            format: Format::Gif,
+            format: ImageFormat::Gif,
             message: "frame over the allocation limit".into(),
         },
-        other => DecodeError::Corrupt { format: Format::Gif, message: other.to_string() },
+        other => DecodeError::Corrupt { format: ImageFormat::Gif, message: other.to_string() },
     };
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::Indexed);
@@ -35,7 +35,7 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, Option<u8>
     let global = decoder.global_palette().filter(|p| palette_needed(p)).map(<[u8]>::to_vec);
 
     let frame = decoder.next_frame_info().map_err(error)?.ok_or_else(|| DecodeError::Corrupt {
-        format: Format::Gif,
+        format: ImageFormat::Gif,
         message: "no image in the file".into(),
     })?;
     let (left, top) = (usize::from(frame.left), usize::from(frame.top));
@@ -76,8 +76,8 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<(Image, Option<u8>
             Image::rgb(width, height, rgb)
         }
     };
-    let image =
-        image.ok_or_else(|| DecodeError::Corrupt { format: Format::Gif, message: "empty image".into() })?;
+    let image = image
+        .ok_or_else(|| DecodeError::Corrupt { format: ImageFormat::Gif, message: "empty image".into() })?;
     Ok((image, None))
 }
 

@@ -13,8 +13,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use mozjpeg::{Decompress, Marker};
 
 use super::jpeg_guard::{self, Stop};
-use super::{exif_orientation, panic_message, Deadline, DecodeError, Format, Limits};
-use crate::pixels::Image;
+use super::{exif_orientation, panic_message, Deadline, DecodeError, ImageFormat, Limits};
+use crate::image::pixels::Image;
 
 /// Decodes a JPEG file; the pixels are the ones Pillow's `convert("RGB")` (or, for a
 /// one-component file, `convert("L")`) returns.
@@ -36,17 +36,17 @@ pub(super) fn decode(
     let outcome = catch_unwind(AssertUnwindSafe(|| run_libjpeg(bytes, &hit_eof, limits, deadline, &frame)));
     match jpeg_guard::take_stop() {
         Some(Stop::Scans) => return Err(DecodeError::TooManyScans { limit: limits.max_scans }),
-        Some(Stop::Time) => return Err(deadline.error(Format::Jpeg)),
+        Some(Stop::Time) => return Err(deadline.error(ImageFormat::Jpeg)),
         None => {}
     }
     match outcome {
         Ok(Err(e @ (DecodeError::TooLarge { .. } | DecodeError::TooManyBytes { .. }))) => Err(e),
-        _ if hit_eof.get() => Err(DecodeError::Truncated { format: Format::Jpeg }),
+        _ if hit_eof.get() => Err(DecodeError::Truncated { format: ImageFormat::Jpeg }),
         Ok(result) => result,
         Err(payload) => {
             let message = panic_message(payload);
             let message = message.strip_prefix("libjpeg fatal error: ").unwrap_or(&message).to_string();
-            Err(DecodeError::Corrupt { format: Format::Jpeg, message })
+            Err(DecodeError::Corrupt { format: ImageFormat::Jpeg, message })
         }
     }
 }
@@ -67,8 +67,9 @@ pub(super) struct FrameHeader {
 
 /// Walks the markers up to the first frame header, without trusting any length.
 pub(super) fn scan_frame_header(bytes: &[u8]) -> Result<FrameHeader, DecodeError> {
-    let truncated = || DecodeError::Truncated { format: Format::Jpeg };
-    let corrupt = |message: &str| DecodeError::Corrupt { format: Format::Jpeg, message: message.to_string() };
+    let truncated = || DecodeError::Truncated { format: ImageFormat::Jpeg };
+    let corrupt =
+        |message: &str| DecodeError::Corrupt { format: ImageFormat::Jpeg, message: message.to_string() };
     let mut pos = 2; // after SOI
     loop {
         // Skip to the next 0xFF, then past fill bytes (Pillow also skips junk between segments).
@@ -183,7 +184,8 @@ fn run_libjpeg(
     deadline: Deadline,
     frame: &FrameHeader,
 ) -> Result<(Image, Option<u8>), DecodeError> {
-    let corrupt = |e: std::io::Error| DecodeError::Corrupt { format: Format::Jpeg, message: e.to_string() };
+    let corrupt =
+        |e: std::io::Error| DecodeError::Corrupt { format: ImageFormat::Jpeg, message: e.to_string() };
     let reader = EofFlagReader { rest: bytes, hit_eof };
     // Declared before the decompressor, so it outlives it (locals drop in reverse order,
     // unwinding included): libjpeg holds a pointer to it.
@@ -220,8 +222,10 @@ fn run_libjpeg(
             Image::rgb(width, height, cmyk_to_rgb(&cmyk))
         }
     };
-    let image = image
-        .ok_or_else(|| DecodeError::Corrupt { format: Format::Jpeg, message: "short pixel data".into() })?;
+    let image = image.ok_or_else(|| DecodeError::Corrupt {
+        format: ImageFormat::Jpeg,
+        message: "short pixel data".into(),
+    })?;
     Ok((image, orientation))
 }
 

@@ -153,8 +153,8 @@ extern "C-unwind" fn error_exit(cinfo: &mut jpeg_common_struct) {
     let message = unsafe {
         match cinfo.err.as_ref().and_then(|e| e.format_message) {
             Some(format) => {
-                type Format = unsafe extern "C-unwind" fn(&mut jpeg_common_struct, *mut u8);
-                let format: Format = std::mem::transmute::<_, Format>(format);
+                type ImageFormat = unsafe extern "C-unwind" fn(&mut jpeg_common_struct, *mut u8);
+                let format: ImageFormat = std::mem::transmute::<_, ImageFormat>(format);
                 format(cinfo, buffer.as_mut_ptr());
                 let end = buffer.iter().position(|&c| c == 0).unwrap_or(buffer.len());
                 String::from_utf8_lossy(&buffer[..end]).into_owned()

@@ -5,7 +5,7 @@
 //! (pHash) and `Image.open(f).convert("RGB")` (PDQ) with Pillow, so the pixels handed out
 //! here are the ones Pillow would hand out.
 //!
-//! * **Format** is sniffed from the first bytes (magic numbers), never from a file name:
+//! * **The format** is sniffed from the first bytes (magic numbers), never from a file name:
 //!   JPEG, PNG, GIF (first frame), WebP, BMP and TIFF. Other recognised formats (AVIF,
 //!   HEIC, JPEG XL, ...) are [`DecodeError::Unsupported`]; anything else is
 //!   [`DecodeError::NotAnImage`].
@@ -45,7 +45,7 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use crate::pixels::Image;
+use crate::image::pixels::Image;
 
 /// Limits applied before and while decoding untrusted input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,7 +137,7 @@ impl fmt::Display for Limit {
 /// The container format, sniffed from the content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Format {
+pub enum ImageFormat {
     /// JPEG.
     Jpeg,
     /// PNG.
@@ -152,16 +152,16 @@ pub enum Format {
     Tiff,
 }
 
-impl Format {
+impl ImageFormat {
     /// The format's usual name ("JPEG", "PNG", ...).
     pub fn name(self) -> &'static str {
         match self {
-            Format::Jpeg => "JPEG",
-            Format::Png => "PNG",
-            Format::Gif => "GIF",
-            Format::Webp => "WebP",
-            Format::Bmp => "BMP",
-            Format::Tiff => "TIFF",
+            ImageFormat::Jpeg => "JPEG",
+            ImageFormat::Png => "PNG",
+            ImageFormat::Gif => "GIF",
+            ImageFormat::Webp => "WebP",
+            ImageFormat::Bmp => "BMP",
+            ImageFormat::Tiff => "TIFF",
         }
     }
 
@@ -169,20 +169,20 @@ impl Format {
     ///
     /// `Ok(None)`: no known image signature. `Err(name)`: a recognised image format that
     /// this crate does not decode.
-    pub fn sniff(bytes: &[u8]) -> Result<Option<Format>, &'static str> {
+    pub fn sniff(bytes: &[u8]) -> Result<Option<ImageFormat>, &'static str> {
         let starts = |magic: &[u8]| bytes.starts_with(magic);
         let format = if starts(&[0xFF, 0xD8, 0xFF]) {
-            Format::Jpeg
+            ImageFormat::Jpeg
         } else if starts(b"\x89PNG\r\n\x1a\n") {
-            Format::Png
+            ImageFormat::Png
         } else if starts(b"GIF87a") || starts(b"GIF89a") {
-            Format::Gif
+            ImageFormat::Gif
         } else if starts(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
-            Format::Webp
+            ImageFormat::Webp
         } else if starts(b"BM") {
-            Format::Bmp
+            ImageFormat::Bmp
         } else if starts(b"II*\0") || starts(b"MM\0*") || starts(b"II+\0") || starts(b"MM\0+") {
-            Format::Tiff
+            ImageFormat::Tiff
         } else {
             return match sniff_unsupported(bytes) {
                 Some(name) => Err(name),
@@ -193,7 +193,7 @@ impl Format {
     }
 }
 
-impl fmt::Display for Format {
+impl fmt::Display for ImageFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
@@ -232,7 +232,7 @@ pub struct Decoded {
     /// The stored pixels (EXIF orientation not applied).
     pub image: Image,
     /// The sniffed format.
-    pub format: Format,
+    pub format: ImageFormat,
     /// The EXIF orientation tag (1-8) if the file carries one (JPEG APP1, PNG eXIf before
     /// the image data, WebP EXIF, TIFF IFD0); never applied to `image`.
     pub orientation: Option<u8>,
@@ -258,13 +258,13 @@ pub enum DecodeError {
     #[error("truncated {format} file")]
     Truncated {
         /// The sniffed format.
-        format: Format,
+        format: ImageFormat,
     },
     /// The decoder rejected the data.
     #[error("corrupt {format} file: {message}")]
     Corrupt {
         /// The sniffed format.
-        format: Format,
+        format: ImageFormat,
         /// The decoder's message.
         message: String,
     },
@@ -291,7 +291,7 @@ pub enum DecodeError {
     #[error("the {format} decoder stopped at a limit: {message}")]
     DecoderLimit {
         /// The sniffed format.
-        format: Format,
+        format: ImageFormat,
         /// The decoder's message.
         message: String,
     },
@@ -306,7 +306,7 @@ pub enum DecodeError {
     #[error("{format} decode stopped: over the time budget of {} ms per file", limit.as_millis())]
     TimeBudget {
         /// The sniffed format.
-        format: Format,
+        format: ImageFormat,
         /// The budget.
         limit: Duration,
     },
@@ -314,7 +314,7 @@ pub enum DecodeError {
     #[error("the {format} decoder panicked: {message}")]
     DecoderPanicked {
         /// The sniffed format.
-        format: Format,
+        format: ImageFormat,
         /// The panic message.
         message: String,
     },
@@ -352,7 +352,7 @@ pub fn decode_frames(
     let deadline = Deadline::start(limits);
     let decoded = decode_within(bytes, limits, deadline)?;
     let format = decoded.format;
-    if matches!(format, Format::Gif | Format::Webp | Format::Png) {
+    if matches!(format, ImageFormat::Gif | ImageFormat::Webp | ImageFormat::Png) {
         let walk = || frames::walk(bytes, format, limits, deadline, &mut each);
         // Another error, or a decoder bug, in a later frame ends the walk there, quietly.
         if let Ok(Err(e @ DecodeError::TimeBudget { .. })) = catch_unwind(AssertUnwindSafe(walk)) {
@@ -367,14 +367,14 @@ fn decode_within(bytes: &[u8], limits: &Limits, deadline: Deadline) -> Result<De
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
-    let format = match Format::sniff(bytes) {
+    let format = match ImageFormat::sniff(bytes) {
         Ok(Some(format)) => format,
         Ok(None) => return Err(DecodeError::NotAnImage),
         Err(name) => return Err(DecodeError::Unsupported { what: name.to_string() }),
     };
     let run = || match format {
-        Format::Jpeg => jpeg::decode(bytes, limits, deadline),
-        Format::Gif => gif::decode(bytes, limits),
+        ImageFormat::Jpeg => jpeg::decode(bytes, limits, deadline),
+        ImageFormat::Gif => gif::decode(bytes, limits),
         _ => other::decode(bytes, format, limits),
     };
     let (image, orientation) = catch_unwind(AssertUnwindSafe(run))
@@ -401,12 +401,12 @@ impl Deadline {
     }
 
     /// The error for a decode of `format` over the budget.
-    fn error(&self, format: Format) -> DecodeError {
+    fn error(&self, format: ImageFormat) -> DecodeError {
         DecodeError::TimeBudget { format, limit: self.limit }
     }
 
     /// An error if the deadline has passed.
-    pub(crate) fn check(&self, format: Format) -> Result<(), DecodeError> {
+    pub(crate) fn check(&self, format: ImageFormat) -> Result<(), DecodeError> {
         match self.at {
             Some(at) if Instant::now() > at => Err(self.error(format)),
             _ => Ok(()),

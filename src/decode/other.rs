@@ -2,24 +2,24 @@
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
+use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
 
-use super::{exif_orientation, DecodeError, Format, Limits};
-use crate::pixels::Image;
+use super::{exif_orientation, DecodeError, ImageFormat, Limits};
+use crate::image::pixels::Image;
 
 /// Decodes a non-JPEG file into the pixels Pillow's `convert("L")`/`convert("RGB")` give.
 pub(super) fn decode(
     bytes: &[u8],
-    format: Format,
+    format: ImageFormat,
     limits: &Limits,
 ) -> Result<(Image, Option<u8>), DecodeError> {
     let image_format = match format {
-        Format::Png => ImageFormat::Png,
-        Format::Gif => ImageFormat::Gif,
-        Format::Webp => ImageFormat::WebP,
-        Format::Bmp => ImageFormat::Bmp,
-        Format::Tiff => ImageFormat::Tiff,
-        Format::Jpeg => ImageFormat::Jpeg,
+        ImageFormat::Png => image::ImageFormat::Png,
+        ImageFormat::Gif => image::ImageFormat::Gif,
+        ImageFormat::Webp => image::ImageFormat::WebP,
+        ImageFormat::Bmp => image::ImageFormat::Bmp,
+        ImageFormat::Tiff => image::ImageFormat::Tiff,
+        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
     };
     let error = |e| image_error(format, e);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
@@ -38,17 +38,17 @@ pub(super) fn decode(
 
     let orientation = match format {
         // A TIFF file is itself the TIFF structure EXIF blocks use; IFD0 holds the tag.
-        Format::Tiff => exif_orientation(bytes),
+        ImageFormat::Tiff => exif_orientation(bytes),
         // Read from the bytes in place: the `image` crate's WebP reader allocates the size
         // the EXIF chunk header declares (up to 4 GiB) before finding the data missing.
-        Format::Webp => webp_exif(bytes).and_then(exif_orientation),
+        ImageFormat::Webp => webp_exif(bytes).and_then(exif_orientation),
         // PNG's eXIf was read with the chunk (as long as the data actually there, under the
         // decoder's allocation limit); BMP has none.
         _ => decoder.exif_metadata().ok().flatten().and_then(|exif| exif_orientation(&exif)),
     };
     // 16-bit grey with a tRNS chunk comes out of the `image` crate as grey+alpha, but Pillow
     // still reads it as I;16 (clipped), not as LA;16B (high byte).
-    let png_grey16 = format == Format::Png && bytes.get(24..26) == Some(&[16, 0]);
+    let png_grey16 = format == ImageFormat::Png && bytes.get(24..26) == Some(&[16, 0]);
     let decoded = DynamicImage::from_decoder(decoder).map_err(error)?;
     let image = to_pillow_pixels(decoded, png_grey16).map_err(|what| match what {
         Some(what) => DecodeError::Unsupported { what: format!("{format} with {what}") },
@@ -76,7 +76,7 @@ pub(super) fn webp_exif(bytes: &[u8]) -> Option<&[u8]> {
 }
 
 /// Maps an `image` error to ours, keeping the decoder's message.
-pub(super) fn image_error(format: Format, e: ImageError) -> DecodeError {
+pub(super) fn image_error(format: ImageFormat, e: ImageError) -> DecodeError {
     match e {
         ImageError::Limits(l) => DecodeError::DecoderLimit { format, message: l.to_string() },
         ImageError::Unsupported(u) => DecodeError::Unsupported { what: format!("{format}: {u}") },

@@ -21,8 +21,9 @@ use serde::Serialize;
 use crate::catalog::{Catalog, Entry, ListInfo};
 use crate::decode::{self, DecodeError};
 use crate::eval::transform::Transform;
+use crate::hash::KindSet;
 use crate::hash::{HashValue, Kind};
-use crate::hasher::{hash_bytes, HashOptions, Kinds};
+use crate::hashing::{hash_bytes, HashOptions};
 use crate::index::{build, BuildOptions, Index, IndexError};
 use crate::matcher::collect::Reach;
 use crate::matcher::rule::{Candidates, Outcome, Rule};
@@ -254,7 +255,7 @@ pub fn measure(photos: Vec<Photo>, options: &EvalOptions) -> Result<Measurements
 
 /// The matcher over an index of the known photos' PDQ, pHash and MD5.
 fn known_matcher(photos: &[Photo], infos: &[PhotoInfo], options: &EvalOptions) -> Result<Matcher, EvalError> {
-    let kinds = Kinds::NONE.with(Kind::Pdq).with(Kind::Phash).with(Kind::Md5);
+    let kinds = KindSet::NONE.with(Kind::Pdq).with(Kind::Phash).with(Kind::Md5);
     // The known side is hashed as a list provider would: the original, nothing derived.
     let hash_options = HashOptions {
         kinds,
@@ -292,7 +293,7 @@ fn known_matcher(photos: &[Photo], infos: &[PhotoInfo], options: &EvalOptions) -
     let index = Index::from_bytes(IndexData::Owned(bytes)).map_err(EvalError::Index)?;
     let config = Config {
         thresholds: options.wide,
-        require: Kinds::NONE,
+        require: KindSet::NONE,
         corroborate: None,
         kinds: Some(kinds),
         ..options.config.clone()
@@ -406,7 +407,7 @@ struct StoredPhash {
 }
 
 impl StoredPhash {
-    fn of(hashes: &crate::hasher::Hashes) -> StoredPhash {
+    fn of(hashes: &crate::hashing::Hashes) -> StoredPhash {
         match &hashes.image {
             Some(Ok(img)) => {
                 StoredPhash { given: img.phash, trimmed: img.trimmed.as_ref().and_then(|t| t.hashes.phash) }

@@ -15,7 +15,7 @@ use super::measure::{Case, CaseResult, EntryDistances, Measurements, Skipped};
 use super::sweep::{corroboration_row, corroboration_sweep, sweep_table, CorroborationRow, SweepTable};
 use super::targets::{targets, Target};
 use crate::hash::Kind;
-use crate::hasher::Kinds;
+use crate::hash::KindSet;
 use crate::matcher::rule::Rule;
 use crate::matcher::Thresholds;
 
@@ -321,7 +321,7 @@ pub struct Report {
 pub fn report(
     m: &Measurements,
     thresholds: Thresholds,
-    require: Kinds,
+    require: KindSet,
     corroborate: Option<Thresholds>,
 ) -> Report {
     let wide = m.config.thresholds;
@@ -392,7 +392,7 @@ pub fn report(
     let corroboration_sweep = if require.is_empty() {
         corroboration_sweep(wide)
             .into_iter()
-            .map(|c| corroboration_row(m, &ok, &known, Rule::new(t, Kinds::NONE, c)))
+            .map(|c| corroboration_row(m, &ok, &known, Rule::new(t, KindSet::NONE, c)))
             .collect()
     } else {
         Vec::new()

@@ -11,6 +11,7 @@
 pub mod dct;
 pub mod digest;
 pub mod dihedral;
+mod kind_set;
 pub mod pdq;
 pub mod phash;
 
@@ -18,6 +19,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use dihedral::Variant;
+pub use kind_set::KindSet;
 
 /// The hash algorithms mediamatch computes and indexes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

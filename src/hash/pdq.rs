@@ -29,7 +29,7 @@ mod dct16;
 mod jarosz;
 
 use super::{Pdq, Variant};
-use crate::pixels::{Image, Pixels};
+use crate::image::pixels::{Image, Pixels};
 
 /// A PDQ hash with its quality (0-100).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

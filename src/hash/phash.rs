@@ -42,7 +42,7 @@ pub(crate) use pillow::luma;
 
 use super::dct::Dct2;
 use super::{Phash, Variant};
-use crate::pixels::Image;
+use crate::image::pixels::Image;
 
 /// Side of imagehash's thumbnail (hash_size 8 x highfreq_factor 4).
 const THUMB: usize = 32;
@@ -144,7 +144,7 @@ fn threshold(block: &Block) -> Phash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pixels::Pixels;
+    use crate::image::pixels::Pixels;
 
     /// A deterministic pseudo-random grey image (xorshift), without symmetries.
     fn noise(w: u32, h: u32, seed: u64) -> Image {

@@ -41,7 +41,7 @@ pub struct KindInfo {
 }
 
 impl<D: AsRef<[u8]>> Index<D> {
-    /// Kinds, counts, structures, sizes, format version and lists.
+    /// KindSet, counts, structures, sizes, format version and lists.
     pub fn info(&self) -> Result<Info, IndexError> {
         let kinds = self
             .layout

@@ -37,7 +37,7 @@ use std::collections::HashMap;
 
 use rayon::slice::ParallelSliceMut;
 
-use super::{Source, Tombstone};
+use super::{ListFile, Tombstone};
 use crate::catalog::{Catalog, Entry, ImportCounts, ListInfo};
 use crate::hash::HashValue;
 
@@ -123,7 +123,7 @@ pub fn list_len(catalog: &Catalog, name: &str) -> u64 {
 pub fn check_shrink(
     list: &str,
     before: u64,
-    sources: &[Source],
+    sources: &[ListFile],
     outcome: &Outcome,
     max_percent: f64,
 ) -> Result<(), ShrinkError> {
@@ -159,7 +159,7 @@ type Order = (u32, u64, u8, u32);
 ///
 /// The caller decides about rejects first: with `--strict`, a source with rejects should
 /// not be applied at all.
-pub fn apply(catalog: &mut Catalog, name: &str, sources: &[Source], opts: &ApplyOptions) -> Outcome {
+pub fn apply(catalog: &mut Catalog, name: &str, sources: &[ListFile], opts: &ApplyOptions) -> Outcome {
     let (li, created) = match catalog.list_index(name) {
         Some(i) => (i, false),
         None => {

@@ -1,4 +1,4 @@
-//! Format auto-detection and gzip.
+//! List format auto-detection and gzip.
 //!
 //! Gzip is recognised by its magic bytes (`1f 8b`), whatever the file is called, and
 //! decompressed first (concatenated members too). Then the first line that is neither
@@ -18,7 +18,7 @@
 use std::io::Read;
 
 use super::record::{role_of, Role};
-use super::{Format, ListError};
+use super::{ListError, ListFormat};
 
 /// Whether `bytes` start with the gzip magic.
 pub fn is_gzip(bytes: &[u8]) -> bool {
@@ -61,31 +61,31 @@ pub(crate) fn strip_bom(bytes: &[u8]) -> Result<&[u8], ListError> {
 
 /// Guesses the format of decompressed, BOM-stripped `text`. Never fails: text that fits
 /// nothing else is read as plain text, whose reader rejects what it cannot read.
-pub fn detect(text: &[u8]) -> Format {
+pub fn detect(text: &[u8]) -> ListFormat {
     let Some(first) =
         text.split(|&b| b == b'\n').map(|l| l.trim_ascii()).find(|l| !l.is_empty() && !l.starts_with(b"#"))
     else {
-        return Format::Text;
+        return ListFormat::Text;
     };
     match first[0] {
-        b'<' => return Format::Ncmec,
+        b'<' => return ListFormat::Ncmec,
         b'{' | b'[' => {
             return match serde_json::from_slice::<serde::de::IgnoredAny>(first) {
-                Ok(_) => Format::Jsonl,
-                Err(_) => Format::Json,
+                Ok(_) => ListFormat::Jsonl,
+                Err(_) => ListFormat::Json,
             }
         }
         _ => {}
     }
-    let Ok(first) = std::str::from_utf8(first) else { return Format::Text };
+    let Ok(first) = std::str::from_utf8(first) else { return ListFormat::Text };
     let names_hash = |sep: char| {
         first.split(sep).any(|f| matches!(role_of(f.trim().trim_matches('"')), Some((Role::Hash, _))))
     };
     if first.contains('\t') && names_hash('\t') {
-        Format::Tsv
+        ListFormat::Tsv
     } else if first.contains(',') && names_hash(',') {
-        Format::Csv
+        ListFormat::Csv
     } else {
-        Format::Text
+        ListFormat::Text
     }
 }

@@ -8,11 +8,11 @@
 //!
 //! | format | module | shape |
 //! | --- | --- | --- |
-//! | [`Format::Text`], [`Format::Pytx`] | [`text`] | `KIND:HEX`, bare `HEX` with a default kind, or `SIGNAL_TYPE VALUE` |
-//! | [`Format::Csv`], [`Format::Tsv`] | [`csv`] | a header naming the columns; also `mediamatch hash --format csv` |
-//! | [`Format::Jsonl`] | [`jsonl`] | one JSON object a line (StopNCII, Tech Against Terrorism shapes) |
-//! | [`Format::Json`], [`Format::Stopncii`] | [`jsonl`] | JSON documents: StopNCII `FetchHashes` pages, arrays of records |
-//! | [`Format::Ncmec`] | [`ncmec`] | NCMEC hash-sharing v2 `queryResult` XML |
+//! | [`ListFormat::Text`], [`ListFormat::Pytx`] | [`text`] | `KIND:HEX`, bare `HEX` with a default kind, or `SIGNAL_TYPE VALUE` |
+//! | [`ListFormat::Csv`], [`ListFormat::Tsv`] | [`csv`] | a header naming the columns; also `mediamatch hash --format csv` |
+//! | [`ListFormat::Jsonl`] | [`jsonl`] | one JSON object a line (StopNCII, Tech Against Terrorism shapes) |
+//! | [`ListFormat::Json`], [`ListFormat::Stopncii`] | [`jsonl`] | JSON documents: StopNCII `FetchHashes` pages, arrays of records |
+//! | [`ListFormat::Ncmec`] | [`ncmec`] | NCMEC hash-sharing v2 `queryResult` XML |
 //!
 //! Any of them may be gzip-compressed ([`detect`]); kinds are named by any alias in
 //! [`kind`]; statuses by any spelling in [`status`]. A value without a kind is rejected,
@@ -25,7 +25,7 @@
 //! use mediamatch::lists::{self, delta, ParseOptions};
 //!
 //! let file = b"# our own list\nmd5:d41d8cd98f00b204e9800998ecf8427e\n";
-//! let source = lists::Source::from_bytes("local.txt", file, &ParseOptions::default()).unwrap();
+//! let source = lists::ListFile::from_bytes("local.txt", file, &ParseOptions::default()).unwrap();
 //! assert_eq!(source.list.records.len(), 1);
 //!
 //! let mut catalog = Catalog::default();
@@ -130,7 +130,7 @@ pub enum ListError {
 /// A list file format (`--format`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Format {
+pub enum ListFormat {
     /// Detect from the content ([`detect::detect`]).
     #[default]
     Auto,
@@ -146,52 +146,52 @@ pub enum Format {
     Json,
     /// python-threatexchange file lines `SIGNAL_TYPE VALUE` (read by the [`text`] reader).
     Pytx,
-    /// Saved StopNCII `FetchHashes` pages (read as [`Format::Json`]).
+    /// Saved StopNCII `FetchHashes` pages (read as [`ListFormat::Json`]).
     Stopncii,
     /// NCMEC hash-sharing v2 XML pages ([`ncmec`]).
     Ncmec,
 }
 
-impl Format {
+impl ListFormat {
     /// The name used by `--format`.
     pub fn name(self) -> &'static str {
         match self {
-            Format::Auto => "auto",
-            Format::Text => "text",
-            Format::Csv => "csv",
-            Format::Tsv => "tsv",
-            Format::Jsonl => "jsonl",
-            Format::Json => "json",
-            Format::Pytx => "pytx",
-            Format::Stopncii => "stopncii",
-            Format::Ncmec => "ncmec",
+            ListFormat::Auto => "auto",
+            ListFormat::Text => "text",
+            ListFormat::Csv => "csv",
+            ListFormat::Tsv => "tsv",
+            ListFormat::Jsonl => "jsonl",
+            ListFormat::Json => "json",
+            ListFormat::Pytx => "pytx",
+            ListFormat::Stopncii => "stopncii",
+            ListFormat::Ncmec => "ncmec",
         }
     }
 
     /// Every format, `Auto` first.
-    pub const ALL: [Format; 9] = [
-        Format::Auto,
-        Format::Text,
-        Format::Csv,
-        Format::Tsv,
-        Format::Jsonl,
-        Format::Json,
-        Format::Pytx,
-        Format::Stopncii,
-        Format::Ncmec,
+    pub const ALL: [ListFormat; 9] = [
+        ListFormat::Auto,
+        ListFormat::Text,
+        ListFormat::Csv,
+        ListFormat::Tsv,
+        ListFormat::Jsonl,
+        ListFormat::Json,
+        ListFormat::Pytx,
+        ListFormat::Stopncii,
+        ListFormat::Ncmec,
     ];
 }
 
-impl fmt::Display for Format {
+impl fmt::Display for ListFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
 }
 
-impl FromStr for Format {
+impl FromStr for ListFormat {
     type Err = ListError;
-    fn from_str(s: &str) -> Result<Format, ListError> {
-        Format::ALL
+    fn from_str(s: &str) -> Result<ListFormat, ListError> {
+        ListFormat::ALL
             .into_iter()
             .find(|f| f.name().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| ListError::UnknownFormat(s.to_string()))
@@ -201,8 +201,8 @@ impl FromStr for Format {
 /// How to read a list.
 #[derive(Clone, Debug)]
 pub struct ParseOptions {
-    /// The format, or [`Format::Auto`].
-    pub format: Format,
+    /// The format, or [`ListFormat::Auto`].
+    pub format: ListFormat,
     /// The kind of values written without one (`--kind`). Kinds written in the file win.
     pub kind: Option<Kind>,
     /// Stop at the first rejected record (`--strict`); the [`ParsedList`] then holds one
@@ -221,15 +221,15 @@ pub const DEFAULT_MAX_BYTES: u64 = 4 << 30;
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions { format: Format::Auto, kind: None, strict: false, max_bytes: DEFAULT_MAX_BYTES }
+        ParseOptions { format: ListFormat::Auto, kind: None, strict: false, max_bytes: DEFAULT_MAX_BYTES }
     }
 }
 
 /// What was read from one list file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParsedList {
-    /// The format read (never [`Format::Auto`]).
-    pub format: Format,
+    /// The format read (never [`ListFormat::Auto`]).
+    pub format: ListFormat,
     /// Whether the file was gzip-compressed.
     pub gzip: bool,
     /// The records, in file order.
@@ -286,18 +286,18 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedList, ListError>
     };
     let text = detect::strip_bom(bytes)?;
     let format = match opts.format {
-        Format::Auto => detect::detect(text),
+        ListFormat::Auto => detect::detect(text),
         f => f,
     };
     let mut sink = record::Sink::new(opts.kind, opts.strict);
     let utf8 = || std::str::from_utf8(text).map_err(|_| ListError::NotUtf8);
     match format {
-        Format::Auto | Format::Text | Format::Pytx => text::read(text, &mut sink),
-        Format::Csv => csv::read(text, b',', &mut sink)?,
-        Format::Tsv => csv::read(text, b'\t', &mut sink)?,
-        Format::Jsonl => jsonl::read_lines(text, &mut sink),
-        Format::Json | Format::Stopncii => jsonl::read_document(utf8()?, &mut sink)?,
-        Format::Ncmec => ncmec::read(utf8()?, &mut sink)?,
+        ListFormat::Auto | ListFormat::Text | ListFormat::Pytx => text::read(text, &mut sink),
+        ListFormat::Csv => csv::read(text, b',', &mut sink)?,
+        ListFormat::Tsv => csv::read(text, b'\t', &mut sink)?,
+        ListFormat::Jsonl => jsonl::read_lines(text, &mut sink),
+        ListFormat::Json | ListFormat::Stopncii => jsonl::read_document(utf8()?, &mut sink)?,
+        ListFormat::Ncmec => ncmec::read(utf8()?, &mut sink)?,
     }
     Ok(ParsedList {
         format,
@@ -311,7 +311,7 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedList, ListError>
 
 /// One parsed list file with its provenance.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Source {
+pub struct ListFile {
     /// The file name (without directories), kept as the list's provenance.
     pub name: String,
     /// SHA-256 (lowercase hex) of the file's bytes as stored (compressed if gzip).
@@ -320,12 +320,12 @@ pub struct Source {
     pub list: ParsedList,
 }
 
-impl Source {
+impl ListFile {
     /// Parses `bytes` read from a file called `name`.
-    pub fn from_bytes(name: &str, bytes: &[u8], opts: &ParseOptions) -> Result<Source, ListError> {
+    pub fn from_bytes(name: &str, bytes: &[u8], opts: &ParseOptions) -> Result<ListFile, ListError> {
         let digest = sha2::Sha256::digest(bytes);
         let sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Source { name: name.to_string(), sha256, list: parse(bytes, opts)? })
+        Ok(ListFile { name: name.to_string(), sha256, list: parse(bytes, opts)? })
     }
 
     /// Reads and parses the file at `path`; errors name the path.
@@ -333,7 +333,7 @@ impl Source {
     /// The file must be a regular file: a FIFO or a device (`/dev/zero`) is refused at
     /// once, without blocking. At most [`ParseOptions::max_bytes`] + 1 bytes are read: a
     /// longer file is [`ListError::TooLarge`].
-    pub fn read(path: &Path, opts: &ParseOptions) -> Result<Source, ListError> {
+    pub fn read(path: &Path, opts: &ParseOptions) -> Result<ListFile, ListError> {
         use std::io::Read;
         let wrap = |e: ListError| ListError::File { path: path.to_path_buf(), source: Box::new(e) };
         let file = crate::regular::open_regular(path).map_err(|e| wrap(e.into()))?;
@@ -347,6 +347,6 @@ impl Source {
         }
         let name =
             path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
-        Source::from_bytes(&name, &bytes, opts).map_err(wrap)
+        ListFile::from_bytes(&name, &bytes, opts).map_err(wrap)
     }
 }

@@ -6,8 +6,9 @@
 //! of the hits it returns count. [`nearest_same_item_pdq`] finds the PDQ entry of an item
 //! closest to the input, the other side of corroboration.
 
+use crate::hash::KindSet;
 use crate::hash::{HashValue, Kind, Pdq, Variant};
-use crate::hasher::{hash_bytes, HashOptions, Hashes, ImageHashes, Kinds};
+use crate::hashing::{hash_bytes, HashOptions, Hashes, ImageHashes};
 use crate::index::{DihedralHit, Hit as IndexHit, IndexError};
 
 use super::{CheckError, Config, MatcherIndex, Origin, Thresholds};
@@ -74,7 +75,7 @@ pub(crate) struct Collected {
 }
 
 /// The kinds to compute for `index` under `config`.
-pub(crate) fn kinds_for(index: &MatcherIndex, config: &Config) -> Kinds {
+pub(crate) fn kinds_for(index: &MatcherIndex, config: &Config) -> KindSet {
     config.kinds.unwrap_or_else(|| Kind::ALL.into_iter().filter(|k| index.kind_len(*k) > 0).collect())
 }
 
@@ -82,7 +83,7 @@ pub(crate) fn kinds_for(index: &MatcherIndex, config: &Config) -> Kinds {
 pub(crate) fn collect(
     index: &MatcherIndex,
     config: &Config,
-    kinds: Kinds,
+    kinds: KindSet,
     bytes: &[u8],
     reach: &Reach,
 ) -> Result<Collected, CheckError> {

@@ -27,8 +27,9 @@ use arc_swap::ArcSwap;
 use rayon::prelude::*;
 
 use crate::decode::{DecodeError, Limits};
+use crate::hash::KindSet;
 use crate::hash::{HashValue, Kind, Variant};
-use crate::hasher::{read_at_most, Hashes, Kinds};
+use crate::hashing::{read_at_most, Hashes};
 use crate::index::{Index, IndexError};
 
 pub(crate) mod collect;
@@ -81,7 +82,7 @@ pub struct Config {
     /// Query all 8 dihedral variants of each perceptual hash (finds rotated and mirrored copies).
     pub dihedral: bool,
     /// Kinds to compute; `None` means every kind the index holds entries of.
-    pub kinds: Option<Kinds>,
+    pub kinds: Option<KindSet>,
     /// Decoder limits (width, height, pixels, allocation).
     pub limits: Limits,
     /// Largest input accepted, in bytes.
@@ -93,7 +94,7 @@ pub struct Config {
     /// reloading it ([`Index::verify`]), so a damaged or tampered file is refused instead of
     /// silently missing matches. Costs about a second per million PDQ entries.
     pub verify_on_load: bool,
-    /// Also hash and query the image extended at its edges ([`crate::extend`]): a guess
+    /// Also hash and query the image extended at its edges ([`crate::image::extend`]): a guess
     /// at the framing of the original a cropped copy was cut from.
     pub extend: bool,
     /// Corroboration: an item (same list, same non-empty id) whose pHash *and* PDQ entries
@@ -109,7 +110,7 @@ pub struct Config {
     /// Fusion policy: perceptual kinds that must all match the same item (list and id)
     /// for a perceptual match to count. Empty (the default) means any one kind suffices.
     /// Digest matches always count.
-    pub require: Kinds,
+    pub require: KindSet,
 }
 
 /// The default corroboration thresholds ([`Config::corroborate`]): pHash 12 and PDQ 64,
@@ -136,7 +137,7 @@ impl Default for Config {
             verify_on_load: true,
             extend: true,
             corroborate: Some(DEFAULT_CORROBORATE),
-            require: Kinds::NONE,
+            require: KindSet::NONE,
         }
     }
 }
@@ -363,7 +364,7 @@ impl Matcher {
     pub(crate) fn collect(
         &self,
         index: &MatcherIndex,
-        kinds: Kinds,
+        kinds: KindSet,
         bytes: &[u8],
         reach: &Reach,
     ) -> Result<Collected, CheckError> {
@@ -484,7 +485,7 @@ fn fuse(matches: &mut Vec<Match>, rule: Rule) {
     let item = |m: &Match| -> (String, String, Option<HashValue>) {
         (m.list.clone(), m.id.clone(), m.id.is_empty().then_some(m.hash))
     };
-    let mut agree: std::collections::HashMap<_, Kinds> = std::collections::HashMap::new();
+    let mut agree: std::collections::HashMap<_, KindSet> = std::collections::HashMap::new();
     for m in matches.iter() {
         agree.entry(item(m)).or_default().insert(m.kind);
     }

@@ -16,7 +16,7 @@
 //! item. Both read the same code, so they cannot disagree on what matches.
 
 use crate::hash::Kind;
-use crate::hasher::Kinds;
+use crate::hash::KindSet;
 
 #[cfg(doc)]
 use super::Config;
@@ -26,7 +26,7 @@ use super::{Origin, Thresholds};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rule {
     thresholds: Thresholds,
-    require: Kinds,
+    require: KindSet,
     corroborate: Option<Thresholds>,
 }
 
@@ -76,7 +76,7 @@ impl Rule {
     /// The rule with main `thresholds`, fusion policy `require` (perceptual kinds that must
     /// all match the same item; empty means any one suffices) and corroboration
     /// thresholds, which apply only when `require` is empty.
-    pub fn new(thresholds: Thresholds, require: Kinds, corroborate: Option<Thresholds>) -> Rule {
+    pub fn new(thresholds: Thresholds, require: KindSet, corroborate: Option<Thresholds>) -> Rule {
         Rule { thresholds, require, corroborate: corroborate.filter(|_| require.is_empty()) }
     }
 
@@ -86,7 +86,7 @@ impl Rule {
     }
 
     /// The rule for an input hashed with `kinds`: corroboration needs both PDQ and pHash.
-    pub fn for_kinds(self, kinds: Kinds) -> Rule {
+    pub fn for_kinds(self, kinds: KindSet) -> Rule {
         let both = kinds.contains(Kind::Pdq) && kinds.contains(Kind::Phash);
         Rule { corroborate: self.corroborate.filter(|_| both), ..self }
     }
@@ -97,7 +97,7 @@ impl Rule {
     }
 
     /// The fusion policy.
-    pub fn require(&self) -> Kinds {
+    pub fn require(&self) -> KindSet {
         self.require
     }
 
@@ -129,7 +129,7 @@ impl Rule {
     /// Whether a match of `kind` counts under the fusion policy, given every kind that
     /// matched the same item: digests always; perceptual kinds when every required kind
     /// is among `item`.
-    pub fn admits(&self, kind: Kind, item: Kinds) -> bool {
+    pub fn admits(&self, kind: Kind, item: KindSet) -> bool {
         !kind.is_perceptual() || self.require.iter().all(|k| item.contains(k))
     }
 
@@ -137,7 +137,7 @@ impl Rule {
     pub fn judge(&self, c: &Candidates) -> Outcome {
         let alone = |kind, d: Option<u32>| d.is_some_and(|d| self.counts_alone(kind, d, Origin::Given));
         let (pdq, phash) = (alone(Kind::Pdq, c.pdq), alone(Kind::Phash, c.phash));
-        let mut item = Kinds::NONE;
+        let mut item = KindSet::NONE;
         for (kind, ok) in [(Kind::Pdq, pdq), (Kind::Phash, phash)] {
             if ok {
                 item.insert(kind);
@@ -162,8 +162,8 @@ mod tests {
     const MAIN: Thresholds = Thresholds { pdq: 31, phash: 8 };
     const WIDE: Option<Thresholds> = Some(Thresholds { pdq: 64, phash: 12 });
 
-    fn kinds(names: &[Kind]) -> Kinds {
-        names.iter().fold(Kinds::NONE, |k, n| k.with(*n))
+    fn kinds(names: &[Kind]) -> KindSet {
+        names.iter().fold(KindSet::NONE, |k, n| k.with(*n))
     }
 
     /// One scenario: an item's nearest distances `(digest, pdq, phash, pdq_any,
@@ -223,12 +223,12 @@ mod tests {
             (Kind::Phash, 0, Extended, false, true),
             (Kind::Md5, 0, Given, true, false),
         ];
-        let rule = Rule::new(MAIN, Kinds::NONE, WIDE);
+        let rule = Rule::new(MAIN, KindSet::NONE, WIDE);
         for (kind, d, origin, alone, needs) in rows {
             assert_eq!(rule.counts_alone(kind, d, origin), alone, "{kind:?} {d} {origin:?}");
             assert_eq!(rule.needs_corroboration(kind, d, origin), needs, "{kind:?} {d} {origin:?}");
         }
-        let off = Rule::new(MAIN, Kinds::NONE, WIDE).for_kinds(kinds(&[Kind::Phash]));
+        let off = Rule::new(MAIN, KindSet::NONE, WIDE).for_kinds(kinds(&[Kind::Phash]));
         assert!(!off.needs_corroboration(Kind::Phash, 9, Given), "corroboration needs PDQ computed");
         assert_eq!(Rule::new(MAIN, kinds(&[Kind::Pdq]), WIDE).corroborate(), None);
     }
@@ -238,7 +238,7 @@ mod tests {
         let both = kinds(&[Kind::Pdq, Kind::Phash]);
         // (require, kind, the item's kinds, admitted)
         let rows = [
-            (Kinds::NONE, Kind::Pdq, kinds(&[Kind::Pdq]), true),
+            (KindSet::NONE, Kind::Pdq, kinds(&[Kind::Pdq]), true),
             (both, Kind::Pdq, kinds(&[Kind::Pdq]), false),
             (both, Kind::Phash, both, true),
             (both, Kind::Md5, kinds(&[Kind::Md5]), true),

@@ -4,7 +4,7 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageBuffer};
 
 use super::TransformError;
-use crate::pixels::{Image, Pixels};
+use crate::image::pixels::{Image, Pixels};
 
 pub(super) const COS_3_DEG: f64 = 0.998_629_534_754_573_8;
 pub(super) const SIN_3_DEG: f64 = 0.052_335_956_242_943_83;

@@ -42,7 +42,7 @@ use image::codecs::png::PngEncoder;
 use image::codecs::webp::WebPEncoder;
 use image::{ExtendedColorType, ImageEncoder};
 
-use crate::pixels::Image;
+use crate::image::pixels::Image;
 
 mod edit;
 
@@ -379,7 +379,7 @@ fn exif_orientation_tiff(orientation: u8) -> [u8; 26] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pixels::Pixels;
+    use crate::image::pixels::Pixels;
 
     #[test]
     fn names_are_unique_and_parse_back() {

@@ -19,7 +19,7 @@
 //! * `resize()` without `reducing_gap` (imagehash passes none) does **not** call `reduce()`
 //!   first, so there is no box-filter pre-shrink to reproduce.
 
-use crate::pixels::{Image, Pixels};
+use crate::image::pixels::{Image, Pixels};
 
 /// Fractional bits of Pillow's fixed-point filter taps (`PRECISION_BITS`, 32 - 8 - 2).
 const PRECISION_BITS: u32 = 32 - 8 - 2;

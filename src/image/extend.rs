@@ -16,7 +16,7 @@
 //! never bit-compatible with anything: they are queries, not list entries.
 
 use crate::hash::phash::luma;
-use crate::pixels::{Image, Pixels};
+use crate::image::pixels::{Image, Pixels};
 
 /// Each side is extended by its length divided by this (rounded): 18 restores the framing
 /// of a copy that lost 5% of the original's width on the left and on the right, and 5% of

@@ -5,74 +5,19 @@
 
 use std::io::Read;
 
-use crate::border::{self, BorderOptions, Rect};
-use crate::decode::{self, DecodeError, Format, Limits};
-use crate::extend::{self, Fill};
+use crate::decode::{self, DecodeError, ImageFormat, Limits};
 use crate::hash::digest::digests;
 use crate::hash::pdq::{self, PdqHash};
-use crate::hash::{phash, Kind, Md5, Pdq, Phash, Sha1, Sha256};
-use crate::pixels::Image;
-
-/// A set of hash kinds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct Kinds(u8);
-
-impl Kinds {
-    /// No kinds.
-    pub const NONE: Kinds = Kinds(0);
-
-    /// Every kind.
-    pub fn all() -> Kinds {
-        Kind::ALL.into_iter().collect()
-    }
-
-    /// Whether `kind` is in the set.
-    pub fn contains(self, kind: Kind) -> bool {
-        self.0 & (1 << kind.code()) != 0
-    }
-
-    /// Adds `kind`.
-    pub fn insert(&mut self, kind: Kind) {
-        self.0 |= 1 << kind.code();
-    }
-
-    /// The set with `kind` added.
-    pub fn with(mut self, kind: Kind) -> Kinds {
-        self.insert(kind);
-        self
-    }
-
-    /// Whether the set holds pHash or PDQ (and so needs decoding).
-    pub fn needs_pixels(self) -> bool {
-        self.contains(Kind::Pdq) || self.contains(Kind::Phash)
-    }
-
-    /// Whether the set is empty.
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// The kinds in canonical order.
-    pub fn iter(self) -> impl Iterator<Item = Kind> {
-        Kind::ALL.into_iter().filter(move |k| self.contains(*k))
-    }
-}
-
-impl FromIterator<Kind> for Kinds {
-    fn from_iter<I: IntoIterator<Item = Kind>>(iter: I) -> Kinds {
-        let mut set = Kinds::NONE;
-        for k in iter {
-            set.insert(k);
-        }
-        set
-    }
-}
+use crate::hash::{phash, Kind, KindSet, Md5, Pdq, Phash, Sha1, Sha256};
+use crate::image::border::{self, BorderOptions, Rect};
+use crate::image::extend::{self, Fill};
+use crate::image::pixels::Image;
 
 /// What to compute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HashOptions {
     /// The kinds to compute.
-    pub kinds: Kinds,
+    pub kinds: KindSet,
     /// Also compute the 8 dihedral variants of each perceptual hash.
     pub dihedral: bool,
     /// Decoder limits.
@@ -97,7 +42,7 @@ impl Default for HashOptions {
     /// extension and the first frame only (the reference implementations' behaviour).
     fn default() -> HashOptions {
         HashOptions {
-            kinds: Kinds::all(),
+            kinds: KindSet::all(),
             dihedral: false,
             limits: Limits::default(),
             border: false,
@@ -111,7 +56,7 @@ impl Default for HashOptions {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImageHashes {
     /// Sniffed container format.
-    pub format: Format,
+    pub format: ImageFormat,
     /// Width of the stored pixels.
     pub width: u32,
     /// Height of the stored pixels.
@@ -233,7 +178,7 @@ pub fn read_at_most<R: Read>(reader: R, max_bytes: u64) -> std::io::Result<Vec<u
     Ok(bytes)
 }
 
-/// The perceptual hashes of decoded pixels. `format` is reported as [`Format::Png`] and
+/// The perceptual hashes of decoded pixels. `format` is reported as [`ImageFormat::Png`] and
 /// `orientation` as `None` ([`hash_bytes`] fills in what the decoder found).
 pub fn hash_image(image: &Image, options: &HashOptions) -> ImageHashes {
     let mut out = hash_pixels(image, options);
@@ -259,7 +204,7 @@ pub fn hash_image(image: &Image, options: &HashOptions) -> ImageHashes {
 fn hash_pixels(image: &Image, options: &HashOptions) -> ImageHashes {
     let k = options.kinds;
     let mut out = ImageHashes {
-        format: Format::Png,
+        format: ImageFormat::Png,
         width: image.width,
         height: image.height,
         orientation: None,

@@ -51,7 +51,7 @@
 //! columns in which *every* pixel is at most a threshold away from black: that misses
 //! white and coloured frames, layered frames, and any frame that JPEG noise has touched.
 
-use crate::pixels::Image;
+use crate::image::pixels::Image;
 
 /// A rectangle of pixels inside an image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -448,7 +448,7 @@ fn median_of(hist: &[u32; 256], count: u32) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pixels::Pixels;
+    use crate::image::pixels::Pixels;
 
     fn framed(w: u32, h: u32, rect: Rect, frame: u8) -> Image {
         let mut s = vec![frame; (w * h) as usize];
