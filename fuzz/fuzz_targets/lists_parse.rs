@@ -9,7 +9,7 @@ use std::io::Write;
 use libfuzzer_sys::fuzz_target;
 use mediamatch::catalog::Catalog;
 use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
-use mediamatch::lists::{ListFormat, ParseOptions, ListFile};
+use mediamatch::lists::{ListFile, ListFormat, ParseOptions};
 use mediamatch::Kind;
 
 fuzz_target!(|data: &[u8]| {
