@@ -6,6 +6,11 @@
 //! `cargo bench --bench import` (1M lines; `MEDIAMATCH_BENCH_10M=1` adds 10M lines to
 //! the one-shot report; the criterion group always uses 1M).
 
+// The CLI tests' runner of the binary.
+#[allow(dead_code)]
+#[path = "../tests/common/cli.rs"]
+mod cli;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -54,10 +59,10 @@ fn import(index: &Path, file: &Path, extra: &[&str]) -> Run {
     let gnu_time = Path::new("/usr/bin/time");
     let mut cmd = if gnu_time.is_file() {
         let mut c = Command::new(gnu_time);
-        c.arg("-v").arg(env!("CARGO_BIN_EXE_mediamatch"));
+        c.arg("-v").arg(cli::binary());
         c
     } else {
-        Command::new(env!("CARGO_BIN_EXE_mediamatch"))
+        cli::mediamatch()
     };
     cmd.arg("import").arg(index).args(["--list", "big"]).args(extra).arg(file);
     cmd.stdout(Stdio::null()).stderr(Stdio::piped());

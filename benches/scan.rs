@@ -18,9 +18,13 @@
 //!
 //! Skips with a message when `../shared/corpus` is missing.
 
+// The CLI tests' runner of the binary.
+#[allow(dead_code)]
+#[path = "../tests/common/cli.rs"]
+mod cli;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use md5::{Digest, Md5};
@@ -57,14 +61,8 @@ fn build_index(corpus: &Path, rows: &[BTreeMap<String, String>], dir: &Path) -> 
     let list = dir.join("known.csv");
     std::fs::write(&list, csv).expect("write list");
     let index = dir.join("known.mmi");
-    let out = Command::new(env!("CARGO_BIN_EXE_mediamatch"))
-        .arg("build")
-        .arg("-o")
-        .arg(&index)
-        .arg(&list)
-        .output()
-        .expect("run mediamatch build");
-    assert!(out.status.success(), "build failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = cli::run(&[Path::new("build"), Path::new("-o"), index.as_path(), list.as_path()]);
+    assert!(out.status.success(), "build failed: {}", cli::text(&out.stderr));
     (index, known.len())
 }
 
@@ -117,13 +115,10 @@ fn library_rate(matcher: &Matcher, files: &[PathBuf], threads: usize, runs: usiz
 fn binary_rate(corpus: &Path, index: &Path, threads: usize, runs: usize) -> f64 {
     let mut best = 0.0f64;
     for _ in 0..runs {
-        let out = Command::new(env!("CARGO_BIN_EXE_mediamatch"))
-            .args(["scan", "--format", "json", "-j", &threads.to_string(), "--index"])
-            .arg(index)
-            .arg(corpus)
-            .output()
-            .expect("run mediamatch scan");
-        let stdout = String::from_utf8_lossy(&out.stdout);
+        let threads = threads.to_string();
+        let args = ["scan", "--format", "json", "-j", &threads, "--index"].map(Path::new);
+        let out = cli::run(&[&args[..], &[index, corpus]].concat());
+        let stdout = cli::text(&out.stdout);
         let summary = stdout.lines().last().expect("a summary line");
         let v: serde_json::Value = serde_json::from_str(summary).expect("summary JSON");
         assert_eq!(v["type"], "summary", "{summary}");

@@ -5,8 +5,9 @@
 #![allow(dead_code)]
 #![cfg(feature = "eval")]
 
-use std::process::Command;
+mod common;
 
+use common::cli::{run as mediamatch, text};
 use mediamatch::eval::{report, Case, CaseResult, EntryDistances, Measurements, PhotoInfo, Transform, WIDE};
 use mediamatch::hash::KindSet;
 use mediamatch::matcher::{Config, Thresholds};
@@ -207,18 +208,10 @@ struct Target {
     met: bool,
 }
 
-fn mediamatch(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mediamatch"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .expect("run mediamatch")
-}
-
 #[test]
 fn eval_fixture_photos_json() {
     let out = mediamatch(&["eval", "fixtures/photos", "--format", "json", "--threads", "2"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
     let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
     assert_eq!(stdout.lines().count(), 1, "one JSON object on one line");
@@ -306,19 +299,24 @@ fn eval_fixture_photos_json() {
 
 #[test]
 fn eval_rejects_bad_arguments() {
-    let out = mediamatch(&["eval", "fixtures/photos", "--transforms", "rotate-45"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("rotate-45"));
-    let out = mediamatch(&["eval", "fixtures/no-such-folder"]);
-    assert_eq!(out.status.code(), Some(2));
-    let out = mediamatch(&["eval", "fixtures/photos", "--max-distance", "phash=30"]);
-    assert_eq!(out.status.code(), Some(2), "beyond the query radius");
+    // (why it is refused, the arguments after `eval`, a word its message must name)
+    let rows: [(&str, &[&str], &str); 3] = [
+        ("an unknown transform", &["fixtures/photos", "--transforms", "rotate-45"], "rotate-45"),
+        ("a missing folder", &["fixtures/no-such-folder"], "fixtures/no-such-folder"),
+        ("beyond the query radius", &["fixtures/photos", "--max-distance", "phash=30"], "--max-distance"),
+    ];
+    for (why, args, names) in rows {
+        let out = mediamatch(&[&["eval"], args].concat());
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{why}: {stderr}");
+        assert!(stderr.contains(names), "{why}: the message does not name {names:?}: {stderr}");
+    }
 }
 
 #[test]
 fn eval_text_subset() {
     let out = mediamatch(&["eval", "fixtures/photos", "--transforms", "mirror,rotate-90", "--limit", "4"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let text = String::from_utf8(out.stdout).expect("UTF-8");
     assert!(text.contains("4 photos (2 known, 2 unknown"), "{text}");
     let rows: Vec<&str> =

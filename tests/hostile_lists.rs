@@ -2,30 +2,24 @@
 //! here. Each test asserts the clear error or the `file:line` reject, the counts, the exit
 //! code, and that no entry of the index was lost.
 
+mod common;
+
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
+use common::cli::{mediamatch, output_within, run, text};
 use mediamatch::index::Index;
 use serde_json::Value;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mediamatch"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// `import INDEX --list LIST --json EXTRA... FILES...`: the output and, on exit 0, the summary.
 fn import(index: &Path, list: &str, files: &[&Path], extra: &[&str]) -> (Output, Option<Value>) {
-    let out = bin()
-        .arg("import")
-        .arg(index)
-        .args(["--list", list, "--json"])
-        .args(extra)
-        .args(files)
-        .output()
-        .unwrap();
+    let mut args: Vec<OsString> =
+        vec!["import".into(), index.into(), "--list".into(), list.into(), "--json".into()];
+    args.extend(extra.iter().map(OsString::from));
+    args.extend(files.iter().map(OsString::from));
+    let out = run(&args);
     let summary = (out.status.code() == Some(0))
         .then(|| serde_json::from_str(text(&out.stdout).trim()).unwrap_or_else(|e| panic!("{e}: {out:?}")));
     (out, summary)
@@ -140,16 +134,15 @@ fn a_deeply_nested_ncmec_page_is_refused_not_a_stack_overflow() {
     assert_eq!(std::fs::read(&index).unwrap(), before);
     assert!(started.elapsed().as_secs() < 5);
 
+    // `build` and `scan` read the page through the same parser and refuse it the same way.
     let built = dir.path().join("built.mmi");
-    let out = bin().arg("build").arg("-o").arg(&built).arg(&page).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(text(&out.stderr).contains(&want), "{}", text(&out.stderr));
-    assert!(!built.exists());
-
     let empty = tempfile::tempdir().unwrap();
-    let out = bin().arg("scan").arg(empty.path()).arg("--list").arg(&page).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(text(&out.stderr).contains(&want), "{}", text(&out.stderr));
+    for args in [build_args(&built, &page, &[]), scan_args(empty.path(), &page, &[])] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(text(&out.stderr).contains(&want), "{args:?}: {}", text(&out.stderr));
+    }
+    assert!(!built.exists());
 
     // A page of normal depth still reads.
     let ok = write(
@@ -164,20 +157,28 @@ fn a_deeply_nested_ncmec_page_is_refused_not_a_stack_overflow() {
     assert_eq!(counts(&s.unwrap_or_else(|| panic!("{out:?}"))), [1, 0, 0, 0, 0]);
 }
 
-/// Runs `cmd`, killing it after `secs` seconds: a hang fails the test instead of blocking it.
-fn run_within(mut cmd: Command, secs: u64) -> Output {
-    let child =
-        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    let id = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(child.wait_with_output().unwrap()));
-    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
-        Ok(out) => out,
-        Err(_) => {
-            let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
-            panic!("{cmd:?} still running after {secs} s");
-        }
-    }
+/// `build -o OUT EXTRA... LIST`.
+fn build_args(out: &Path, list: &Path, extra: &[&str]) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["build".into(), "-o".into(), out.into()];
+    args.extend(extra.iter().map(OsString::from));
+    args.push(list.into());
+    args
+}
+
+/// `scan DIR EXTRA... --list LIST`.
+fn scan_args(dir: &Path, list: &Path, extra: &[&str]) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["scan".into(), dir.into()];
+    args.extend(extra.iter().map(OsString::from));
+    args.extend(["--list".into(), list.into()]);
+    args
+}
+
+/// Runs `mediamatch ARGS`, killing it after 20 s: a blocked open fails the test instead of
+/// hanging it.
+fn run_within_20s<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    let mut cmd = mediamatch();
+    cmd.args(args);
+    output_within(cmd, Duration::from_secs(20))
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -207,26 +208,15 @@ fn lists_over_max_list_size_are_refused_by_name_of_the_flag() {
         assert!(stderr.contains("refused by --max-list-size"), "{stderr}");
         assert!(stderr.contains("list is larger than the limit of 1048576 bytes"), "{stderr}");
         assert_eq!(std::fs::read(&index).unwrap(), before);
-        let out = bin()
-            .arg("build")
-            .arg("-o")
-            .arg(dir.path().join("b.mmi"))
-            .args(["--max-list-size", "1M"])
-            .arg(list)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{out:?}");
-        assert!(text(&out.stderr).contains("refused by --max-list-size"), "{out:?}");
+        let built = dir.path().join("b.mmi");
         let empty = tempfile::tempdir().unwrap();
-        let out = bin()
-            .arg("scan")
-            .arg(empty.path())
-            .args(["--max-list-size", "1M", "--list"])
-            .arg(list)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{out:?}");
-        assert!(text(&out.stderr).contains("refused by --max-list-size"), "{out:?}");
+        let cap = ["--max-list-size", "1M"];
+        for args in [build_args(&built, list, &cap), scan_args(empty.path(), list, &cap)] {
+            let out = run(&args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+            assert!(text(&out.stderr).contains("refused by --max-list-size"), "{args:?}: {out:?}");
+        }
+        assert!(!built.exists());
     }
     // Under the default cap the big list applies (every label changed).
     let (out, s) = import(&index, "feed", &[&big], &["--replace"]);
@@ -242,9 +232,15 @@ fn fifos_and_devices_as_lists_or_indexes_are_refused_without_blocking() {
     let fifo = dir.path().join("list.fifo");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     for list in [fifo.as_path(), Path::new("/dev/zero")] {
-        let mut cmd = bin();
-        cmd.arg("import").arg(&index).args(["--list", "feed", "--replace"]).arg(list);
-        let out = run_within(cmd, 20);
+        let args: [&std::ffi::OsStr; 6] = [
+            "import".as_ref(),
+            index.as_os_str(),
+            "--list".as_ref(),
+            "feed".as_ref(),
+            "--replace".as_ref(),
+            list.as_os_str(),
+        ];
+        let out = run_within_20s(&args);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(
@@ -270,9 +266,7 @@ fn fifos_and_devices_as_lists_or_indexes_are_refused_without_blocking() {
         vec!["import".into(), fifo_index.clone().into(), "--list".into(), "x".into(), more.clone().into()],
     ];
     for args in commands {
-        let mut cmd = bin();
-        cmd.args(&args);
-        let out = run_within(cmd, 20);
+        let out = run_within_20s(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
         assert!(text(&out.stderr).contains("not a regular file"), "{args:?}: {out:?}");
     }
@@ -280,14 +274,13 @@ fn fifos_and_devices_as_lists_or_indexes_are_refused_without_blocking() {
 
     // /dev/zero as the index: refused before a lock file is made beside it.
     let had_lock = Path::new("/dev/zero.lock").exists();
-    let out = run_within(
-        {
-            let mut c = bin();
-            c.args(["import", "/dev/zero", "--list", "x"]).arg(&more);
-            c
-        },
-        20,
-    );
+    let out = run_within_20s(&[
+        "import".as_ref(),
+        "/dev/zero".as_ref(),
+        "--list".as_ref(),
+        "x".as_ref(),
+        more.as_os_str(),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(text(&out.stderr).contains("/dev/zero is not a regular file"), "{out:?}");
     assert!(had_lock || !Path::new("/dev/zero.lock").exists());

@@ -9,9 +9,10 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use common::cli;
 use common::hostile::{self, Expect};
 
 /// The records of one run, by file name (raw bytes), and the summary.
@@ -51,36 +52,20 @@ fn decode_base64(s: &str) -> Vec<u8> {
     out
 }
 
+/// `scan DIR --list DEMO --format json` under a 4 GB address-space cap.
 fn scan_capped(dir: &std::path::Path) -> Run {
-    let mut child = Command::new("prlimit")
-        .arg("--as=4000000000")
-        .arg(env!("CARGO_BIN_EXE_mediamatch"))
+    let mut cmd = Command::new("prlimit");
+    cmd.arg("--as=4000000000")
+        .arg(cli::binary())
         .arg("scan")
         .arg(dir)
         .arg("--list")
         .arg(hostile::demo_list())
-        .args(["--format", "json", "--threads", "2"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("prlimit runs mediamatch");
+        .args(["--format", "json", "--threads", "2"]);
     // A hang is a failure, not a stuck test run: generous, far above any per-file budget.
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > Duration::from_secs(600) {
-            let _ = child.kill();
-            panic!("the hostile scan did not finish in 600 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().expect("output");
-    let stdout = String::from_utf8(out.stdout).expect("JSON Lines are UTF-8");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let records: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    let out = cli::output_within(cmd, Duration::from_secs(600));
+    let stderr = cli::text(&out.stderr);
+    let records: Vec<serde_json::Value> = cli::json_lines(&out.stdout);
     let (summary, rest) = records.split_last().unwrap_or_else(|| panic!("no output; stderr: {stderr}"));
     assert_eq!(summary["type"], "summary", "the last record is the summary: {summary}; stderr: {stderr}");
     let mut by_file: BTreeMap<Vec<u8>, Vec<serde_json::Value>> = BTreeMap::new();

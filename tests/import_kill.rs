@@ -8,6 +8,8 @@
 //! it a few milliseconds later, so some kills surely land during the write.
 #![cfg(unix)]
 
+mod common;
+
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -61,8 +63,9 @@ fn temp_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// `import INDEX --list big --replace LIST` as a child to kill (stdout dropped, stderr kept).
 fn import(index: &Path, list: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mediamatch"));
+    let mut cmd = common::cli::mediamatch();
     cmd.arg("import")
         .arg(index)
         .args(["--list", "big", "--replace"])
@@ -75,7 +78,7 @@ fn import(index: &Path, list: &Path) -> Command {
 fn run_import(index: &Path, list: &Path) -> Duration {
     let start = Instant::now();
     let out = import(index, list).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{}", common::cli::text(&out.stderr));
     start.elapsed()
 }
 

@@ -7,12 +7,14 @@
 //! the last commit of format 1 from `tests/data/lists/local.txt` (see the README there), so
 //! its catalog is known independently of the reader under test: it is that list file's.
 
+mod common;
 mod index_support;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::cli::{crate_dir, run, text};
 use index_support::{all_structures, catalog_of};
 use mediamatch::catalog::Catalog;
 use mediamatch::index::{build, BuildOptions, Index, IndexError, LegacyIndex, Structure, FORMAT_VERSION};
@@ -23,7 +25,7 @@ use mediamatch::{HashValue, Kind, Pdq, Phash};
 const ITEMS_TAG: u32 = 6;
 
 fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+    crate_dir().join("tests/data").join(rel)
 }
 
 /// The bytes of the real format 1 fixture.
@@ -42,12 +44,8 @@ fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
-fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mediamatch")).args(args).output().unwrap()
-}
-
 fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    text(&out.stderr)
 }
 
 fn s(p: &Path) -> &str {

@@ -5,7 +5,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -288,13 +287,14 @@ fn check_batch_keeps_input_order() {
     assert!(matcher.check_batch::<Vec<u8>>(&[]).is_empty());
 }
 
+/// Runs `mediamatch ARGS`, which must succeed.
 fn mediamatch(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mediamatch")).args(args).output().expect("mediamatch runs");
+    let out = common::cli::run(args);
     assert!(
         out.status.success(),
         "mediamatch {args:?} failed: {}\n{}",
         out.status,
-        String::from_utf8_lossy(&out.stderr)
+        common::cli::text(&out.stderr)
     );
 }
 

@@ -26,7 +26,7 @@ use mediamatch::lists::ListFile;
 
 use super::lists::{now_secs, read_lists, ListArgs};
 use super::output::{chosen, text_or_json, OutputFormat};
-use super::print::{csv::Table, Printer};
+use super::print::print_one;
 use super::record::{ImportSummary, Record};
 use super::Exit;
 
@@ -135,9 +135,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         dry_run: args.dry_run,
     });
     let format = chosen(args.output_format, args.json);
-    let mut printer = Printer::new(format, std::io::stdout().lock(), Table::None);
-    printer.print(&summary)?;
-    printer.finish()?;
+    print_one(format, &summary)?;
     Ok(Exit::Success)
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::output::{chosen, text_or_json, OutputFormat};
-use super::print::{csv::Table, Printer};
+use super::print::print_one;
 use super::record::{IndexInfo, KindSection, ListInfo, Record};
 use super::Exit;
 
@@ -74,8 +74,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         table_bytes: info.table_bytes,
     });
     let format = chosen(args.format, args.json);
-    let mut printer = Printer::new(format, std::io::stdout().lock(), Table::None);
-    printer.print(&record)?;
-    printer.finish()?;
+    print_one(format, &record)?;
     Ok(Exit::Success)
 }

@@ -16,6 +16,14 @@ use std::io::Write;
 use super::output::OutputFormat;
 use super::record::Record;
 
+/// Prints the one record of a command that answers with one (`info`, an import's summary)
+/// to stdout in `format`.
+pub(crate) fn print_one(format: OutputFormat, record: &Record<'_>) -> std::io::Result<()> {
+    let mut printer = Printer::new(format, std::io::stdout().lock(), csv::Table::None);
+    printer.print(record)?;
+    printer.finish()
+}
+
 /// Writes records to `out` (and messages to stderr) in one format.
 pub(crate) struct Printer<W: Write> {
     format: OutputFormat,
