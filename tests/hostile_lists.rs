@@ -388,3 +388,38 @@ fn an_out_of_range_number_in_a_jsonl_field_rejects_nothing_it_does_not_need() {
     ids.sort();
     assert_eq!(ids, ["1", "123456789012345678901234567890"], "the long id is kept exactly");
 }
+
+#[test]
+fn html_pages_are_refused_by_import_and_build_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = index_of_1000(dir.path());
+    let before = std::fs::read(&index).unwrap();
+    let pages = [
+        (
+            "doctype.xml",
+            "<!DOCTYPE html>\n<html><body><h1>502 Bad Gateway</h1></body></html>\n".as_bytes().to_vec(),
+        ),
+        ("lower.csv", b"\n\n  <!doctype html><title>Sign in</title>".to_vec()),
+        ("bom.txt", b"\xef\xbb\xbf<HTML><BODY></BODY></HTML>".to_vec()),
+        ("page.xml.gz", gzip(b"<html>\n</html>\n")),
+    ];
+    for (name, bytes) in pages {
+        let page = write(dir.path(), name, bytes);
+        for format in [&[][..], &["--format", "ncmec"][..]] {
+            let (out, s) =
+                import(&index, "feed", &[&page], &[&["--replace", "--allow-shrink"][..], format].concat());
+            let stderr = text(&out.stderr);
+            assert!(s.is_none());
+            assert_eq!(out.status.code(), Some(2), "{stderr}");
+            assert!(
+                stderr.contains(name) && stderr.contains("looks like an HTML page, not a hash list"),
+                "{stderr}"
+            );
+            assert_eq!(std::fs::read(&index).unwrap(), before, "index untouched");
+        }
+        let out = bin().arg("build").arg("-o").arg(dir.path().join("b.mmi")).arg(&page).output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(name) && stderr.contains("looks like an HTML page"), "{stderr}");
+    }
+}

@@ -456,3 +456,57 @@ fn source_keeps_name_and_sha256_of_the_stored_bytes() {
     let missing = lists::ListFile::read(&dir.path().join("nope.csv"), &ParseOptions::default());
     assert!(missing.unwrap_err().to_string().contains("nope.csv"));
 }
+
+/// HTML pages in the spellings proxies and login walls send, for `lists::parse`.
+const HTML_PAGES: [&str; 6] = [
+    "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body></body></html>\n",
+    "<!doctype html><html lang=en><body>Sign in</body></html>",
+    "\u{feff}  \n\t<HTML>\n<BODY>Login</BODY></HTML>\n",
+    "<?xml version=\"1.0\"?>\n<!-- saved by a proxy -->\n<html xmlns=\"http://www.w3.org/1999/xhtml\"></html>",
+    "<html>",
+    "\r\n<!-- no doctype -->\r\n<body>\r\n<queryResult/>\r\n</body>\r\n",
+];
+
+#[test]
+fn html_pages_are_refused_as_html_by_auto_and_ncmec() {
+    for page in HTML_PAGES {
+        for bytes in [page.as_bytes().to_vec(), gzip(page.as_bytes())] {
+            for format in [ListFormat::Auto, ListFormat::Ncmec] {
+                let err =
+                    lists::parse(&bytes, &ParseOptions { format, ..ParseOptions::default() }).unwrap_err();
+                assert!(matches!(err, ListError::Html { .. }), "{format} {page:?}: {err:?}");
+                assert!(err.to_string().starts_with("looks like an HTML page, not a hash list"), "{err}");
+            }
+        }
+    }
+    // XML that only resembles HTML is still NCMEC XML.
+    for page in
+        ["<queryResult><images/></queryResult>", "<htmlish/>", "<?xml version=\"1.0\"?><queryResult/>"]
+    {
+        let err = lists::parse(page.as_bytes(), &ParseOptions::default());
+        assert!(!matches!(err, Err(ListError::Html { .. })), "{page}: {err:?}");
+    }
+}
+
+#[test]
+fn gzip_limit_is_exact_in_one_pass() {
+    let body = vec![b'#'; 100_000];
+    let opts = |max_bytes| ParseOptions { max_bytes, ..ParseOptions::default() };
+    // Inflating to exactly the limit is read; one byte more is refused.
+    let packed = gzip(&body);
+    assert!(lists::parse(&packed, &opts(100_000)).is_ok());
+    assert!(matches!(lists::parse(&packed, &opts(99_999)), Err(ListError::TooLarge { limit: 99_999 })));
+    // Two members: the trailer states only the last one's size.
+    let mut two = gzip(&body[..10]);
+    two.extend(gzip(&body[10..]));
+    assert!(lists::parse(&two, &opts(100_000)).is_ok());
+    assert!(matches!(lists::parse(&two, &opts(99_999)), Err(ListError::TooLarge { .. })));
+    // A trailer that lies (states 16 bytes) neither lifts the limit nor truncates the list.
+    let mut lying = gzip(format!("md5:{}\n{}", "0".repeat(32), "#".repeat(100_000)).as_bytes());
+    let at = lying.len() - 4;
+    lying[at..].copy_from_slice(&16u32.to_le_bytes());
+    assert!(matches!(
+        lists::parse(&lying, &opts(1000)),
+        Err(ListError::Gzip(_) | ListError::TooLarge { .. })
+    ));
+}

@@ -92,6 +92,13 @@ pub enum ListError {
     /// The file is UTF-16; lists must be UTF-8.
     #[error("the file is UTF-16; convert it to UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)")]
     Utf16,
+    /// The file is an HTML page (an error or login page saved instead of the list), read
+    /// with `--format auto` or `ncmec`; see [`detect::html_start`].
+    #[error("looks like an HTML page, not a hash list: it starts with {start} (an error or login page saved instead of the list?)")]
+    Html {
+        /// The page's opening tag, as written.
+        start: String,
+    },
     /// A JSON document or XML page is not valid UTF-8.
     #[error("not valid UTF-8")]
     NotUtf8,
@@ -289,6 +296,11 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedList, ListError>
         ListFormat::Auto => detect::detect(text),
         f => f,
     };
+    if matches!(format, ListFormat::Ncmec) {
+        if let Some(start) = detect::html_start(text) {
+            return Err(ListError::Html { start });
+        }
+    }
     let mut sink = record::Sink::new(opts.kind, opts.strict);
     let utf8 = || std::str::from_utf8(text).map_err(|_| ListError::NotUtf8);
     match format {
