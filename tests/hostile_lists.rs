@@ -417,7 +417,8 @@ fn html_pages_are_refused_by_import_and_build_naming_the_file() {
             );
             assert_eq!(std::fs::read(&index).unwrap(), before, "index untouched");
         }
-        let out = bin().arg("build").arg("-o").arg(dir.path().join("b.mmi")).arg(&page).output().unwrap();
+        let out =
+            mediamatch().arg("build").arg("-o").arg(dir.path().join("b.mmi")).arg(&page).output().unwrap();
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains(name) && stderr.contains("looks like an HTML page"), "{stderr}");
