@@ -59,7 +59,8 @@ use std::str::FromStr;
 use sha2::Digest;
 
 use crate::hash::Kind;
-pub use record::{skip_kind, Record, Tombstone, SKIP_VARIANT};
+use record::skip_kind;
+pub use record::{Record, Tombstone, SKIP_VARIANT};
 pub use reject::{Reject, RejectReason};
 
 /// Why a hash list could not be read at all. (A bad line is not an error: it becomes a
@@ -257,7 +258,7 @@ impl ParsedList {
     }
 
     /// The skipped records by kind (`photodna`, `tmk`, ...; `variant` for dihedral-variant
-    /// rows; see [`skip_kind`]); the counts add up to [`ParsedList::skipped_total`].
+    /// rows, any other reason under its own text); the counts add up to [`ParsedList::skipped_total`].
     ///
     /// ```
     /// use std::collections::BTreeMap;

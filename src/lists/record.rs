@@ -182,7 +182,7 @@ const UNSUPPORTED_PREFIX: &str = "unsupported kind ";
 /// What a skip reason counts, for a summary by kind: the canonical name of an
 /// uncomputable kind (`photodna`, `tmk`, ...), `variant` for [`SKIP_VARIANT`], else the
 /// reason itself.
-pub fn skip_kind(reason: &str) -> &str {
+pub(crate) fn skip_kind(reason: &str) -> &str {
     if reason == SKIP_VARIANT {
         return "variant";
     }
