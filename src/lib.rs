@@ -31,6 +31,7 @@
 //! | opening files that must be regular without blocking on a FIFO | [`regular`] |
 //! | [`Matcher`], [`Config`], [`Verdict`]: checking uploads, reloading | [`matcher`] |
 //! | the one matching rule: thresholds, fusion policy, corroboration | [`matcher::rule`] |
+//! | how surprising a match is at this index size: E-values, the null model | [`significance`] ([`significance::null`]) |
 //! | transforms, measurements, reports, sweeps and targets for choosing thresholds | `eval` (cargo feature `eval`, on by default; judged by [`matcher::rule`]) |
 //! | the command-line tool: one module per subcommand, one record type and one printer per format | the binary's `src/cli/` (`record.rs`, `print/`) |
 //!
@@ -154,6 +155,7 @@ pub mod index;
 pub mod lists;
 pub mod matcher;
 pub mod regular;
+pub mod significance;
 
 pub use error::{Error, Result};
 pub use hash::KindSet;

@@ -10,7 +10,8 @@ use index_support::{canonical, catalog_of, oracle};
 use mediamatch::index::{build, write_atomic, BuildOptions};
 use mediamatch::{HashValue, Md5, Pdq, Phash};
 
-use common::QueryMatch as Match;
+use common::{EValue, QueryMatch as Match};
+use mediamatch::significance::NullModel;
 
 fn values() -> Vec<HashValue> {
     let mut v = Vec::new();
@@ -40,6 +41,7 @@ fn query_json_lines_match_the_oracle() {
         HashValue::Pdq(Pdq { words: [3, !0, 0x1234, 0] }),
         HashValue::Md5(Md5([0xab; 16])),
     ];
+    let n_of = |kind| entries.iter().filter(|e| e.value.kind() == kind).count() as f64;
     for (max, radius_phash, radius_pdq) in [(None, 8, 31), (Some("3"), 3, 3), (Some("0"), 0, 0)] {
         let mut args = vec!["query", "--index", &index, "--format", "json"];
         if let Some(m) = max {
@@ -50,6 +52,11 @@ fn query_json_lines_match_the_oracle() {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         let mut got: Vec<Match> = json_lines(&out.stdout);
+        // E-values agree to rounding: compare 9 significant digits.
+        let round = |e: EValue| EValue(format!("{:.8e}", e.0).parse().expect("a number"));
+        for m in &mut got {
+            m.evalue = round(m.evalue);
+        }
         got.sort();
         let mut want = Vec::new();
         for q in &queries {
@@ -66,6 +73,8 @@ fn query_json_lines_match_the_oracle() {
                         query: q.to_string(),
                         kind: q.kind().name().into(),
                         distance: d,
+                        // One hash per query: the kind's entries times the null tail.
+                        evalue: round(EValue(n_of(q.kind()) * NullModel::builtin().tail(q.kind(), d))),
                         id: entry.id.clone(),
                         list: catalog.lists[l as usize].name.clone(),
                         label: entry.label.clone(),
@@ -90,7 +99,7 @@ fn query_exit_codes() {
     assert_eq!(text.status.code(), Some(0));
     let lines = String::from_utf8(text.stdout).unwrap();
     assert_eq!(lines.lines().count(), 3, "two entries, one on two lists: {lines}");
-    assert!(lines.lines().all(|l| l.starts_with("md5:abab") && l.split('\t').count() == 5));
+    assert!(lines.lines().all(|l| l.starts_with("md5:abab") && l.split('\t').count() == 6));
     let bad = run(&["query", "--index", &index, "phash:zz", "md5:abababababababababababababababab"]);
     assert_eq!(bad.status.code(), Some(2), "a bad query is an error even when another matched");
     assert!(String::from_utf8_lossy(&bad.stderr).contains("phash:zz"));

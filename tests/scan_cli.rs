@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::cli::{crate_dir, run, run_in};
+use common::EValue;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -27,6 +28,7 @@ struct MatchRec {
     path_bytes: Option<String>,
     kind: String,
     distance: u32,
+    evalue: EValue,
     variant: Option<String>,
     list: String,
     id: String,
@@ -77,6 +79,8 @@ struct SummaryRec {
     errors: u64,
     matches: u64,
     matched_files: u64,
+    weak: u64,
+    weak_files: u64,
     low_quality: u64,
     skipped_special: u64,
     skipped_symlinks: u64,
@@ -88,6 +92,8 @@ struct SummaryRec {
 #[derive(Debug, Default)]
 struct Report {
     matches: Vec<MatchRec>,
+    /// `weak` records (with `--show-weak`).
+    weak: Vec<MatchRec>,
     errors: Vec<ErrorRec>,
     not_images: Vec<NotImageRec>,
     low_quality: Vec<LowQualityRec>,
@@ -140,6 +146,7 @@ fn parse_json(out: &Output) -> Report {
         let v = serde_json::Value::Object(obj.clone());
         match tag.as_str() {
             Some("match") => r.matches.push(strict(v, line)),
+            Some("weak") => r.weak.push(strict(v, line)),
             Some("error") => r.errors.push(strict(v, line)),
             Some("not_image") => r.not_images.push(strict(v, line)),
             Some("low_quality") => r.low_quality.push(strict(v, line)),
@@ -165,6 +172,16 @@ fn parse_json(out: &Output) -> Report {
     let files: BTreeSet<&str> = r.matches.iter().map(|m| m.path.as_str()).collect();
     assert_eq!(s.matched_files, files.len() as u64, "summary.matched_files");
     assert_eq!(s.errors, r.errors.len() as u64, "summary.errors");
+    if !r.weak.is_empty() {
+        assert_eq!(s.weak, r.weak.len() as u64, "summary.weak, with --show-weak");
+        let weak_only: BTreeSet<&str> =
+            r.weak.iter().map(|m| m.path.as_str()).filter(|p| !files.contains(p)).collect();
+        assert_eq!(s.weak_files, weak_only.len() as u64, "summary.weak_files");
+    }
+    assert!(s.weak_files <= s.weak);
+    for m in r.matches.iter().chain(&r.weak) {
+        assert!(m.evalue.0 >= 0.0 && m.evalue.0.is_finite(), "evalue of {m:?}");
+    }
     assert_eq!(s.not_images, r.not_images.len() as u64, "summary.not_images");
     assert_eq!(s.low_quality, r.low_quality.len() as u64, "summary.low_quality");
     assert_eq!(s.files, s.images + s.not_images + s.errors, "files = images + not images + errors");
@@ -306,6 +323,44 @@ fn no_dihedral_loses_the_rotated_and_mirrored_copies() {
 }
 
 #[test]
+fn max_evalue_turns_insignificant_matches_into_weak_records() {
+    let default = demo_scan(&[]);
+    assert!(!default.matches.is_empty());
+    assert!(default.weak.is_empty(), "weak records only with --show-weak");
+    // A limit no perceptual match can meet: every perceptual match becomes weak, digest
+    // matches stay.
+    let strict = demo_scan(&["--max-evalue", "1e-300", "--show-weak"]);
+    assert!(strict.matches.iter().all(|m| m.kind == "md5" || m.kind == "sha1" || m.kind == "sha256"));
+    let perceptual = |r: &Report| -> BTreeSet<(String, String, String)> {
+        r.matches
+            .iter()
+            .filter(|m| m.kind == "pdq" || m.kind == "phash")
+            .map(|m| (file_name(&m.path), m.kind.clone(), m.id.clone()))
+            .collect()
+    };
+    let weak: BTreeSet<_> =
+        strict.weak.iter().map(|m| (file_name(&m.path), m.kind.clone(), m.id.clone())).collect();
+    let plain: BTreeSet<_> = perceptual(&default).into_iter().filter(|(_, _, _)| true).collect();
+    // Every default perceptual match within the caps is now weak (corroborated ones too).
+    assert!(!weak.is_empty());
+    assert!(plain.is_subset(&weak), "missing from weak: {:?}", plain.difference(&weak).collect::<Vec<_>>());
+    assert!(strict.weak.iter().all(|m| m.evalue.0 > 1e-300));
+    assert!(strict.summary().weak >= strict.weak.len() as u64);
+    // Without --show-weak they are counted, not printed.
+    let counted = demo_scan(&["--max-evalue", "1e-300"]);
+    assert!(counted.weak.is_empty());
+    assert_eq!(counted.summary().weak, strict.summary().weak);
+    // No limit: at least the default's matches, each with its E-value.
+    let open = demo_scan(&["--max-evalue", "inf"]);
+    assert!(perceptual(&open).is_superset(&perceptual(&default)));
+    assert_eq!(open.summary().weak, 0);
+    for bad in ["0", "-1", "x"] {
+        let out = run(&["scan", s(&demo_dir()), "--list", s(&demo_list()), "--max-evalue", bad]);
+        assert_eq!(out.status.code(), Some(2), "--max-evalue {bad}");
+    }
+}
+
+#[test]
 fn zero_distance_finds_fewer_matches() {
     let all = demo_scan(&[]);
     // Corroboration would still accept pHash 12 + PDQ 64: turn it off for exact matching.
@@ -356,6 +411,7 @@ fn csv_has_a_header_and_the_json_matches() {
             "path",
             "kind",
             "distance",
+            "evalue",
             "variant",
             "list",
             "id",
@@ -364,26 +420,29 @@ fn csv_has_a_header_and_the_json_matches() {
             "extended",
             "corroborated",
             "kinds",
-            "frame"
+            "frame",
+            "weak"
         ]
     );
     let mut rows = BTreeSet::new();
     for rec in rdr.records() {
         let rec = rec.expect("a CSV row");
-        assert_eq!(rec.len(), 12);
-        assert_eq!(&rec[11], "", "still images match on frame 0: no frame number");
+        assert_eq!(rec.len(), 14);
+        assert_eq!(&rec[12], "", "still images match on frame 0: no frame number");
+        assert_eq!(&rec[13], "false", "no weak rows without --show-weak");
         rows.insert((
             rec[0].to_string(),
             rec[1].to_string(),
             rec[2].parse::<u32>().expect("distance"),
-            rec[3].to_string(),
+            EValue(rec[3].parse::<f64>().expect("evalue")),
             rec[4].to_string(),
             rec[5].to_string(),
             rec[6].to_string(),
-            rec[7].parse::<bool>().expect("trimmed"),
-            rec[8].parse::<bool>().expect("extended"),
-            rec[9].parse::<bool>().expect("corroborated"),
-            rec[10].to_string(),
+            rec[7].to_string(),
+            rec[8].parse::<bool>().expect("trimmed"),
+            rec[9].parse::<bool>().expect("extended"),
+            rec[10].parse::<bool>().expect("corroborated"),
+            rec[11].to_string(),
         ));
     }
     let json: BTreeSet<_> = demo_scan(&[])
@@ -395,6 +454,7 @@ fn csv_has_a_header_and_the_json_matches() {
                 m.path,
                 m.kind,
                 m.distance,
+                m.evalue,
                 m.variant.unwrap_or_default(),
                 m.list,
                 m.id,

@@ -6,8 +6,11 @@ use anyhow::Context;
 
 use super::output::{chosen, text_or_json, OutputFormat};
 use super::print::print_one;
-use super::record::{IndexInfo, KindSection, ListInfo, Record};
+use super::record::{Effective, IndexInfo, KindSection, ListInfo, Record};
 use super::Exit;
+use mediamatch::matcher::{Thresholds, DEFAULT_CORROBORATE};
+use mediamatch::significance::{IndexSizes, QueryCounts, Significance};
+use mediamatch::Kind;
 
 /// Arguments of `mediamatch info`.
 #[derive(clap::Args, Debug)]
@@ -25,12 +28,33 @@ pub(crate) struct Args {
     /// wrong answers. A note on stderr says the answers come from an unchecked index.
     #[arg(long)]
     no_verify: bool,
+    /// The E-value limit the effective thresholds are computed for.
+    #[arg(long, value_parser = super::parse::evalue, default_value = super::parse::DEFAULT_MAX_EVALUE_TEXT.as_str())]
+    max_evalue: f64,
+}
+
+/// The default caps under `max_evalue`, for a still image with a border, at `sizes`.
+fn effective(sizes: IndexSizes, max_evalue: f64) -> Effective {
+    let queries = QueryCounts::BORDERED_IMAGE;
+    let sig = Significance::of(sizes, queries);
+    let (caps, c) = (Thresholds::default(), DEFAULT_CORROBORATE);
+    Effective {
+        max_evalue,
+        queries_pdq: queries.pdq,
+        queries_phash: queries.phash,
+        item_pairs: sizes.item_pairs,
+        pdq: (caps.pdq, sig.threshold(Kind::Pdq, caps.pdq, max_evalue)),
+        phash: (caps.phash, sig.threshold(Kind::Phash, caps.phash, max_evalue)),
+        corroborate_phash: (c.phash, sig.joint_phash_threshold(c.phash, c.pdq, max_evalue)),
+        corroborate_pdq: (c.pdq, sig.joint_pdq_threshold(c.phash, c.pdq, max_evalue)),
+    }
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let path = args.index.display();
     let index = super::open_checked(&args.index, !args.no_verify)?;
     let info = index.info().with_context(|| format!("{path}"))?;
+    let sizes = IndexSizes::of_index(&index).with_context(|| format!("{path}"))?;
     let kinds = info
         .kinds
         .into_iter()
@@ -70,6 +94,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         kinds,
         lists,
         popcount: mediamatch::index::popcount::selected_features(),
+        significance: effective(sizes, args.max_evalue),
         string_bytes: info.string_bytes,
         table_bytes: info.table_bytes,
     });

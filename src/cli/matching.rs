@@ -1,4 +1,4 @@
-//! The matching options `scan` and `eval` share: thresholds, quality floor, which hash sets
+//! The matching options `scan` and `eval` share: thresholds, E-value limit, quality floor, which hash sets
 //! are queried (dihedral variants, border-trimmed content, edge-extended guesses), the
 //! fusion policy and corroboration.
 
@@ -13,6 +13,11 @@ pub(crate) struct MatchArgs {
     /// Match thresholds, `pdq=N,phash=M`; a kind left out keeps its default.
     #[arg(long, value_parser = parse::thresholds, default_value = parse::DEFAULT_THRESHOLDS.as_str())]
     pub(crate) max_distance: Thresholds,
+    /// Largest E-value of a perceptual match: the expected number of unrelated entries this
+    /// close by chance, given the index's size and the hashes the file queried. Candidates
+    /// within `--max-distance` but over it are weak, not matches (`inf`: no limit).
+    #[arg(long, value_parser = parse::evalue, default_value = parse::DEFAULT_MAX_EVALUE_TEXT.as_str())]
+    pub(crate) max_evalue: f64,
     /// PDQ hashes of lower quality (0-100) are not matched perceptually.
     #[arg(long, default_value_t = DEFAULT_MIN_QUALITY,
           value_parser = clap::value_parser!(u8).range(0..=100))]
@@ -51,6 +56,7 @@ impl MatchArgs {
     pub(crate) fn config(&self, base: Config) -> Config {
         Config {
             thresholds: self.max_distance,
+            max_evalue: self.max_evalue,
             min_quality: self.min_quality,
             dihedral: !self.no_dihedral,
             border: !self.no_border,

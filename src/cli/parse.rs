@@ -7,6 +7,7 @@ use std::time::Duration;
 use mediamatch::hash::KindSet;
 use mediamatch::lists::{ListFormat, DEFAULT_MAX_BYTES};
 use mediamatch::matcher::{Thresholds, DEFAULT_CORROBORATE};
+use mediamatch::significance::DEFAULT_MAX_EVALUE;
 use mediamatch::Kind;
 
 /// `--max-distance`'s default, `pdq=31,phash=8`, from [`Thresholds::default`].
@@ -16,6 +17,18 @@ pub(crate) static DEFAULT_THRESHOLDS: LazyLock<String> =
 /// `--corroborate`'s default, `pdq=64,phash=12`, from [`DEFAULT_CORROBORATE`].
 pub(crate) static DEFAULT_CORROBORATION: LazyLock<String> =
     LazyLock::new(|| thresholds_text(DEFAULT_CORROBORATE));
+
+/// `--max-evalue`'s default, `1e-6`, from [`DEFAULT_MAX_EVALUE`].
+pub(crate) static DEFAULT_MAX_EVALUE_TEXT: LazyLock<String> =
+    LazyLock::new(|| format!("{DEFAULT_MAX_EVALUE:e}"));
+
+/// An E-value limit: a positive number (`1e-6`, `0.001`), or `inf` for no limit.
+pub(crate) fn evalue(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number (e.g. 1e-6, or inf for no limit)")),
+    }
+}
 
 /// `--max-list-size`'s default, `4G`, from [`DEFAULT_MAX_BYTES`].
 pub(crate) static DEFAULT_MAX_LIST_SIZE: LazyLock<String> = LazyLock::new(|| size_text(DEFAULT_MAX_BYTES));

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use anyhow::Context;
 use mediamatch::matcher::Thresholds;
+use mediamatch::significance::{IndexSizes, QueryCounts, Significance};
 use mediamatch::HashValue;
 
 use super::output::{text_or_json, OutputFormat};
@@ -31,7 +32,8 @@ pub(crate) struct Args {
     #[arg(long, short = 'd', help = MAX_DISTANCE_HELP.as_str())]
     max_distance: Option<u32>,
     /// Output format: text (one tab-separated line per match: query, distance, list, id,
-    /// label) or json (JSON Lines, one `match` record per match).
+    /// label, E-value) or json (JSON Lines, one `match` record per match). Every hit within
+    /// the distance is printed, whatever its E-value (`scan` applies `--max-evalue`).
     #[arg(long, value_parser = text_or_json(), default_value_t = OutputFormat::Text)]
     format: OutputFormat,
     /// Skip the full check of the index (checksum and every structure) before answering:
@@ -50,6 +52,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         .map(|l| index.list(l).map(|info| info.name))
         .collect::<Result<_, _>>()
         .with_context(|| format!("{}", args.index.display()))?;
+    // One hash per query: E-values multiply the index's entries of the kind by 1.
+    let sizes = IndexSizes::of_index(&index).with_context(|| format!("{}", args.index.display()))?;
+    let significance = Significance::of(sizes, QueryCounts { pdq: 1, phash: 1, digest: 1 });
     let stdout = std::io::stdout();
     let mut printer = Printer::new(args.format, std::io::BufWriter::new(stdout.lock()), Table::None);
     let (mut matched, mut errored) = (false, false);
@@ -87,12 +92,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                 }
             };
             matched = true;
+            let evalue = significance.evalue(kind, hit.distance);
             for &l in &entry.lists {
                 let list = list_names.get(l as usize).map_or("", String::as_str);
                 printer.print(&Record::QueryMatch(QueryMatch {
                     query: &query,
                     kind: kind.name(),
                     distance: hit.distance,
+                    evalue,
                     id: entry.id,
                     list,
                     label: entry.label,

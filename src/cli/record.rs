@@ -18,6 +18,9 @@ use super::path_text::PathText;
 pub(crate) enum Record<'a> {
     /// `scan`: a file matched a list entry.
     Match(ScanMatch<'a>),
+    /// `scan --show-weak`: a candidate within a threshold cap whose E-value is over
+    /// `--max-evalue`: not a match, for analysts (same fields as `match`).
+    Weak(ScanMatch<'a>),
     /// `query`: a hash matched a list entry (also `"type":"match"`, with query fields).
     #[serde(rename = "match")]
     QueryMatch(QueryMatch<'a>),
@@ -51,6 +54,8 @@ pub(crate) struct ScanMatch<'a> {
     pub(crate) kind: &'static str,
     /// Hamming distance (0 for digests).
     pub(crate) distance: u32,
+    /// The E-value: unrelated entries expected this close by chance in this search.
+    pub(crate) evalue: f64,
     /// The dihedral variant of the upload that matched (`null` for digests).
     pub(crate) variant: Option<&'static str>,
     /// The list of the entry.
@@ -83,6 +88,9 @@ pub(crate) struct QueryMatch<'a> {
     pub(crate) kind: &'static str,
     /// Hamming distance (0 for digests).
     pub(crate) distance: u32,
+    /// The E-value: entries of the kind in the index times the chance an unrelated one
+    /// comes this close ([`mediamatch::significance`]).
+    pub(crate) evalue: f64,
     /// The entry's id.
     pub(crate) id: &'a str,
     /// The list.
@@ -136,6 +144,10 @@ pub(crate) struct ScanSummary {
     pub(crate) matches: u64,
     /// Files with at least one match.
     pub(crate) matched_files: u64,
+    /// Weak candidates: within a threshold cap, over `--max-evalue` (not matches).
+    pub(crate) weak: u64,
+    /// Files with a weak candidate and no match.
+    pub(crate) weak_files: u64,
     /// Images below `--min-quality`.
     pub(crate) low_quality: u64,
     /// FIFOs, sockets and devices passed over.
@@ -215,10 +227,34 @@ pub(crate) struct IndexInfo {
     pub(crate) lists: Vec<ListInfo>,
     /// The popcount code path selected on this CPU.
     pub(crate) popcount: &'static str,
+    /// The thresholds in force at this index's size.
+    pub(crate) significance: Effective,
     /// Bytes of strings (ids, labels, names).
     pub(crate) string_bytes: u64,
     /// Bytes of the entry and list tables.
     pub(crate) table_bytes: u64,
+}
+
+/// The effective thresholds of an index: what the E-value limit leaves of the caps, for
+/// an upload that makes `queries`.
+#[derive(Serialize, Debug)]
+pub(crate) struct Effective {
+    /// The E-value limit (`--max-evalue`).
+    pub(crate) max_evalue: f64,
+    /// The hashes per kind the upload queries (a still image with a border).
+    pub(crate) queries_pdq: u32,
+    /// pHash hashes queried.
+    pub(crate) queries_phash: u32,
+    /// Pairs of a pHash and a PDQ entry with the same id.
+    pub(crate) item_pairs: u64,
+    /// PDQ: the cap (`--max-distance`) and the largest distance that counts (`null`: none).
+    pub(crate) pdq: (u32, Option<u32>),
+    /// pHash: the cap and the largest distance that counts.
+    pub(crate) phash: (u32, Option<u32>),
+    /// Corroboration at its PDQ cap: the pHash cap and the largest pHash distance that counts.
+    pub(crate) corroborate_phash: (u32, Option<u32>),
+    /// Corroboration at its pHash cap: the PDQ cap and the largest PDQ distance that counts.
+    pub(crate) corroborate_pdq: (u32, Option<u32>),
 }
 
 /// One kind's section of an index.

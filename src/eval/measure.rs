@@ -28,6 +28,7 @@ use crate::index::{build, BuildOptions, Index, IndexError};
 use crate::matcher::collect::Reach;
 use crate::matcher::rule::{Candidates, Outcome, Rule};
 use crate::matcher::{Config, IndexData, Matcher, Origin, Thresholds};
+use crate::significance::{IndexSizes, Significance};
 
 /// The radii the checks are queried with, wide enough for the sweeps: PDQ 96 of 256
 /// bits, pHash 24 of 64. Distances beyond them are recorded as "not found".
@@ -171,6 +172,9 @@ pub struct CaseResult {
     pub low_quality: bool,
     /// Every known entry found within the wide radii.
     pub entries: Vec<EntryDistances>,
+    /// The check's search size (the index's entries and the hashes it queried), for the
+    /// E-values of the rule ([`CaseResult::rule`]).
+    pub significance: Significance,
     /// Seconds spent hashing and querying the check (not in the transform).
     pub check_s: f64,
 }
@@ -316,6 +320,7 @@ fn check_photo(
         error: Some(error),
         low_quality: false,
         entries: Vec::new(),
+        significance: Significance::none(),
         check_s: 0.0,
     };
     let image = match decode::decode(&p.bytes, &options.config.limits) {
@@ -323,6 +328,10 @@ fn check_photo(
         Err(e) => return cases.iter().map(|c| blank(*c, format!("decoding: {e}"))).collect(),
     };
     let index = matcher.index();
+    let sizes = match IndexSizes::of_index(&*index) {
+        Ok(s) => s,
+        Err(e) => return cases.iter().map(|c| blank(*c, format!("index: {e}"))).collect(),
+    };
     let kinds = crate::matcher::collect::kinds_for(&index, matcher.config());
     // Every hash set alike, extended images included: the rule decides what counts.
     let reach = Reach::every_set(matcher.config().thresholds);
@@ -392,9 +401,10 @@ fn check_photo(
             }
         }
         let low_quality = collected.low_quality;
+        let significance = Significance::of(sizes, collected.queries);
         let mut entries: Vec<EntryDistances> = by_entry.into_values().collect();
         entries.sort_by_key(|e| e.photo);
-        out.push(CaseResult { photo, case, error: None, low_quality, entries, check_s });
+        out.push(CaseResult { photo, case, error: None, low_quality, entries, significance, check_s });
     }
     out
 }
@@ -448,6 +458,11 @@ impl EntryDistances {
 }
 
 impl CaseResult {
+    /// `rule` for this check's search size: its E-values and effective thresholds.
+    pub fn rule(&self, rule: &Rule) -> Rule {
+        rule.within(self.significance)
+    }
+
     /// The distances to the checked photo's own entry, if it is known and was found.
     pub(super) fn own(&self) -> Option<&EntryDistances> {
         self.entries.iter().find(|e| e.photo == self.photo)

@@ -18,6 +18,7 @@ use crate::hash::Kind;
 use crate::hash::KindSet;
 use crate::matcher::rule::Rule;
 use crate::matcher::Thresholds;
+use crate::significance::Significance;
 
 /// What [`report`] judges one at a time: one kind alone, or the rule's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,12 +57,13 @@ impl Judge {
 impl CaseResult {
     /// Whether the check found its own photo's entry.
     pub(super) fn found(&self, judge: Judge, rule: &Rule) -> bool {
-        self.own().is_some_and(|e| judge.hit(e, rule))
+        self.own().is_some_and(|e| judge.hit(e, &self.rule(rule)))
     }
 
     /// Whether it matched an entry other than its own photo's.
     pub(super) fn bad(&self, judge: Judge, rule: &Rule) -> bool {
-        self.others().any(|e| judge.hit(e, rule))
+        let rule = self.rule(rule);
+        self.others().any(|e| judge.hit(e, &rule))
     }
 }
 
@@ -326,7 +328,7 @@ pub fn report(
 ) -> Report {
     let wide = m.config.thresholds;
     let t = Thresholds { pdq: thresholds.pdq.min(wide.pdq), phash: thresholds.phash.min(wide.phash) };
-    let rule = Rule::new(t, require, corroborate);
+    let rule = Rule::new(t, require, corroborate, m.config.max_evalue, Significance::none());
     let ok: Vec<&CaseResult> = m.results.iter().filter(|r| r.error.is_none()).collect();
     let known = |r: &CaseResult| m.photos.get(r.photo as usize).is_some_and(|p| p.known);
     let name = |i: u32| m.photos.get(i as usize).map(|p| p.name.clone()).unwrap_or_default();
@@ -357,7 +359,8 @@ pub fn report(
             });
         }
         let out = if known(r) { &mut wrong_id_matches } else { &mut false_matches };
-        for e in r.others().filter(|e| e.judge(&rule).is_match()) {
+        let case_rule = r.rule(&rule);
+        for e in r.others().filter(|e| e.judge(&case_rule).is_match()) {
             out.push(BadMatch {
                 photo: name(r.photo),
                 transform: r.case.name().to_string(),
@@ -392,7 +395,14 @@ pub fn report(
     let corroboration_sweep = if require.is_empty() {
         corroboration_sweep(wide)
             .into_iter()
-            .map(|c| corroboration_row(m, &ok, &known, Rule::new(t, KindSet::NONE, c)))
+            .map(|c| {
+                corroboration_row(
+                    m,
+                    &ok,
+                    &known,
+                    Rule::new(t, KindSet::NONE, c, m.config.max_evalue, Significance::none()),
+                )
+            })
             .collect()
     } else {
         Vec::new()
@@ -517,7 +527,7 @@ fn case_report(
         k.iter()
             .filter(|r| {
                 r.own().is_some_and(|e| {
-                    let o = e.judge(rule);
+                    let o = e.judge(&r.rule(rule));
                     let p = o.corroborated || o.pdq;
                     let h = o.corroborated || o.phash;
                     let (pf, hf) = from(e);
@@ -533,11 +543,12 @@ fn case_report(
     let via_extended = k
         .iter()
         .filter(|r| {
-            r.own().is_some_and(|e| e.judge(rule).is_match() && !without_extended(e).judge(rule).is_match())
+            let rule = r.rule(rule);
+            r.own().is_some_and(|e| e.judge(&rule).is_match() && !without_extended(e).judge(&rule).is_match())
         })
         .count() as u32;
     let via_corroboration =
-        k.iter().filter(|r| r.own().is_some_and(|e| e.judge(rule).corroborated)).count() as u32;
+        k.iter().filter(|r| r.own().is_some_and(|e| e.judge(&r.rule(rule)).corroborated)).count() as u32;
     TransformReport {
         transform: name.to_string(),
         known: total,

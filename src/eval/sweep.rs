@@ -120,8 +120,10 @@ pub(super) fn corroboration_row(
             .iter()
             .map(|c| recall(&mut k.iter().filter(|r| r.case == *c), Judge::Any, &rule).recall)
             .collect(),
-        via_corroboration: k.iter().filter(|r| r.own().is_some_and(|e| e.judge(&rule).corroborated)).count()
-            as u32,
+        via_corroboration: k
+            .iter()
+            .filter(|r| r.own().is_some_and(|e| e.judge(&r.rule(&rule)).corroborated))
+            .count() as u32,
         wrong_id: k.iter().filter(|r| r.bad(Judge::Any, &rule)).count() as u32,
         false_matches: u.iter().filter(|r| r.bad(Judge::Any, &rule)).count() as u32,
     }

@@ -58,7 +58,7 @@ impl<D: AsRef<[u8]>> LegacyIndex<D> {
             return Err(IndexError::AlreadyCurrent { version });
         }
         let layout = Layout::read(data.as_ref(), format::UPGRADABLE_VERSIONS)?;
-        Ok(LegacyIndex { index: Index { data, layout } })
+        Ok(LegacyIndex { index: Index { data, layout, item_pairs: std::sync::OnceLock::new() } })
     }
 
     /// The format version of the file.

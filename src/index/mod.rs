@@ -67,6 +67,7 @@ pub mod digest;
 pub mod error;
 pub mod format;
 pub mod info;
+mod items;
 mod layout;
 mod legacy;
 pub mod mih;
@@ -160,13 +161,15 @@ impl EntryRef<'_> {
 pub struct Index<D> {
     data: D,
     layout: Layout,
+    /// [`Index::item_pairs`], counted on first use.
+    item_pairs: std::sync::OnceLock<u64>,
 }
 
 impl<D: AsRef<[u8]>> Index<D> {
     /// Checks the header and layout of `data` and opens it as an index.
     pub fn from_bytes(data: D) -> Result<Index<D>, IndexError> {
         let layout = Layout::read(data.as_ref(), &[FORMAT_VERSION])?;
-        Ok(Index { data, layout })
+        Ok(Index { data, layout, item_pairs: std::sync::OnceLock::new() })
     }
 
     /// The underlying bytes.

@@ -10,6 +10,7 @@ use crate::hash::KindSet;
 use crate::hash::{HashValue, Kind, Pdq, Variant};
 use crate::hashing::{hash_bytes, HashOptions, Hashes, ImageHashes};
 use crate::index::{DihedralHit, Hit as IndexHit, IndexError};
+use crate::significance::QueryCounts;
 
 use super::{CheckError, Config, MatcherIndex, Origin, Thresholds};
 
@@ -57,6 +58,14 @@ pub(crate) struct Hit {
     pub(crate) corroborated: bool,
 }
 
+impl Hit {
+    /// The hit's key for keeping one hit per (kind, entry): a plain hit before a
+    /// corroborated one, then the smallest distance, then the image as given first.
+    pub(crate) fn rank(&self) -> (Kind, u32, bool, u32, Origin) {
+        (self.kind, self.entry, self.corroborated, self.distance, self.origin)
+    }
+}
+
 /// One PDQ hash of an input to compare with corroborating entries: the hash, its dihedral
 /// variant, the hash set it came from.
 pub(crate) type PdqQuery = (Pdq, Variant, Origin);
@@ -72,6 +81,8 @@ pub(crate) struct Collected {
     pub(crate) hits: Vec<Hit>,
     /// Every usable PDQ hash of the input, to compare with corroborating entries.
     pub(crate) pdq_queries: Vec<PdqQuery>,
+    /// How many hashes of each kind the check compares with the index (its E-values).
+    pub(crate) queries: QueryCounts,
 }
 
 /// The kinds to compute for `index` under `config`.
@@ -166,7 +177,26 @@ pub(crate) fn collect(
             }
         }
     }
-    Ok(Collected { hashes, low_quality, hits, pdq_queries })
+    let queries = query_counts(&hashes, config);
+    Ok(Collected { hashes, low_quality, hits, pdq_queries, queries })
+}
+
+/// The hashes of each kind a verdict compares with the index for an input hashed as
+/// `hashes`: every usable PDQ variant of every hash set; every pHash variant of the sets
+/// that can count alone and the stored pHash of each extended guess; one per digest.
+pub(crate) fn query_counts(hashes: &Hashes, config: &Config) -> QueryCounts {
+    let mut q = QueryCounts { digest: 1, ..QueryCounts::default() };
+    let Some(Ok(img)) = &hashes.image else { return q };
+    for (set, origin) in hash_sets(img) {
+        if set.pdq.is_some_and(|p| p.quality >= config.min_quality) {
+            q.pdq += pdq_variants(set, config.dihedral).count() as u32;
+        }
+        if set.phash.is_some() {
+            let all = config.dihedral && set.phash_dihedral.is_some() && origin != Origin::Extended;
+            q.phash += if all { 8 } else { 1 };
+        }
+    }
+    q
 }
 
 fn push_hits(hits: &mut Vec<Hit>, kind: Kind, origin: Origin, found: Vec<DihedralHit>) {

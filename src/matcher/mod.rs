@@ -31,6 +31,7 @@ use crate::hash::KindSet;
 use crate::hash::{HashValue, Kind, Variant};
 use crate::hashing::{read_at_most, Hashes};
 use crate::index::{Index, IndexError};
+use crate::significance::{IndexSizes, Significance, DEFAULT_MAX_EVALUE};
 
 pub(crate) mod collect;
 pub mod rule;
@@ -38,7 +39,8 @@ pub mod rule;
 use collect::{kinds_for, Collected, Hit, Reach};
 pub use rule::Rule;
 
-/// Per-kind match thresholds (largest Hamming distance that counts as a match).
+/// Per-kind match thresholds (largest Hamming distance that counts as a match). In a
+/// [`Config`] they are caps: the E-value test ([`Config::max_evalue`]) may lower them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Thresholds {
     /// PDQ: Meta's recommended 31 (of 256 bits).
@@ -72,10 +74,18 @@ pub const DEFAULT_PHASH_THRESHOLD: u32 = 8;
 pub const DEFAULT_MIN_QUALITY: u8 = 50;
 
 /// How a [`Matcher`] checks inputs. `Default` gives the documented defaults.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
-    /// Match thresholds per kind.
+    /// Match thresholds per kind: caps, which the E-value test may lower
+    /// ([`Config::max_evalue`]). PDQ's cap is Meta's 31.
     pub thresholds: Thresholds,
+    /// The largest E-value a perceptual match may have ([`crate::significance`]): the
+    /// expected number of unrelated entries this close by chance, given the index's size
+    /// and the hashes this input queried. A candidate within its threshold but over this
+    /// limit is *weak* ([`Verdict::weak`]), not a match. Default
+    /// [`DEFAULT_MAX_EVALUE`](crate::significance::DEFAULT_MAX_EVALUE) (1e-6); digests
+    /// are exact and not limited; `f64::INFINITY` turns the test off.
+    pub max_evalue: f64,
     /// PDQ hashes with a lower quality are not matched perceptually (flat or tiny images
     /// give unreliable hashes); the verdict says so in `low_quality`.
     pub min_quality: u8,
@@ -118,9 +128,10 @@ pub struct Config {
 pub const DEFAULT_CORROBORATE: Thresholds = Thresholds { pdq: 64, phash: 12 };
 
 impl Config {
-    /// The matching rule of this configuration: thresholds, fusion policy, corroboration.
-    pub fn rule(&self) -> Rule {
-        Rule::new(self.thresholds, self.require, self.corroborate)
+    /// The matching rule of this configuration for a check of the given significance:
+    /// thresholds, fusion policy, corroboration, E-value limit.
+    pub fn rule(&self, significance: Significance) -> Rule {
+        Rule::new(self.thresholds, self.require, self.corroborate, self.max_evalue, significance)
     }
 }
 
@@ -128,6 +139,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             thresholds: Thresholds::default(),
+            max_evalue: DEFAULT_MAX_EVALUE,
             min_quality: DEFAULT_MIN_QUALITY,
             dihedral: true,
             kinds: None,
@@ -142,13 +154,17 @@ impl Default for Config {
     }
 }
 
-/// One list entry that an input matched.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One list entry that an input matched (or, in [`Verdict::weak`], came close to).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Match {
     /// The hash kind that matched.
     pub kind: Kind,
     /// Hamming distance (0 for digests).
     pub distance: u32,
+    /// The E-value: how many unrelated entries would come this close by chance in this
+    /// search (this index's entries of the kind times the hashes the input queried; for a
+    /// corroborated match, the item pairs and the joint tail). See [`crate::significance`].
+    pub evalue: f64,
     /// The dihedral variant of the input that gave the smallest distance (perceptual kinds).
     pub variant: Option<Variant>,
     /// The list holding the entry (an entry on several lists gives one match per list).
@@ -181,6 +197,10 @@ pub struct Match {
 pub struct Verdict {
     /// Matches, sorted by kind, distance, list and id.
     pub matches: Vec<Match>,
+    /// Weak candidates: entries within a kind's threshold cap (or items within the
+    /// corroboration thresholds) whose E-value is over [`Config::max_evalue`], so they are
+    /// not matches; for analysts. Sorted like `matches`; none of them is among `matches`.
+    pub weak: Vec<Match>,
     /// The hashes computed (digests always; perceptual hashes when the input decoded).
     pub hashes: Hashes,
     /// The PDQ quality was below `min_quality`, so PDQ was not matched.
@@ -285,6 +305,8 @@ fn open_index(path: &Path, verify: bool) -> Result<MatcherIndex, CheckError> {
     if verify {
         index.verify().map_err(CheckError::IndexUnavailable)?;
     }
+    // Counted once here, not on the first upload's time.
+    index.item_pairs().map_err(CheckError::IndexUnavailable)?;
     Ok(index)
 }
 
@@ -352,9 +374,10 @@ impl Matcher {
     pub fn check_bytes(&self, bytes: &[u8]) -> Result<Verdict, CheckError> {
         let index = self.index.load_full();
         let kinds = kinds_for(&index, &self.config);
-        let rule = self.config.rule().for_kinds(kinds);
-        let collected =
-            self.collect(&index, kinds, bytes, &Reach::verdict(&self.config, rule.corroborate()))?;
+        let corroborate = self.config.rule(Significance::none()).for_kinds(kinds).corroborate();
+        let collected = self.collect(&index, kinds, bytes, &Reach::verdict(&self.config, corroborate))?;
+        let sizes = IndexSizes::of_index(&index).map_err(CheckError::IndexUnavailable)?;
+        let rule = self.config.rule(Significance::of(sizes, collected.queries)).for_kinds(kinds);
         verdict(&index, rule, collected)
     }
 
@@ -427,34 +450,77 @@ impl Origin {
     }
 }
 
-/// Applies [`rule`] to the hits of one input: corroboration, thresholds, fusion policy.
-fn verdict(index: &MatcherIndex, rule: Rule, collected: Collected) -> Result<Verdict, CheckError> {
-    let Collected { hashes, low_quality, hits: found, pdq_queries } = collected;
-    let unavailable = CheckError::IndexUnavailable;
-    let mut hits = Vec::with_capacity(found.len());
-    for h in found {
+/// The hits of one input sorted into matches and weak candidates by the rule, each with
+/// its E-value, one per (kind, entry).
+struct Sorted {
+    hits: Vec<(Hit, f64)>,
+    weak: Vec<(Hit, f64)>,
+}
+
+/// Applies [`rule`] to the hits of one input: corroboration, thresholds, significance.
+fn sort_hits(index: &MatcherIndex, rule: &Rule, collected: &Collected) -> Result<Sorted, CheckError> {
+    let mut hits = Vec::with_capacity(collected.hits.len());
+    let mut weak = Vec::new();
+    for &h in &collected.hits {
         if rule.counts_alone(h.kind, h.distance, h.origin) {
-            hits.push(h);
-        } else if rule.needs_corroboration(h.kind, h.distance, h.origin) {
+            hits.push((h, rule.evalue(h.kind, h.distance)));
+            continue;
+        }
+        if rule.is_weak(h.kind, h.distance, h.origin) {
+            weak.push((h, rule.evalue(h.kind, h.distance)));
+        }
+        if rule.needs_corroboration(h.kind, h.distance, h.origin) {
             // Without usable PDQ hashes nothing can corroborate.
-            let Some(pdq) = collect::nearest_same_item_pdq(index, &h, &pdq_queries)? else { continue };
-            if rule.corroborates(h.distance, pdq.distance) {
-                hits.push(Hit { corroborated: true, ..h });
-                hits.push(pdq);
+            let Some(pdq) = collect::nearest_same_item_pdq(index, &h, &collected.pdq_queries)? else {
+                continue;
+            };
+            if !rule.within_corroboration(h.distance, pdq.distance) {
+                continue;
             }
+            let evalue = rule.joint_evalue(h.distance, pdq.distance);
+            let to = if rule.corroborates(h.distance, pdq.distance) { &mut hits } else { &mut weak };
+            to.push((Hit { corroborated: true, ..h }, evalue));
+            to.push((pdq, evalue));
         }
     }
-    // One hit per (kind, entry): a plain match before a corroborated one, then the
-    // smallest distance, then the image as given before derived hash sets.
-    hits.sort_by_key(|h| (h.kind, h.entry, h.corroborated, h.distance, h.origin));
-    hits.dedup_by_key(|h| (h.kind, h.entry));
+    for v in [&mut hits, &mut weak] {
+        v.sort_by_key(|(h, _)| h.rank());
+        v.dedup_by_key(|(h, _)| (h.kind, h.entry));
+    }
+    // An entry that matched is not also weak.
+    weak.retain(|(w, _)| hits.binary_search_by_key(&(w.kind, w.entry), |(h, _)| (h.kind, h.entry)).is_err());
+    Ok(Sorted { hits, weak })
+}
+
+/// The verdict on one input's hits under `rule`.
+fn verdict(index: &MatcherIndex, rule: Rule, collected: Collected) -> Result<Verdict, CheckError> {
+    let Sorted { hits, weak } = sort_hits(index, &rule, &collected)?;
+    let mut matches = records(index, &hits)?;
+    fuse(&mut matches, rule);
+    let mut weak = records(index, &weak)?;
+    for w in &mut weak {
+        w.kinds = vec![w.kind];
+    }
+    for v in [&mut matches, &mut weak] {
+        v.sort_by(|a, b| {
+            (a.kind, a.distance, &a.list, &a.id, &a.label)
+                .cmp(&(b.kind, b.distance, &b.list, &b.id, &b.label))
+        });
+    }
+    Ok(Verdict { matches, weak, hashes: collected.hashes, low_quality: collected.low_quality })
+}
+
+/// One [`Match`] per list holding each hit's entry.
+fn records(index: &MatcherIndex, hits: &[(Hit, f64)]) -> Result<Vec<Match>, CheckError> {
+    let unavailable = CheckError::IndexUnavailable;
     let mut matches = Vec::with_capacity(hits.len());
-    for h in hits {
+    for &(h, evalue) in hits {
         let e = index.entry(h.entry).map_err(unavailable)?;
         for &list in &e.lists {
             matches.push(Match {
                 kind: h.kind,
                 distance: h.distance,
+                evalue,
                 variant: h.kind.is_perceptual().then_some(h.variant),
                 list: index.list(list).map_err(unavailable)?.name,
                 id: e.id.to_string(),
@@ -468,11 +534,7 @@ fn verdict(index: &MatcherIndex, rule: Rule, collected: Collected) -> Result<Ver
             });
         }
     }
-    fuse(&mut matches, rule);
-    matches.sort_by(|a, b| {
-        (a.kind, a.distance, &a.list, &a.id, &a.label).cmp(&(b.kind, b.distance, &b.list, &b.id, &b.label))
-    });
-    Ok(Verdict { matches, hashes, low_quality })
+    Ok(matches)
 }
 
 /// Fills in [`Match::kinds`] (which kinds agree on each item) and keeps the matches the

@@ -37,6 +37,31 @@ pub fn read_tsv(path: &std::path::Path) -> Vec<std::collections::HashMap<String,
     rows
 }
 
+/// An E-value as a record carries it, ordered totally so records can be sorted and compared.
+#[derive(serde::Deserialize, Debug, Clone, Copy)]
+#[serde(transparent)]
+pub struct EValue(pub f64);
+
+impl PartialEq for EValue {
+    fn eq(&self, other: &EValue) -> bool {
+        self.0.total_cmp(&other.0).is_eq()
+    }
+}
+
+impl Eq for EValue {}
+
+impl PartialOrd for EValue {
+    fn partial_cmp(&self, other: &EValue) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for EValue {
+    fn cmp(&self, other: &EValue) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
 /// A match line of `mediamatch query --format json` (strict: unknown fields fail).
 #[derive(serde::Deserialize, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +71,7 @@ pub struct QueryMatch {
     pub query: String,
     pub kind: String,
     pub distance: u32,
+    pub evalue: EValue,
     pub id: String,
     pub list: String,
     pub label: String,

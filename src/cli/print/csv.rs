@@ -13,7 +13,7 @@ use crate::cli::record::{FileHashes, Record, ScanMatch};
 /// The CSV table a command prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Table {
-    /// `scan`: one row per match.
+    /// `scan`: one row per match (and per weak candidate with `--show-weak`, `weak` true).
     Matches,
     /// `hash`: one row per hash, a hash list.
     Hashes,
@@ -26,7 +26,7 @@ impl Table {
     pub(crate) fn header(self) -> &'static str {
         match self {
             Table::Matches => {
-                "path,kind,distance,variant,list,id,label,trimmed,extended,corroborated,kinds,frame"
+                "path,kind,distance,evalue,variant,list,id,label,trimmed,extended,corroborated,kinds,frame,weak"
             }
             Table::Hashes => "kind,hash,quality,variant,id",
             Table::None => "",
@@ -36,25 +36,27 @@ impl Table {
 
 /// Whether `record` is printed as CSV rows (else as text).
 pub(crate) fn is_row(record: &Record<'_>) -> bool {
-    matches!(record, Record::Match(_) | Record::Hash(_))
+    matches!(record, Record::Match(_) | Record::Weak(_) | Record::Hash(_))
 }
 
 /// Writes the rows of `record` (nothing for a record that is not a row).
 pub(crate) fn write(out: &mut impl Write, record: &Record<'_>) -> std::io::Result<()> {
     match record {
-        Record::Match(m) => scan_match(out, m),
+        Record::Match(m) => scan_match(out, m, false),
+        Record::Weak(m) => scan_match(out, m, true),
         Record::Hash(h) => hashes(out, h),
         _ => Ok(()),
     }
 }
 
-fn scan_match(out: &mut impl Write, m: &ScanMatch<'_>) -> std::io::Result<()> {
+fn scan_match(out: &mut impl Write, m: &ScanMatch<'_>, weak: bool) -> std::io::Result<()> {
     writeln!(
         out,
-        "{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{:e},{},{},{},{},{},{},{},{},{},{weak}",
         field(&m.path.text),
         m.kind,
         m.distance,
+        m.evalue,
         m.variant.unwrap_or(""),
         field(m.list),
         field(m.id),

@@ -10,12 +10,15 @@ use std::io::Write;
 
 use mediamatch::Variant;
 
-use crate::cli::record::{FileHashes, ImportSummary, IndexInfo, QueryMatch, Record, ScanMatch, ScanSummary};
+use crate::cli::record::{
+    Effective, FileHashes, ImportSummary, IndexInfo, QueryMatch, Record, ScanMatch, ScanSummary,
+};
 
 /// Writes `record` as text; with `quiet`, messages about files not checked are left out.
 pub(crate) fn write(out: &mut impl Write, record: &Record<'_>, quiet: bool) -> std::io::Result<()> {
     match record {
-        Record::Match(m) => scan_match(out, m),
+        Record::Match(m) => scan_match(out, m, ""),
+        Record::Weak(m) => scan_match(out, m, "weak "),
         Record::QueryMatch(m) => query_match(out, m),
         Record::Hash(h) => hashes(out, h),
         Record::Info(i) => info(out, i),
@@ -52,13 +55,15 @@ fn or_dash(s: &str) -> &str {
     }
 }
 
-fn scan_match(out: &mut impl Write, m: &ScanMatch<'_>) -> std::io::Result<()> {
+/// A scan match (or, with `what` = `"weak "`, a weak candidate) on one line.
+fn scan_match(out: &mut impl Write, m: &ScanMatch<'_>, what: &str) -> std::io::Result<()> {
     writeln!(
         out,
-        "{}\t{} distance {} variant {}{}{}{}{} list {} id {} label {} agree {}",
+        "{}\t{what}{} distance {} evalue {:.1e} variant {}{}{}{}{} list {} id {} label {} agree {}",
         m.path.text,
         m.kind,
         m.distance,
+        m.evalue,
         m.variant.unwrap_or("-"),
         if m.trimmed { " (border trimmed)" } else { "" },
         if m.extended { " (edges extended)" } else { "" },
@@ -75,8 +80,8 @@ fn scan_summary(out: &mut impl Write, s: &ScanSummary) -> std::io::Result<()> {
     message(
         out,
         format_args!(
-            "scanned {} files ({} images, {} not images, {} errors, {} low quality): {} matches in {} files; {:.1} s, {:.1} files/s",
-            s.files, s.images, s.not_images, s.errors, s.low_quality, s.matches, s.matched_files, s.elapsed_s, s.files_per_s
+            "scanned {} files ({} images, {} not images, {} errors, {} low quality): {} matches in {} files, {} weak candidates in {} more files; {:.1} s, {:.1} files/s",
+            s.files, s.images, s.not_images, s.errors, s.low_quality, s.matches, s.matched_files, s.weak, s.weak_files, s.elapsed_s, s.files_per_s
         ),
     )?;
     if s.skipped_special + s.skipped_symlinks > 0 {
@@ -121,7 +126,8 @@ fn escape(s: &str) -> Cow<'_, str> {
 }
 
 fn query_match(out: &mut impl Write, m: &QueryMatch<'_>) -> std::io::Result<()> {
-    writeln!(out, "{}\t{}\t{}\t{}\t{}", m.query, m.distance, m.list, escape(m.id), escape(m.label))
+    let (id, label) = (escape(m.id), escape(m.label));
+    writeln!(out, "{}\t{}\t{}\t{id}\t{label}\t{:.1e}", m.query, m.distance, m.list, m.evalue)
 }
 
 fn info(out: &mut impl Write, info: &IndexInfo) -> std::io::Result<()> {
@@ -149,6 +155,8 @@ fn info(out: &mut impl Write, info: &IndexInfo) -> std::io::Result<()> {
         )?;
     }
     writeln!(out)?;
+    effective(out, &info.significance)?;
+    writeln!(out)?;
     writeln!(out, "lists: {}", info.lists.len())?;
     for l in &info.lists {
         writeln!(out, "  {}: version {}, imported at {} (Unix time)", l.name, l.version, l.imported_at)?;
@@ -160,6 +168,29 @@ fn info(out: &mut impl Write, info: &IndexInfo) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+fn effective(out: &mut impl Write, e: &Effective) -> std::io::Result<()> {
+    let at = |(cap, t): (u32, Option<u32>)| match t {
+        Some(t) => format!("{t} (cap {cap})"),
+        None => format!("none (cap {cap})"),
+    };
+    writeln!(
+        out,
+        "effective thresholds (E-value <= {:e}; an image with a border: {} PDQ and {} pHash queries):",
+        e.max_evalue, e.queries_pdq, e.queries_phash
+    )?;
+    writeln!(out, "  pdq:           {}", at(e.pdq))?;
+    writeln!(out, "  phash:         {}", at(e.phash))?;
+    writeln!(
+        out,
+        "  corroboration: phash {} at pdq {}, pdq {} at phash {} ({} item pairs)",
+        at(e.corroborate_phash),
+        e.corroborate_pdq.0,
+        at(e.corroborate_pdq),
+        e.corroborate_phash.0,
+        e.item_pairs
+    )
 }
 
 fn import(out: &mut impl Write, s: &ImportSummary<'_>) -> std::io::Result<()> {

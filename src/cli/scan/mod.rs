@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use mediamatch::matcher::{CheckError, Config, Matcher, Verdict};
+use mediamatch::matcher::{CheckError, Config, Match, Matcher, Verdict};
 use rayon::prelude::*;
 
 use super::decoding::DecodeArgs;
@@ -66,6 +66,10 @@ pub(crate) struct Args {
     max_filesize: u64,
     #[command(flatten)]
     decoding: DecodeArgs,
+    /// Also print weak candidates (`weak` records): within `--max-distance` but over
+    /// `--max-evalue`, so not matches. They are counted in the summary either way.
+    #[arg(long)]
+    show_weak: bool,
     /// No progress display and no per-file messages for low-quality images and non-images.
     #[arg(long, short)]
     quiet: bool,
@@ -77,6 +81,8 @@ struct Counts {
     images: AtomicU64,
     not_images: AtomicU64,
     low_quality: AtomicU64,
+    weak: AtomicU64,
+    weak_files: AtomicU64,
     skipped_special: AtomicU64,
     skipped_symlinks: AtomicU64,
 }
@@ -115,6 +121,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         images: AtomicU64::new(0),
         not_images: AtomicU64::new(0),
         low_quality: AtomicU64::new(0),
+        weak: AtomicU64::new(0),
+        weak_files: AtomicU64::new(0),
         skipped_special: AtomicU64::new(0),
         skipped_symlinks: AtomicU64::new(0),
     };
@@ -161,7 +169,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                     if v.is_match() {
                         counts.seen.matched_files.fetch_add(1, Ordering::Relaxed);
                         counts.seen.matches.fetch_add(v.matches.len() as u64, Ordering::Relaxed);
-                        records.extend(match_records(&path, v));
+                        records.extend(match_records(&path, &v.matches).map(Record::Match));
+                    } else if !v.weak.is_empty() {
+                        counts.weak_files.fetch_add(1, Ordering::Relaxed);
+                    }
+                    counts.weak.fetch_add(v.weak.len() as u64, Ordering::Relaxed);
+                    if args.show_weak {
+                        records.extend(match_records(&path, &v.weak).map(Record::Weak));
                     }
                 }
                 Outcome::NotImage(reason) => {
@@ -203,6 +217,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         errors: counts.seen.errors.load(Ordering::Relaxed),
         matches: counts.seen.matches.load(Ordering::Relaxed),
         matched_files: counts.seen.matched_files.load(Ordering::Relaxed),
+        weak: counts.weak.load(Ordering::Relaxed),
+        weak_files: counts.weak_files.load(Ordering::Relaxed),
         low_quality: counts.low_quality.load(Ordering::Relaxed),
         skipped_special: counts.skipped_special.load(Ordering::Relaxed),
         skipped_symlinks: counts.skipped_symlinks.load(Ordering::Relaxed),
@@ -232,23 +248,22 @@ fn check_file(matcher: &Matcher, path: &Path, max: u64) -> Outcome {
     }
 }
 
-/// The records of a file's matches.
-fn match_records<'a>(path: &'a PathText, v: &'a Verdict) -> impl Iterator<Item = Record<'a>> {
-    v.matches.iter().map(move |m| {
-        Record::Match(ScanMatch {
-            path,
-            kind: m.kind.name(),
-            distance: m.distance,
-            variant: m.variant.map(|x| x.name()),
-            list: &m.list,
-            id: &m.id,
-            label: &m.label,
-            hash: m.hash.hex(),
-            trimmed: m.trimmed,
-            extended: m.extended,
-            corroborated: m.corroborated,
-            kinds: m.kinds.iter().map(|k| k.name()).collect(),
-            frame: m.frame,
-        })
+/// The records of a file's matches (or weak candidates).
+fn match_records<'a>(path: &'a PathText, matches: &'a [Match]) -> impl Iterator<Item = ScanMatch<'a>> {
+    matches.iter().map(move |m| ScanMatch {
+        path,
+        kind: m.kind.name(),
+        distance: m.distance,
+        evalue: m.evalue,
+        variant: m.variant.map(|x| x.name()),
+        list: &m.list,
+        id: &m.id,
+        label: &m.label,
+        hash: m.hash.hex(),
+        trimmed: m.trimmed,
+        extended: m.extended,
+        corroborated: m.corroborated,
+        kinds: m.kinds.iter().map(|k| k.name()).collect(),
+        frame: m.frame,
     })
 }
