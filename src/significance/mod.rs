@@ -34,6 +34,21 @@
 //! as *weak*, not as a match, while one at distance 0 is still a match (see
 //! `docs/null-model.md` for the table's values and [`Significance::threshold`] for the
 //! effective threshold at any size).
+//!
+//! ```
+//! use mediamatch::significance::{IndexSizes, QueryCounts, Significance, DEFAULT_MAX_EVALUE};
+//! use mediamatch::Kind;
+//!
+//! let upload = QueryCounts { pdq: 16, phash: 16, digest: 1 };
+//! let small = Significance::of(IndexSizes::default().with(Kind::Phash, 1_000), upload);
+//! let large = Significance::of(IndexSizes::default().with(Kind::Phash, 10_000_000), upload);
+//! // Ten thousand times the entries: ten thousand times the chance hits at any distance.
+//! let ratio = large.evalue(Kind::Phash, 6) / small.evalue(Kind::Phash, 6);
+//! assert!((ratio - 10_000.0).abs() < 1e-6);
+//! // So the largest pHash distance that stays significant shrinks (or stays) as the index grows.
+//! let at = |s: &Significance| s.threshold(Kind::Phash, 8, DEFAULT_MAX_EVALUE);
+//! assert!(at(&large) <= at(&small));
+//! ```
 
 pub mod null;
 
