@@ -550,3 +550,67 @@ fn reload_refuses_an_index_overwritten_in_place_and_takes_one_replaced_by_rename
     matcher.reload().expect("an index replaced by rename reloads");
     assert_eq!(generation(&matcher.check_bytes(&image).expect("checks").matches), Some(1));
 }
+
+/// splitmix64, for deterministic random hashes.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[test]
+fn random_distractors_keep_every_known_copy_and_add_no_false_match() {
+    // The demo list plus 100,000 random pHash and 100,000 random PDQ entries on another list.
+    let mut catalog = known_catalog("known");
+    catalog.lists.push(ListInfo { name: "distractors".into(), ..ListInfo::default() });
+    let mut state = 13;
+    for _ in 0..100_000 {
+        let phash = mediamatch::Phash(splitmix(&mut state));
+        let pdq = mediamatch::Pdq { words: std::array::from_fn(|_| splitmix(&mut state)) };
+        for value in [HashValue::Phash(phash), HashValue::Pdq(pdq)] {
+            catalog.entries.push(Entry { value, id: String::new(), label: String::new(), lists: vec![1] });
+        }
+    }
+    let small = known_matcher();
+    let large = memory_matcher(&catalog, Config::default());
+    assert_eq!(large.index().kind_len(Kind::Phash), 100_003);
+    let dir = root().join("fixtures/demo/scan");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 18);
+    for name in &names {
+        let bytes = scan(name);
+        let (s, l) = (small.check_bytes(&bytes).unwrap(), large.check_bytes(&bytes).unwrap());
+        assert!(
+            l.matches.iter().all(|m| m.list == "known"),
+            "{name}: a distractor matched: {:#?}",
+            l.matches
+        );
+        let ids = |v: &mediamatch::Verdict| v.matches.iter().map(|m| m.id.clone()).collect::<BTreeSet<_>>();
+        // Every known copy is still found for its own photo, and nothing else is.
+        assert_eq!(ids(&l), ids(&s), "{name}");
+        assert_eq!(name.ends_with("-unrelated.jpg"), !l.is_match(), "{name}");
+        for m in &l.matches {
+            // The same entry is 200,000 entries less surprising in the small index.
+            let same = s.matches.iter().find(|x| (x.kind, &x.id, &x.list) == (m.kind, &m.id, &m.list));
+            if let Some(x) =
+                same.filter(|x| x.distance == m.distance && !m.corroborated && m.kind.is_perceptual())
+            {
+                assert!(m.evalue > x.evalue * 1000.0, "{name} {:?}: {} vs {}", m.kind, m.evalue, x.evalue);
+            }
+            assert!(m.evalue <= Config::default().max_evalue || !m.kind.is_perceptual());
+        }
+        for w in &l.weak {
+            assert!(w.evalue > Config::default().max_evalue, "{name}: a weak candidate that is significant");
+            assert!(
+                !l.matches.iter().any(|m| (m.kind, &m.hash) == (w.kind, &w.hash)),
+                "{name}: weak and matched"
+            );
+        }
+    }
+}
