@@ -144,6 +144,16 @@ fn info_json_is_one_object_with_kinds_and_lists() {
     }
     let entries: u64 = v["kinds"].as_array().unwrap().iter().map(|k| k["entries"].as_u64().unwrap()).sum();
     assert_eq!(entries, 82, "kind counts add up to the entries");
+    // The effective thresholds at this size: within the caps, and none under a limit no
+    // perceptual match can meet.
+    let sig = &v["significance"];
+    assert_eq!(sig["pdq"]["cap"], 31);
+    assert!(sig["phash"]["effective"].as_u64().is_some_and(|t| t <= 8), "{sig}");
+    assert!(sig["pdq"]["effective"].as_u64().is_some_and(|t| t <= 31), "{sig}");
+    let strict = run(&["info", "--json", "--max-evalue", "1e-300", &index]);
+    let strict: serde_json::Value = serde_json::from_slice(&strict.stdout).unwrap();
+    assert!(strict["significance"]["phash"]["effective"].is_null(), "{}", strict["significance"]);
+    assert!(strict["significance"]["pdq"]["effective"].as_u64() <= sig["pdq"]["effective"].as_u64());
     let lists = v["lists"].as_array().unwrap();
     let alpha = lists.iter().find(|l| l["name"] == "alpha").expect("list alpha");
     assert_eq!(alpha["version"], 3);

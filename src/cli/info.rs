@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use super::output::{chosen, text_or_json, OutputFormat};
 use super::print::print_one;
-use super::record::{Effective, IndexInfo, KindSection, ListInfo, Record};
+use super::record::{Capped, Effective, IndexInfo, KindSection, ListInfo, Record};
 use super::Exit;
 use mediamatch::matcher::{Thresholds, DEFAULT_CORROBORATE};
 use mediamatch::significance::{IndexSizes, QueryCounts, Significance};
@@ -43,10 +43,16 @@ fn effective(sizes: IndexSizes, max_evalue: f64) -> Effective {
         queries_pdq: queries.pdq,
         queries_phash: queries.phash,
         item_pairs: sizes.item_pairs,
-        pdq: (caps.pdq, sig.threshold(Kind::Pdq, caps.pdq, max_evalue)),
-        phash: (caps.phash, sig.threshold(Kind::Phash, caps.phash, max_evalue)),
-        corroborate_phash: (c.phash, sig.joint_phash_threshold(c.phash, c.pdq, max_evalue)),
-        corroborate_pdq: (c.pdq, sig.joint_pdq_threshold(c.phash, c.pdq, max_evalue)),
+        pdq: Capped { cap: caps.pdq, effective: sig.threshold(Kind::Pdq, caps.pdq, max_evalue) },
+        phash: Capped { cap: caps.phash, effective: sig.threshold(Kind::Phash, caps.phash, max_evalue) },
+        corroborate_phash: Capped {
+            cap: c.phash,
+            effective: sig.joint_phash_threshold(c.phash, c.pdq, max_evalue),
+        },
+        corroborate_pdq: Capped {
+            cap: c.pdq,
+            effective: sig.joint_pdq_threshold(c.phash, c.pdq, max_evalue),
+        },
     }
 }
 

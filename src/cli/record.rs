@@ -247,14 +247,23 @@ pub(crate) struct Effective {
     pub(crate) queries_phash: u32,
     /// Pairs of a pHash and a PDQ entry with the same id.
     pub(crate) item_pairs: u64,
-    /// PDQ: the cap (`--max-distance`) and the largest distance that counts (`null`: none).
-    pub(crate) pdq: (u32, Option<u32>),
-    /// pHash: the cap and the largest distance that counts.
-    pub(crate) phash: (u32, Option<u32>),
-    /// Corroboration at its PDQ cap: the pHash cap and the largest pHash distance that counts.
-    pub(crate) corroborate_phash: (u32, Option<u32>),
-    /// Corroboration at its pHash cap: the PDQ cap and the largest PDQ distance that counts.
-    pub(crate) corroborate_pdq: (u32, Option<u32>),
+    /// PDQ alone (cap: `--max-distance`).
+    pub(crate) pdq: Capped,
+    /// pHash alone.
+    pub(crate) phash: Capped,
+    /// Corroboration's pHash side, at its PDQ cap (cap: `--corroborate`).
+    pub(crate) corroborate_phash: Capped,
+    /// Corroboration's PDQ side, at its pHash cap.
+    pub(crate) corroborate_pdq: Capped,
+}
+
+/// A threshold cap and what the E-value limit leaves of it.
+#[derive(Serialize, Debug, Clone, Copy)]
+pub(crate) struct Capped {
+    /// The cap.
+    pub(crate) cap: u32,
+    /// The largest distance that counts (`null`: none).
+    pub(crate) effective: Option<u32>,
 }
 
 /// One kind's section of an index.

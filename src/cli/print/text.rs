@@ -11,7 +11,7 @@ use std::io::Write;
 use mediamatch::Variant;
 
 use crate::cli::record::{
-    Effective, FileHashes, ImportSummary, IndexInfo, QueryMatch, Record, ScanMatch, ScanSummary,
+    Capped, Effective, FileHashes, ImportSummary, IndexInfo, QueryMatch, Record, ScanMatch, ScanSummary,
 };
 
 /// Writes `record` as text; with `quiet`, messages about files not checked are left out.
@@ -171,9 +171,9 @@ fn info(out: &mut impl Write, info: &IndexInfo) -> std::io::Result<()> {
 }
 
 fn effective(out: &mut impl Write, e: &Effective) -> std::io::Result<()> {
-    let at = |(cap, t): (u32, Option<u32>)| match t {
-        Some(t) => format!("{t} (cap {cap})"),
-        None => format!("none (cap {cap})"),
+    let at = |c: Capped| match c.effective {
+        Some(t) => format!("{t} (cap {})", c.cap),
+        None => format!("none (cap {})", c.cap),
     };
     writeln!(
         out,
@@ -186,9 +186,9 @@ fn effective(out: &mut impl Write, e: &Effective) -> std::io::Result<()> {
         out,
         "  corroboration: phash {} at pdq {}, pdq {} at phash {} ({} item pairs)",
         at(e.corroborate_phash),
-        e.corroborate_pdq.0,
+        e.corroborate_pdq.cap,
         at(e.corroborate_pdq),
-        e.corroborate_phash.0,
+        e.corroborate_phash.cap,
         e.item_pairs
     )
 }
