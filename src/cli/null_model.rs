@@ -186,7 +186,7 @@ fn provenance(args: &Args, photos: usize, counts: &NullCounts, fits: &Fits) -> V
             fits.phash.pairs, fits.pdq.pairs, fits.joint.pairs
         ),
         format!(
-            "fit: empirical bound = one-sided {}% Chernoff (KL) bound with pairs / design effect (photo clusters), used wherever a pair lies at or below d; the model is fitted where dense (at least {DENSE} pairs) and scaled over every bound with data",
+            "fit: empirical bound = one-sided {}% Chernoff (KL) bound with pairs / design effect (photo clusters), used wherever a pair lies at or below d; the model is fitted and scaled where dense (at least {DENSE} pairs)",
             CONFIDENCE * 100.0
         ),
     ];
@@ -199,7 +199,7 @@ fn provenance(args: &Args, photos: usize, counts: &NullCounts, fits: &Fits) -> V
         ));
     }
     c.push(format!(
-        "fit joint: empirical bound where dense, else {:.4} x P_phash(a) x P_pdq(b), at most min(P_phash(a), P_pdq(b))",
+        "fit joint: empirical bound wherever a pair lies in the cell, else {:.4} x P_phash(a) x P_pdq(b) (factor: largest ratio over dense cells), at most min(P_phash(a), P_pdq(b))",
         fits.joint.dependence
     ));
     for (kind, fit) in [("phash", fits.phash), ("pdq", fits.pdq)] {

@@ -19,8 +19,7 @@
 //!    overdispersion. Of the fits whose root-mean-square log error is within
 //!    [`FIT_SLACK`] of the best, the one with the heaviest scaled tail at `d = 0` is kept.
 //!    It is then multiplied by the smallest `scale >= 1` that puts it at or above the
-//!    empirical upper bound at every distance of the lower half where any pair was seen
-//!    (dense or not: a handful of very close pairs lifts the whole extrapolated tail).
+//!    empirical upper bound at every dense distance of the lower half.
 //! 3. **Table value**: `max(model, empirical bound)` where any pair lies at or below the
 //!    distance, the model where none does (there the empirical bound of zero pairs,
 //!    `~ 4.6 deff / pairs`, says only that the data is too small); then at most 1, at
@@ -29,7 +28,7 @@
 //! The joint tail P(pHash `<= a` and PDQ `<= b`) follows the same idea: the empirical
 //! bound where any pair was seen (with the larger of the two marginal design effects);
 //! elsewhere `c P_h(a) P_q(b)` with `c >= 1` the largest ratio of the joint bound to the
-//! product of the (shipped) marginals over the cells with data; always at most
+//! product of the (shipped) marginals over the dense cells; always at most
 //! `min(P_h(a), P_q(b))` and non-decreasing in both.
 
 use std::io::{self, Write};
@@ -181,12 +180,11 @@ pub fn fit_tail(hist: &[u64], by_source: &[Vec<u64>]) -> TailFit {
     let region: Vec<usize> =
         (0..=half).filter(|&k| k_counts[k] >= DENSE && 2 * k_counts[k] <= pairs.max(1)).collect();
     let at_k = |d: usize| (d / 2).min(half);
-    // The scale lifts the model over the bound at every distance of the lower half that
-    // has any data, dense or not.
-    let with_data: Vec<usize> =
-        (0..=half).filter(|&k| k_counts[k] >= 1 && 2 * k_counts[k] <= pairs.max(1)).collect();
+    // The scale lifts the model over the bound at every dense distance of the lower half
+    // (thin ones get their own bound below: one pair of look-alike photos must not lift
+    // the whole curve).
     let scale_for = |log_cdf: &[f64]| {
-        with_data.iter().map(|&k| (upper[(2 * k + 1).min(bits)].ln() - log_cdf[k]).exp()).fold(1.0, f64::max)
+        region.iter().map(|&k| (upper[(2 * k + 1).min(bits)].ln() - log_cdf[k]).exp()).fold(1.0, f64::max)
     };
     let model = fit_beta_binomial(half as u32, &k_counts, pairs, &region, &scale_for);
     let log_cdf = model.log_cdf();
@@ -332,7 +330,7 @@ pub fn fit_joint(joint: &[u64], phash: &TailFit, pdq: &TailFit) -> JointFit {
             let deff = phash.design_effect[a].max(pdq.design_effect[b]);
             let u = chernoff_upper(counts[a * nb + b] as f64 / deff, pairs as f64 / deff, CONFIDENCE);
             upper[a * nb + b] = u;
-            if counts[a * nb + b] >= 1 {
+            if counts[a * nb + b] >= DENSE {
                 dependence = dependence.max(u / (phash.values[a] * pdq.values[b]));
             }
         }

@@ -120,7 +120,8 @@ fn a_few_close_pairs_below_the_dense_region_lift_the_tail() {
         fit.values[0],
         plain.values[0]
     );
-    assert!(fit.scale > plain.scale);
+    // Their own bounds lift them; the dense fit is not moved by them.
+    assert!((fit.scale / plain.scale - 1.0).abs() < 0.5, "{} vs {}", fit.scale, plain.scale);
 }
 
 #[test]
