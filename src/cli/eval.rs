@@ -114,7 +114,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
 }
 
 /// Reads the files directly inside `dirs`; unreadable ones are reported and counted.
-fn read_photos(dirs: &[PathBuf], max: u64) -> anyhow::Result<(Vec<Photo>, usize)> {
+pub(super) fn read_photos(dirs: &[PathBuf], max: u64) -> anyhow::Result<(Vec<Photo>, usize)> {
     let mut paths = Vec::new();
     for dir in dirs {
         let rd = std::fs::read_dir(dir).with_context(|| format!("reading folder {}", dir.display()))?;

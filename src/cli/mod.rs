@@ -2,7 +2,7 @@
 //!
 //! | module | holds |
 //! | --- | --- |
-//! | `build`, `eval`, `hash`, `import`, `info`, `query`, `scan`, `upgrade`, `verify` | one subcommand each: its `Args` and `run` |
+//! | `build`, `eval`, `hash`, `import`, `info`, `null_model`, `query`, `scan`, `upgrade`, `verify` | one subcommand each: its `Args` and `run` |
 //! | `record` | every record the commands print, one `#[serde(tag = "type")]` enum (the JSON schema) |
 //! | `print` | the one printer: `text`, `json` (JSON Lines) and `csv` writers of those records |
 //! | `output` | `OutputFormat` and the `--format` parsers |
@@ -21,6 +21,8 @@ mod import;
 mod info;
 mod lists;
 mod matching;
+#[cfg(feature = "eval")]
+mod null_model;
 mod output;
 mod parse;
 mod path_text;
@@ -69,6 +71,9 @@ enum Command {
     /// Measure recall and false matches on transformed copies of a folder of photos.
     #[cfg(feature = "eval")]
     Eval(eval::Args),
+    /// Measure distances between unrelated images and write the null-model tail table.
+    #[cfg(feature = "eval")]
+    NullModel(null_model::Args),
 }
 
 /// Opens an index to answer from it, checked in full (checksum and every structure) unless
@@ -107,6 +112,8 @@ pub(crate) fn main() -> std::process::ExitCode {
         Command::Scan(a) => scan::run(a),
         #[cfg(feature = "eval")]
         Command::Eval(a) => eval::run(a),
+        #[cfg(feature = "eval")]
+        Command::NullModel(a) => null_model::run(a),
     };
     match result {
         Ok(code) => code.into(),

@@ -14,10 +14,18 @@
 //!   threshold of a range, and [`targets`](mod@targets) says which recall targets are met.
 //!
 //! No image is touched again after measuring.
+//!
+//! The null model of issue 13 (how close do hashes of *unrelated* images come?) has its
+//! own three parts: [`negatives`] derives many images of each photo, [`null`](mod@null)
+//! counts the distances between those of different photos, and [`tail`] turns the counts
+//! into the conservative table `src/significance/null-v1.tsv`.
 
 pub mod measure;
+pub mod negatives;
+pub mod null;
 pub mod report;
 pub mod sweep;
+pub mod tail;
 pub mod targets;
 pub mod transform;
 
