@@ -97,6 +97,10 @@ pub struct Config {
     /// Also hash and query the image extended at its edges ([`crate::image::extend`]): a guess
     /// at the framing of the original a cropped copy was cut from.
     pub extend: bool,
+    /// Also hash and query the image turned back by a few degrees ([`crate::image::rotate`]):
+    /// a guess at the original of a slightly turned copy. Like the edge extension, its hits
+    /// count only through corroboration.
+    pub rotate: bool,
     /// Corroboration: an item (same list, same non-empty id) whose pHash *and* PDQ entries
     /// are both within these wider thresholds matches, although neither kind alone is
     /// within [`Config::thresholds`]. The pHash side is read in the stored orientation (of
@@ -136,6 +140,7 @@ impl Default for Config {
             border: true,
             verify_on_load: true,
             extend: true,
+            rotate: true,
             corroborate: Some(DEFAULT_CORROBORATE),
             require: KindSet::NONE,
         }
