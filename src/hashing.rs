@@ -220,11 +220,14 @@ pub fn hash_image(image: &Image, options: &HashOptions) -> ImageHashes {
     let plain = HashOptions { dihedral: false, ..*options };
     if options.extend {
         let guesses = extend::extended(image).into_iter().map(|(fill, img)| (Guess::Extend(fill), img));
-        out.extended.extend(guesses.map(|(guess, img)| Extended { guess, hashes: hash_pixels(&img, &plain) }));
+        out.extended
+            .extend(guesses.map(|(guess, img)| Extended { guess, hashes: hash_pixels(&img, &plain) }));
     }
     if options.rotate {
-        let guesses = rotate::rotated(image).into_iter().map(|(degrees, img)| (Guess::Rotate { degrees }, img));
-        out.extended.extend(guesses.map(|(guess, img)| Extended { guess, hashes: hash_pixels(&img, &plain) }));
+        let guesses =
+            rotate::rotated(image).into_iter().map(|(degrees, img)| (Guess::Rotate { degrees }, img));
+        out.extended
+            .extend(guesses.map(|(guess, img)| Extended { guess, hashes: hash_pixels(&img, &plain) }));
     }
     out
 }

@@ -20,7 +20,9 @@ fn photos() -> Vec<(String, Vec<u8>)> {
         .expect("fixtures/photos")
         .map(|e| e.expect("dir entry").path())
         .filter(|p| p.extension().is_some_and(|x| x != "tsv"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).expect("readable")))
+        .map(|p| {
+            (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).expect("readable"))
+        })
         .collect();
     out.sort();
     assert_eq!(out.len(), 6, "the six fixture photos");
@@ -49,7 +51,8 @@ fn turned(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Corpus photos whose 3-degree copy the corpus eval found only with the guesses.
-const FOUND_ONLY_TURNED_BACK: [&str; 4] = ["bsds_0005.jpg", "deb_0006.jpg", "sunhays_0006.jpg", "urban_0004.png"];
+const FOUND_ONLY_TURNED_BACK: [&str; 4] =
+    ["bsds_0005.jpg", "deb_0006.jpg", "sunhays_0006.jpg", "urban_0004.png"];
 
 #[test]
 fn turned_copies_are_found_through_the_guesses_and_only_with_them() {

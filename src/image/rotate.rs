@@ -135,7 +135,9 @@ mod tests {
         assert_eq!((r.x, r.y), (6, 5));
         // Every corner of the rectangle, turned back, lies inside the image.
         let (sin, cos) = 3f64.to_radians().sin_cos();
-        for (cx, cy) in [(r.x, r.y), (r.x + r.width, r.y), (r.x, r.y + r.height), (r.x + r.width, r.y + r.height)] {
+        for (cx, cy) in
+            [(r.x, r.y), (r.x + r.width, r.y), (r.x, r.y + r.height), (r.x + r.width, r.y + r.height)]
+        {
             let (dx, dy) = (f64::from(cx) - 64.0, f64::from(cy) - 42.5);
             let (sx, sy) = (dx * cos - dy * sin, dx * sin + dy * cos);
             assert!(sx.abs() <= 64.0 && sy.abs() <= 42.5, "corner ({cx}, {cy}) -> ({sx}, {sy})");
