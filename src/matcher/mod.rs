@@ -166,8 +166,8 @@ pub struct Match {
     pub hash: HashValue,
     /// The match came from the content inside a border that was trimmed off the input.
     pub trimmed: bool,
-    /// The match came from the input extended at its edges (a guess at the framing of
-    /// the original a cropped copy was cut from).
+    /// The match came from a query-only guess: the input extended at its edges (the framing
+    /// of the original a cropped copy was cut from) or turned back by a few degrees.
     pub extended: bool,
     /// The match counts only by corroboration: pHash and PDQ both agree on this item within
     /// the wider [`Config::corroborate`] thresholds, and no kind alone is within its
@@ -415,8 +415,8 @@ pub enum Origin {
     Given,
     /// The content inside a trimmed border.
     Trimmed,
-    /// The image extended at its edges: a guess, so its hits count only through
-    /// corroboration.
+    /// The image extended at its edges or turned back by a few degrees: a guess, so its
+    /// hits count only through corroboration.
     Extended,
     /// A later frame of an animation (its number; see [`crate::decode::decode_frames`]).
     Frame(u32),
