@@ -31,9 +31,10 @@ const SAFETY: u32 = 1;
 
 /// The largest rectangle with the aspect ratio of a `width` x `height` image, centred in
 /// it, whose pixels lie inside the image both before and after a turn by `degrees` about
-/// the centre (minus [`SAFETY`] pixels on each side, and of the same parity as each
-/// side, so equal margins extend it back): the pixels of an input turned back that the
-/// original and the copy both had. At least 1x1; the whole image at 0 degrees.
+/// the centre (minus one pixel on each side for the blur of the reduction, and of the
+/// same parity as each side, so equal margins extend it back): the pixels of an input
+/// turned back that the original and the copy both had. At least 1x1; the whole image at
+/// 0 degrees.
 pub fn inner_rect(width: u32, height: u32, degrees: f64) -> Rect {
     let (w, h) = (f64::from(width.max(1)), f64::from(height.max(1)));
     let (sin, cos) = degrees.to_radians().sin_cos();
