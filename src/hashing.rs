@@ -12,6 +12,7 @@ use crate::hash::{phash, Kind, KindSet, Md5, Pdq, Phash, Sha1, Sha256};
 use crate::image::border::{self, BorderOptions, Rect};
 use crate::image::extend::{self, Fill};
 use crate::image::pixels::Image;
+use crate::image::rotate;
 
 /// What to compute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +31,11 @@ pub struct HashOptions {
     /// [`ImageHashes::extended`]. The extended images are hashed in their stored
     /// orientation only (no dihedral variants).
     pub extend: bool,
+    /// Also hash the image turned back by each angle of [`rotate::ANGLES`]
+    /// ([`rotate::rotated`]): a guess at the original of a copy turned by a few degrees;
+    /// see [`ImageHashes::extended`]. Like the edge extension, in the stored orientation
+    /// only.
+    pub rotate: bool,
     /// Also hash the later frames of an animated GIF, WebP or PNG (distinct frames only,
     /// at most [`Limits::max_frames`], within [`Limits::max_time`]; see
     /// [`decode::decode_frames`]); see [`ImageHashes::frames`]. Each frame gets the kinds
@@ -39,7 +45,8 @@ pub struct HashOptions {
 
 impl Default for HashOptions {
     /// Every kind, no dihedral variants, default limits, no border removal, no edge
-    /// extension and the first frame only (the reference implementations' behaviour).
+    /// extension, no rotation guesses and the first frame only (the reference
+    /// implementations' behaviour).
     fn default() -> HashOptions {
         HashOptions {
             kinds: KindSet::all(),
@@ -47,6 +54,7 @@ impl Default for HashOptions {
             limits: Limits::default(),
             border: false,
             extend: false,
+            rotate: false,
             frames: false,
         }
     }
@@ -74,8 +82,10 @@ pub struct ImageHashes {
     /// With [`HashOptions::border`]: the hashes of the content inside a uniform border,
     /// when one was found (the image as given is hashed above either way).
     pub trimmed: Option<Box<Trimmed>>,
-    /// With [`HashOptions::extend`]: the hashes of the image as given extended at its
-    /// edges, one per [`Fill`] in [`Fill::ALL`] order (empty otherwise). Queries only:
+    /// The query-only guesses: with [`HashOptions::extend`] the hashes of the image as
+    /// given extended at its edges, one per [`Fill`] in [`Fill::ALL`] order; then with
+    /// [`HashOptions::rotate`] those of the image turned back, one per angle of
+    /// [`rotate::ANGLES`] in that order (empty when neither is asked for). Queries only:
     /// these never reproduce a reference implementation's hash of anything.
     pub extended: Vec<Extended>,
     /// With [`HashOptions::frames`]: the hashes of the later distinct frames of an
@@ -94,13 +104,28 @@ pub struct FrameHashes {
     pub hashes: ImageHashes,
 }
 
-/// The perceptual hashes of an image extended at its edges ([`extend::extended`]).
+/// The perceptual hashes of one query-only guess at the original of a copy: the image
+/// extended at its edges ([`extend::extended`]) or turned back ([`rotate::rotated`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Extended {
-    /// How the added strips were filled.
-    pub fill: Fill,
-    /// The hashes of the extended image (its `trimmed` is `None`, its `extended` empty).
+    /// What the guess did to the image.
+    pub guess: Guess,
+    /// The hashes of the guess (its `trimmed` is `None`, its `extended` empty).
     pub hashes: ImageHashes,
+}
+
+/// What a query-only guess ([`Extended`]) did to the image as given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Guess {
+    /// Extended at its edges, the added strips filled so ([`extend::extended`]).
+    Extend(Fill),
+    /// Turned by `degrees` counter-clockwise (as seen; negative is clockwise), cut to its
+    /// inner rectangle and extended back to its framing ([`rotate::rotated`]).
+    Rotate {
+        /// The angle turned by, one of [`rotate::ANGLES`].
+        degrees: i8,
+    },
 }
 
 /// The perceptual hashes of an image's content with its border removed.
@@ -134,7 +159,7 @@ pub fn hash_bytes(bytes: &[u8], options: &HashOptions) -> Hashes {
     let image = k.needs_pixels().then(|| {
         let mut frames = Vec::new();
         let decoded = if options.frames {
-            let plain = HashOptions { border: false, extend: false, ..*options };
+            let plain = HashOptions { border: false, extend: false, rotate: false, ..*options };
             decode::decode_frames(bytes, &options.limits, |frame, image| {
                 frames.push(FrameHashes { frame, hashes: hash_pixels(image, &plain) });
             })
@@ -189,14 +214,20 @@ pub fn hash_image(image: &Image, options: &HashOptions) -> ImageHashes {
             out.trimmed = Some(Box::new(Trimmed { rect, hashes }));
         }
     }
+    // The guesses in the stored orientation only: a cropped or slightly turned copy that
+    // was also turned by 90 degrees or mirrored is rare, and each dihedral variant would
+    // be one more wide pHash query per guess.
+    let plain = HashOptions { dihedral: false, ..*options };
     if options.extend {
-        // In the stored orientation only: a cropped copy that was also turned is rare, and
-        // each dihedral variant would be one more wide pHash query per guess.
-        let plain = HashOptions { dihedral: false, ..*options };
-        out.extended = extend::extended(image)
-            .into_iter()
-            .map(|(fill, img)| Extended { fill, hashes: hash_pixels(&img, &plain) })
-            .collect();
+        let guesses = extend::extended(image).into_iter().map(|(fill, img)| (Guess::Extend(fill), img));
+        out.extended
+            .extend(guesses.map(|(guess, img)| Extended { guess, hashes: hash_pixels(&img, &plain) }));
+    }
+    if options.rotate {
+        let guesses =
+            rotate::rotated(image).into_iter().map(|(degrees, img)| (Guess::Rotate { degrees }, img));
+        out.extended
+            .extend(guesses.map(|(guess, img)| Extended { guess, hashes: hash_pixels(&img, &plain) }));
     }
     out
 }

@@ -17,7 +17,7 @@
 //! | concept | where |
 //! | --- | --- |
 //! | opening and sniffing media, decode limits, Pillow-identical pixels, animation frames | [`decode`] (the only door to the image decoders) |
-//! | the pixel buffer; border finding and trimming; edge extension | [`image`] ([`image::pixels`], [`image::border`], [`image::extend`]) |
+//! | the pixel buffer; border finding and trimming; edge extension; small rotations | [`image`] ([`image::pixels`], [`image::border`], [`image::extend`], [`image::rotate`]) |
 //! | hash values, hex, distance; the algorithms; sets of kinds | [`hash`] ([`hash::phash`] imagehash-compatible, [`hash::pdq`] Meta-compatible, [`hash::digest`], [`hash::dihedral`], [`hash::KindSet`]) |
 //! | one input's bytes in, all requested [`Hashes`] out | [`hashing`] |
 //! | list file formats, kind aliases, statuses, tombstones, rejects | [`lists`] ([`lists::ListFile`], [`lists::ListFormat`], [`lists::kind`], [`lists::status`]) |

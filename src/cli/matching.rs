@@ -32,6 +32,10 @@ pub(crate) struct MatchArgs {
     /// a copy cropped by a few percent).
     #[arg(long)]
     pub(crate) no_extend: bool,
+    /// Do not also hash the image turned back by 3 degrees each way (a guess at the
+    /// original of a copy turned by a few degrees).
+    #[arg(long)]
+    pub(crate) no_rotate: bool,
     /// Fusion policy: `any` (one perceptual kind suffices) or the kinds that must all match
     /// the same list entry id, e.g. `pdq,phash`. Digest matches always count.
     #[arg(long, value_parser = parse::require, default_value = "any")]
@@ -61,6 +65,7 @@ impl MatchArgs {
             dihedral: !self.no_dihedral,
             border: !self.no_border,
             extend: !self.no_extend,
+            rotate: !self.no_rotate,
             corroborate: self.corroboration(),
             require: self.require,
             ..base

@@ -49,6 +49,34 @@ pub(crate) struct Args {
     /// Skip (and report) files larger than this: bytes, or with a K/M/G suffix.
     #[arg(long, value_parser = parse_size, default_value = "256M")]
     max_filesize: u64,
+    /// Two photos (file names) of the same scene, e.g. `a.png,b.png`: their images are not
+    /// unrelated, so pairs between them are not counted (repeatable).
+    #[arg(long, value_name = "A,B", value_parser = same_scene)]
+    same_scene: Vec<(String, String)>,
+}
+
+fn same_scene(s: &str) -> Result<(String, String), String> {
+    match s.split_once(',') {
+        Some((a, b)) if !a.is_empty() && !b.is_empty() && a != b => Ok((a.to_string(), b.to_string())),
+        _ => Err(format!("{s:?}: expected two different file names, A,B")),
+    }
+}
+
+/// For each photo, the photo whose source number its derived images take: a photo named
+/// second in a `--same-scene` pair takes the first's, so pairs between them are skipped.
+fn scenes(names: &[String], pairs: &[(String, String)]) -> anyhow::Result<Vec<u32>> {
+    let mut of: Vec<u32> = (0..names.len() as u32).collect();
+    let at = |n: &str| {
+        names.iter().position(|x| x == n).ok_or_else(|| anyhow::anyhow!("--same-scene: no photo named {n:?}"))
+    };
+    for (a, b) in pairs {
+        let (a, b) = (at(a)?, at(b)?);
+        let (root, old) = (of[a], of[b]);
+        for s in of.iter_mut().filter(|s| **s == old) {
+            *s = root;
+        }
+    }
+    Ok(of)
 }
 
 /// Distances shown in the summary (and the docs).
@@ -85,7 +113,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         anyhow::bail!("null-model needs at least 2 photos that decode, found {}", photos.len());
     }
     let t0 = Instant::now();
-    let derived = pool.install(|| derive(&photos, args.per_photo, args.seed));
+    let scene = scenes(&names, &args.same_scene)?;
+    let mut derived = pool.install(|| derive(&photos, args.per_photo, args.seed));
+    for d in &mut derived {
+        d.source = scene[d.source as usize];
+    }
     let hashing_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let counts = pool.install(|| count(&derived, args.min_quality));
@@ -170,11 +202,12 @@ fn provenance(args: &Args, photos: usize, counts: &NullCounts, fits: &Fits) -> V
     let mut c = vec![
         "mediamatch null model: P(distance <= d) between hashes of UNRELATED images, conservative (see docs/null-model.md)".to_string(),
         format!(
-            "command: mediamatch null-model {} --per-photo {} --seed {} --min-quality {}",
+            "command: mediamatch null-model {} --per-photo {} --seed {} --min-quality {}{}",
             dirs.join(" "),
             args.per_photo,
             args.seed,
-            args.min_quality
+            args.min_quality,
+            args.same_scene.iter().map(|(a, b)| format!(" --same-scene {a},{b}")).collect::<String>()
         ),
         format!("made: {} UTC, mediamatch {}", today(), env!("CARGO_PKG_VERSION")),
         format!(

@@ -267,6 +267,7 @@ fn known_matcher(photos: &[Photo], infos: &[PhotoInfo], options: &EvalOptions) -
         limits: options.config.limits,
         border: false,
         extend: false,
+        rotate: false,
         frames: false,
     };
     let known: Vec<(&Photo, &PhotoInfo)> = photos.iter().zip(infos).filter(|(_, i)| i.known).collect();

@@ -98,14 +98,16 @@ pub(crate) fn collect(
     bytes: &[u8],
     reach: &Reach,
 ) -> Result<Collected, CheckError> {
-    // Extended images are only worth hashing when something can use their hits.
-    let extend = config.extend && (reach.query_extended || reach.stored_phash.is_some());
+    // Extended and turned-back guesses are only worth hashing when something can use
+    // their hits.
+    let guesses = reach.query_extended || reach.stored_phash.is_some();
     let options = HashOptions {
         kinds,
         dihedral: config.dihedral,
         limits: config.limits,
         border: config.border,
-        extend,
+        extend: config.extend && guesses,
+        rotate: config.rotate && guesses,
         // Frames beyond the first are checked as images, up to `limits.max_frames`.
         frames: config.limits.max_frames > 0,
     };

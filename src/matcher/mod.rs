@@ -107,6 +107,10 @@ pub struct Config {
     /// Also hash and query the image extended at its edges ([`crate::image::extend`]): a guess
     /// at the framing of the original a cropped copy was cut from.
     pub extend: bool,
+    /// Also hash and query the image turned back by a few degrees ([`crate::image::rotate`]):
+    /// a guess at the original of a slightly turned copy. Like the edge extension, its hits
+    /// count only through corroboration.
+    pub rotate: bool,
     /// Corroboration: an item (same list, same non-empty id) whose pHash *and* PDQ entries
     /// are both within these wider thresholds matches, although neither kind alone is
     /// within [`Config::thresholds`]. The pHash side is read in the stored orientation (of
@@ -148,6 +152,7 @@ impl Default for Config {
             border: true,
             verify_on_load: true,
             extend: true,
+            rotate: true,
             corroborate: Some(DEFAULT_CORROBORATE),
             require: KindSet::NONE,
         }
@@ -177,8 +182,8 @@ pub struct Match {
     pub hash: HashValue,
     /// The match came from the content inside a border that was trimmed off the input.
     pub trimmed: bool,
-    /// The match came from the input extended at its edges (a guess at the framing of
-    /// the original a cropped copy was cut from).
+    /// The match came from a query-only guess: the input extended at its edges (the framing
+    /// of the original a cropped copy was cut from) or turned back by a few degrees.
     pub extended: bool,
     /// The match counts only by corroboration: pHash and PDQ both agree on this item within
     /// the wider [`Config::corroborate`] thresholds, and no kind alone is within its
@@ -433,8 +438,8 @@ pub enum Origin {
     Given,
     /// The content inside a trimmed border.
     Trimmed,
-    /// The image extended at its edges: a guess, so its hits count only through
-    /// corroboration.
+    /// The image extended at its edges or turned back by a few degrees: a guess, so its
+    /// hits count only through corroboration.
     Extended,
     /// A later frame of an animation (its number; see [`crate::decode::decode_frames`]).
     Frame(u32),

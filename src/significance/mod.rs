@@ -108,10 +108,11 @@ pub struct QueryCounts {
 
 impl QueryCounts {
     /// What a still image with a border queries under the default configuration: 8
-    /// dihedral variants each of the image and of its trimmed content, and the two
-    /// edge-extended guesses in their stored orientation (pHash 8 + 8 + 2, PDQ 8 + 8 + 1 +
-    /// 1). `mediamatch info` states its effective thresholds for this upload.
-    pub const BORDERED_IMAGE: QueryCounts = QueryCounts { pdq: 18, phash: 18, digest: 1 };
+    /// dihedral variants each of the image and of its trimmed content, and the four
+    /// query-side guesses (two edge extensions, two turned back by 3 degrees) in their
+    /// stored orientation (pHash 8 + 8 + 4, PDQ 8 + 8 + 4). `mediamatch info` states its
+    /// effective thresholds for this upload.
+    pub const BORDERED_IMAGE: QueryCounts = QueryCounts { pdq: 20, phash: 20, digest: 1 };
 
     /// The number of hashes of `kind`.
     pub fn of(&self, kind: Kind) -> u32 {
