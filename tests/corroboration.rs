@@ -67,8 +67,30 @@ fn matcher(items: &[Item], config: Config) -> Matcher {
 }
 
 /// Exact distances: only the image as stored is hashed and queried.
+/// The mechanics of thresholds and items, without the E-value test (a one-item index is no
+/// search of real size: `significance_limits_corroboration` tests the two together).
 fn plain() -> Config {
-    Config { dihedral: false, border: false, extend: false, ..Config::default() }
+    Config { dihedral: false, border: false, extend: false, max_evalue: f64::INFINITY, ..Config::default() }
+}
+
+#[test]
+fn significance_limits_corroboration() {
+    // A single item at pHash 10 and PDQ 40: within the corroboration thresholds.
+    let items = pair(10, 40, ("x", "x"), (0, 0));
+    let m = matcher(&items, Config { max_evalue: 1.0, ..plain() });
+    let v = m.check_bytes(&photo("coins.png")).expect("coins checks");
+    assert!(v.matches.iter().all(|x| x.corroborated) && v.matches.len() == 2, "{:?}", v.matches);
+    let evalue = v.matches[0].evalue;
+    assert!(
+        evalue > 0.0 && v.matches.iter().all(|x| x.evalue == evalue),
+        "both sides carry the joint E-value"
+    );
+    // A limit just under that E-value turns the same item into two weak candidates.
+    let strict = Config { max_evalue: evalue * 0.99, ..plain() };
+    let v = matcher(&items, strict).check_bytes(&photo("coins.png")).expect("coins checks");
+    assert!(v.matches.is_empty(), "{:?}", v.matches);
+    assert_eq!(v.weak.len(), 2, "{:?}", v.weak);
+    assert!(v.weak.iter().all(|w| w.corroborated && w.evalue == evalue));
 }
 
 /// (kind, distance, corroborated, kinds) of each match of `coins.png`.
@@ -166,7 +188,8 @@ fn cropped_copies_are_found_through_the_extended_edges() {
             Item { value: HashValue::Pdq(h.pdq.expect("pdq").hash), id: "o".into(), list: 0 },
         ];
         for (i, extend) in [false, true].into_iter().enumerate() {
-            let config = Config { extend, ..Config::default() };
+            // One item: the mechanics of the guesses, not significance at a real size.
+            let config = Config { extend, max_evalue: f64::INFINITY, ..Config::default() };
             let v = matcher(&items, config).check_bytes(copy).expect("copy checks");
             found[i] += usize::from(v.is_match());
             if extend {

@@ -148,7 +148,8 @@ fn info_json_is_one_object_with_kinds_and_lists() {
     // perceptual match can meet.
     let sig = &v["significance"];
     assert_eq!(sig["pdq"]["cap"], 31);
-    assert!(sig["phash"]["effective"].as_u64().is_some_and(|t| t <= 8), "{sig}");
+    // pHash alone is not significant even at distance 0 over 40 entries (docs/null-model.md).
+    assert!(sig["phash"]["effective"].as_u64().is_none_or(|t| t <= 8), "{sig}");
     assert!(sig["pdq"]["effective"].as_u64().is_some_and(|t| t <= 31), "{sig}");
     let strict = run(&["info", "--json", "--max-evalue", "1e-300", &index]);
     let strict: serde_json::Value = serde_json::from_slice(&strict.stdout).unwrap();

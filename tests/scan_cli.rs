@@ -381,8 +381,11 @@ fn crops_need_edge_extension_and_corroboration() {
     };
     let all = crops(&[]);
     assert_eq!(all.len(), 6, "three crops, each by both kinds: {all:?}");
-    // Without corroboration only pHash finds the crops, and not rocket's (pHash 12).
-    let plain = crops(&["--no-corroborate"]);
+    // Without corroboration nothing finds the crops: their pHash distances are not
+    // significant alone, and without an E-value limit only pHash finds them, not rocket's
+    // (pHash 12).
+    assert!(crops(&["--no-corroborate"]).is_empty());
+    let plain = crops(&["--no-corroborate", "--max-evalue", "inf"]);
     assert_eq!(rocket(&plain), 0, "{plain:?}");
     assert!(plain.iter().all(|(_, k, _)| k == "phash") && plain.len() == 2, "{plain:?}");
     // Rocket's crop is found only through its extended edges (pHash 6 there).
@@ -424,6 +427,8 @@ fn csv_has_a_header_and_the_json_matches() {
             "weak"
         ]
     );
+    // serde_json reads floats to within an ulp: compare E-values to 12 digits.
+    let round = |e: EValue| EValue(format!("{:.11e}", e.0).parse().expect("a number"));
     let mut rows = BTreeSet::new();
     for rec in rdr.records() {
         let rec = rec.expect("a CSV row");
@@ -434,7 +439,7 @@ fn csv_has_a_header_and_the_json_matches() {
             rec[0].to_string(),
             rec[1].to_string(),
             rec[2].parse::<u32>().expect("distance"),
-            EValue(rec[3].parse::<f64>().expect("evalue")),
+            round(EValue(rec[3].parse::<f64>().expect("evalue"))),
             rec[4].to_string(),
             rec[5].to_string(),
             rec[6].to_string(),
@@ -454,7 +459,7 @@ fn csv_has_a_header_and_the_json_matches() {
                 m.path,
                 m.kind,
                 m.distance,
-                m.evalue,
+                round(m.evalue),
                 m.variant.unwrap_or_default(),
                 m.list,
                 m.id,
@@ -480,10 +485,11 @@ fn text_output_and_piped_stderr() {
     assert_eq!(stdout.lines().count(), json.matches.len(), "one line per match");
     for m in &json.matches {
         let line = format!(
-            "{}\t{} distance {} variant {}",
+            "{}\t{} distance {} evalue {:.1e} variant {}",
             m.path,
             m.kind,
             m.distance,
+            m.evalue.0,
             m.variant.as_deref().unwrap_or("-")
         );
         assert!(
