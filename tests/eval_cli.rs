@@ -8,10 +8,13 @@
 mod common;
 
 use common::cli::{run as mediamatch, text};
-use mediamatch::eval::{report, Case, CaseResult, EntryDistances, Measurements, PhotoInfo, Transform, WIDE};
+use mediamatch::eval::distractors::{judge_run, Item};
+use mediamatch::eval::{
+    report, Case, CaseResult, EntryDistances, Judging, Measurements, PhotoInfo, Transform, WIDE,
+};
 use mediamatch::hash::KindSet;
 use mediamatch::matcher::{Config, Thresholds};
-use mediamatch::significance::Significance;
+use mediamatch::significance::{IndexSizes, Significance};
 use mediamatch::Kind;
 use serde::Deserialize;
 
@@ -334,7 +337,16 @@ fn entry(photo: u32, pdq: Option<u32>, phash: Option<u32>, md5: bool) -> EntryDi
 fn result(photo: u32, case: Case, low_quality: bool, entries: Vec<EntryDistances>) -> CaseResult {
     // Hand-made checks searched nothing: the thresholds alone decide (E-values 0).
     let significance = Significance::none();
-    CaseResult { photo, case, error: None, low_quality, entries, significance, check_s: 0.001 }
+    CaseResult {
+        photo,
+        case,
+        error: None,
+        low_quality,
+        entries,
+        distractors: Vec::new(),
+        significance,
+        check_s: 0.001,
+    }
 }
 
 /// Photos a and b known, c unknown; the original and one JPEG case each.
@@ -359,6 +371,8 @@ fn hand_made() -> Measurements {
             result(2, jpeg, false, vec![entry(1, Some(40), Some(15), false)]),
         ],
         config: Config { thresholds: WIDE, ..Config::default() },
+        sizes: IndexSizes::default(),
+        build_s: 0.0,
         known_every: 2,
         elapsed_s: 1.0,
     }
@@ -498,4 +512,192 @@ fn a_copy_found_only_by_corroboration_is_counted_as_such() {
     let on = report(&m, t, KindSet::NONE, Some(Thresholds { pdq: 64, phash: 12 }));
     assert_eq!((on.transforms[1].any.found, on.transforms[1].via_corroboration), (2, 1));
     assert_eq!(on.overall.via_corroboration, 1);
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct DistractorReport {
+    settings: Settings,
+    photos: u32,
+    known: u32,
+    distractor_photos: u32,
+    items_derived: u32,
+    derive_s: f64,
+    distractors: Vec<DistractorRun>,
+    projection: Projection,
+    targets: Vec<DistractorTarget>,
+    note: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct DistractorRun {
+    entries: u64,
+    items: u32,
+    item_entries: u64,
+    random: u64,
+    index_pdq: u64,
+    index_phash: u64,
+    index_item_pairs: u64,
+    projected: Projection,
+    build_s: f64,
+    elapsed_s: f64,
+    check_cpu_s: f64,
+    transforms: Vec<DistractorCase>,
+    overall: DistractorCase,
+    false_matches: Vec<BadMatch>,
+    wrong_id_matches: Vec<BadMatch>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct DistractorCase {
+    transform: String,
+    known: u32,
+    unknown: u32,
+    recall: Recall,
+    wrong_id: u32,
+    false_matches: u32,
+    false_known: u32,
+    unrelated: u32,
+    false_per_million: Option<f64>,
+    weak: u64,
+    weak_own: u32,
+    related: u32,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Projection {
+    entries: u64,
+    item_pairs: u64,
+    pdq: Option<u32>,
+    phash: Option<u32>,
+    evalue_pdq: f64,
+    evalue_phash: f64,
+    evalue_joint: f64,
+    per_upload: f64,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct DistractorTarget {
+    name: String,
+    measured: String,
+    met: bool,
+}
+
+#[test]
+fn eval_with_distractors_finds_the_known_copies_and_no_false_match() {
+    let out = mediamatch(&[
+        "eval",
+        "fixtures/photos",
+        "--distractors",
+        "0,2e4",
+        "--distractor-items",
+        "2000",
+        "--transforms",
+        "jpeg-q50,mirror,rotate-90",
+        "--format",
+        "json",
+        "--threads",
+        "2",
+    ]);
+    let stderr = text(&out.stderr);
+    // reference.tsv is not an image: skipped, not a read error.
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    let r: DistractorReport = serde_json::from_slice(&out.stdout).expect("the report parses strictly");
+    assert_eq!((r.photos, r.known), (6, 3));
+    assert_eq!(r.distractor_photos, 6, "the eval's own photos by default");
+    assert_eq!(r.items_derived, 2000);
+    // Queried out to the caps (the larger of --max-distance and --corroborate), not wide.
+    assert_eq!((r.settings.wide_pdq, r.settings.wide_phash), (64, 12));
+    assert!(r.note.contains("sweeps"), "{}", r.note);
+    let sizes: Vec<u64> = r.distractors.iter().map(|d| d.entries).collect();
+    assert_eq!(sizes, [0, 20_000]);
+    let (base, run) = (&r.distractors[0], &r.distractors[1]);
+    assert_eq!((base.items, base.random), (0, 0));
+    assert_eq!(run.items, 2000);
+    assert_eq!(run.item_entries + run.random, 20_000);
+    assert!(run.item_entries >= 2000 && run.item_entries <= 4000, "{run:?}");
+    // Known photos' pHash entries (3) come on top of the distractors.
+    assert_eq!(run.index_phash, 3 + 2000 + run.random / 2);
+    assert!(run.index_item_pairs >= 3 + 1000, "{run:?}");
+    for d in &r.distractors {
+        let names: Vec<&str> = d.transforms.iter().map(|t| t.transform.as_str()).collect();
+        assert_eq!(names, ["original", "jpeg-q50", "mirror", "rotate-90"]);
+        assert_eq!(d.overall.unrelated, 6 * 4);
+        assert_eq!(d.overall.false_matches, 0, "{:?}", d.false_matches);
+        assert!(d.false_matches.is_empty() && d.wrong_id_matches.is_empty());
+        assert_eq!(d.overall.wrong_id, 0);
+        let original = &d.transforms[0];
+        assert_eq!((original.recall.found, original.recall.total), (3, 3), "{}", d.entries);
+        assert_eq!(d.false_per_million_all(), Some(0.0));
+        assert!(d.projected.per_upload >= d.projected.evalue_phash);
+    }
+    // The distractors include crops of the checked photos themselves: related, not false.
+    assert!(run.overall.related > 0, "{:?}", run.overall);
+    // The effective pHash threshold shrinks as the index grows.
+    assert!(run.projected.phash <= base.projected.phash, "{run:?}");
+    assert_eq!(r.projection.entries, 50_000_000);
+    assert!(r.projection.phash <= run.projected.phash);
+    assert!(r.targets.iter().any(|t| t.name.contains("wrong-id") && t.met), "{:?}", r.targets);
+}
+
+impl DistractorRun {
+    fn false_per_million_all(&self) -> Option<f64> {
+        self.overall.false_per_million
+    }
+}
+
+#[test]
+fn eval_rejects_bad_distractor_sizes() {
+    for bad in ["x", "1e", "1e99", ""] {
+        let out = mediamatch(&["eval", "fixtures/photos", "--distractors", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", text(&out.stdout));
+        assert!(text(&out.stderr).contains("--distractors"), "{bad:?}: {}", text(&out.stderr));
+    }
+    let out = mediamatch(&["eval", "fixtures/photos", "--distractor-items", "5"]);
+    assert_eq!(out.status.code(), Some(2), "--distractor-items needs --distractors");
+}
+
+/// One distractor item derived from photo `related` (a position in the photos).
+fn item(id: &str, related: Option<u32>) -> Item {
+    Item { id: id.into(), source: 0, related, phash: mediamatch::hash::Phash(0), pdq: None }
+}
+
+#[test]
+fn a_distractor_of_the_checked_photo_is_related_one_of_another_photo_is_false() {
+    let mut m = hand_made();
+    let jpeg = Case::Transformed(Transform::JpegQ50);
+    // Items 0 (from photo a) and 1 (from photo c), and a random entry (item 2 + its number).
+    let items = [item("d0-1", Some(0)), item("d2-1", Some(2))];
+    let hit = |n: u32| entry(n, None, Some(0), false);
+    for r in &mut m.results {
+        r.distractors = match (r.photo, r.case) {
+            // a's copy hits a crop of a itself: related.
+            (0, c) if c == jpeg => vec![hit(0)],
+            // b's original hits a crop of c: false, though b is known and found.
+            (1, Case::Original) => vec![hit(1)],
+            // c's original hits a crop of c: related; its copy a random entry: false.
+            (2, Case::Original) => vec![hit(1)],
+            (2, c) if c == jpeg => vec![entry(7, None, Some(5), false)],
+            // b's copy has a random entry beyond the cap: no match.
+            (1, c) if c == jpeg => vec![entry(9, None, Some(9), false)],
+            _ => Vec::new(),
+        };
+    }
+    let judging =
+        Judging { thresholds: Thresholds { pdq: 31, phash: 8 }, require: KindSet::NONE, corroborate: None };
+    let run = judge_run(&m, &items, 1000, &judging);
+    let all = &run.overall;
+    assert_eq!(all.related, 2, "{all:?}");
+    // b's original (known) on c's crop, and c's copy (unknown) on a random entry.
+    assert_eq!((all.false_matches, all.false_known), (2, 1), "{all:?}");
+    assert_eq!(all.false_per_million, Some(2.0 / 6.0 * 1e6));
+    let ids: Vec<(&str, &str, &str)> =
+        run.false_matches.iter().map(|b| (b.photo.as_str(), b.transform.as_str(), b.id.as_str())).collect();
+    assert_eq!(ids, [("b", "original", "d2-1"), ("c", "jpeg-q50", "random phash entry")]);
+    assert_eq!(all.recall.found, 4, "every known check still finds its own entry");
+    assert_eq!((run.items, run.item_entries, run.random), (2, 2, 998));
 }

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use mediamatch::eval::distractors::DEFAULT_ITEMS;
 use mediamatch::eval::{measure, report, EvalOptions, Photo, Report, SweepTable, Transform, WIDE};
 use mediamatch::matcher::Config;
 use mediamatch::Kind;
@@ -18,6 +19,8 @@ use super::matching::MatchArgs;
 use super::output::{text_or_json, OutputFormat};
 use super::parse::size as parse_size;
 use super::Exit;
+
+mod distractors;
 
 /// Arguments of `mediamatch eval`.
 #[derive(clap::Args, Debug)]
@@ -48,6 +51,46 @@ pub(crate) struct Args {
     /// Skip (and report) files larger than this: bytes, or with a K/M/G suffix.
     #[arg(long, value_parser = parse_size, default_value = "256M")]
     max_filesize: u64,
+    /// The distractor benchmark: one run per size N (entries besides the known photos'),
+    /// e.g. `0,1e4,1e5,1e6,1e7` (0 = the known photos alone). Queries only out to the
+    /// caps, so the report has no threshold sweeps.
+    #[arg(long, value_parser = parse_counts)]
+    distractors: Option<Counts>,
+    /// The photos the real-image-derived distractor items are made from (default: the
+    /// evaluated folders; an item derived from a photo is related to that photo).
+    #[arg(long, requires = "distractors")]
+    distractor_dir: Vec<PathBuf>,
+    /// Real-image-derived distractor items per run (at most what fits in N entries).
+    #[arg(long, default_value_t = DEFAULT_ITEMS, requires = "distractors")]
+    distractor_items: u64,
+}
+
+/// A parsed `--distractors` value.
+#[derive(Clone, Debug)]
+pub(crate) struct Counts(Vec<u64>);
+
+/// Parses `1e4,100000,2e6`: plain integers or `<integer>e<exponent>`.
+fn parse_counts(s: &str) -> Result<Counts, String> {
+    let one = |part: &str| -> Option<u64> {
+        if let Ok(n) = part.parse::<u64>() {
+            return Some(n);
+        }
+        let (m, e) = part.split_once(['e', 'E'])?;
+        let (m, e) = (m.parse::<u64>().ok()?, e.parse::<u32>().ok()?);
+        m.checked_mul(10u64.checked_pow(e)?)
+    };
+    let mut v = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let n = one(part).ok_or_else(|| format!("{part:?} is not a count (e.g. 10000 or 1e4)"))?;
+        if n >= u64::from(u32::MAX) / 2 {
+            return Err(format!("{part}: at most {} entries", u32::MAX / 2));
+        }
+        v.push(n);
+    }
+    if v.is_empty() {
+        return Err("no sizes given".to_string());
+    }
+    Ok(Counts(v))
 }
 
 /// A parsed `--transforms` value.
@@ -79,6 +122,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         }
     }
     let (photos, read_errors) = read_photos(&args.dirs, args.max_filesize)?;
+    if args.distractors.is_some() {
+        return distractors::run(&args, photos, read_errors);
+    }
     let options = EvalOptions {
         known_every: usize::try_from(args.known_every).unwrap_or(usize::MAX),
         transforms: args.transforms.0.clone(),

@@ -25,10 +25,12 @@ use crate::hash::KindSet;
 use crate::hash::{HashValue, Kind};
 use crate::hashing::{hash_bytes, HashOptions};
 use crate::index::{build, BuildOptions, Index, IndexError};
-use crate::matcher::collect::Reach;
 use crate::matcher::rule::{Candidates, Outcome, Rule};
-use crate::matcher::{Config, IndexData, Matcher, Origin, Thresholds};
+use crate::matcher::{Config, IndexData, Matcher, Thresholds};
 use crate::significance::{IndexSizes, Significance};
+
+mod check;
+use check::Checker;
 
 /// The radii the checks are queried with, wide enough for the sweeps: PDQ 96 of 256
 /// bits, pHash 24 of 64. Distances beyond them are recorded as "not found".
@@ -172,6 +174,9 @@ pub struct CaseResult {
     pub low_quality: bool,
     /// Every known entry found within the wide radii.
     pub entries: Vec<EntryDistances>,
+    /// Every distractor item found within the radii (empty without [`Extra`] entries):
+    /// here [`EntryDistances::photo`] is the item's number (see [`Extra::items`]).
+    pub distractors: Vec<EntryDistances>,
     /// The check's search size (the index's entries and the hashes it queried), for the
     /// E-values of the rule ([`CaseResult::rule`]).
     pub significance: Significance,
@@ -192,15 +197,50 @@ pub struct Measurements {
     pub results: Vec<CaseResult>,
     /// The matcher settings the checks ran with (thresholds = the wide radii).
     pub config: Config,
+    /// The sizes of the index the checks ran against (known photos and [`Extra`] entries).
+    pub sizes: IndexSizes,
+    /// Seconds spent building that index.
+    pub build_s: f64,
     /// The known-photo step.
     pub known_every: usize,
     /// Wall-clock seconds of the checking pass (transforms and checks).
     pub elapsed_s: f64,
 }
 
+/// Entries added to the known photos' index for one run (the distractors), and which of
+/// them [`Prepared::measure`] tracks as items.
+#[derive(Clone, Debug, Default)]
+pub struct Extra {
+    /// The name of the list the entries are put on.
+    pub list: String,
+    /// The entries (their `lists` are replaced by the extra list).
+    pub entries: Vec<Entry>,
+    /// Ids of the tracked items and their numbers (`0..items.len()`): a hit on an entry
+    /// with one of these ids is recorded in [`CaseResult::distractors`] as that item; a
+    /// hit on an entry with an empty id as item `items.len() + ` its entry number, so
+    /// every such entry is an item of its own.
+    pub items: HashMap<String, u32>,
+}
+
+/// The photos of an evaluation, sorted, decoded and declared known or not, with the
+/// known photos' entries hashed: what every run of checks starts from.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    photos: Vec<Photo>,
+    infos: Vec<PhotoInfo>,
+    skipped: Vec<Skipped>,
+    known: Vec<Entry>,
+}
+
 /// Checks every photo and case against an index of the known photos; see the [module
 /// docs](self). Runs on the current rayon pool.
 pub fn measure(photos: Vec<Photo>, options: &EvalOptions) -> Result<Measurements, EvalError> {
+    prepare(photos, options)?.measure(options, Extra::default())
+}
+
+/// Sorts and decodes `photos`, declares every `known_every`-th known and hashes the known
+/// ones as a list provider would.
+pub fn prepare(photos: Vec<Photo>, options: &EvalOptions) -> Result<Prepared, EvalError> {
     if options.known_every == 0 {
         return Err(EvalError::KnownEveryZero);
     }
@@ -232,37 +272,95 @@ pub fn measure(photos: Vec<Photo>, options: &EvalOptions) -> Result<Measurements
         .enumerate()
         .map(|(i, p)| PhotoInfo { name: p.name.clone(), known: i % options.known_every == 0 })
         .collect();
-
-    let matcher = known_matcher(&kept, &infos, options)?;
-    let ids: HashMap<&str, u32> =
-        infos.iter().enumerate().map(|(i, p)| (p.name.as_str(), i as u32)).collect();
-    let mut cases = vec![Case::Original];
-    cases.extend(options.transforms.iter().map(|t| Case::Transformed(*t)));
-
-    let start = Instant::now();
-    let results: Vec<CaseResult> = kept
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(i, p)| check_photo(&matcher, &ids, i as u32, p, &cases, options))
-        .collect();
-    let elapsed_s = start.elapsed().as_secs_f64();
-    Ok(Measurements {
-        photos: infos,
-        skipped,
-        cases,
-        results,
-        config: matcher.config().clone(),
-        known_every: options.known_every,
-        elapsed_s,
-    })
+    let known = known_entries(&kept, &infos, options)?;
+    Ok(Prepared { photos: kept, infos, skipped, known })
 }
 
-/// The matcher over an index of the known photos' PDQ, pHash and MD5.
-fn known_matcher(photos: &[Photo], infos: &[PhotoInfo], options: &EvalOptions) -> Result<Matcher, EvalError> {
-    let kinds = KindSet::NONE.with(Kind::Pdq).with(Kind::Phash).with(Kind::Md5);
+impl Prepared {
+    /// The photos that decoded, sorted by name (positions as in [`Measurements::photos`]).
+    pub fn photos(&self) -> &[Photo] {
+        &self.photos
+    }
+
+    /// Which photos are known.
+    pub fn infos(&self) -> &[PhotoInfo] {
+        &self.infos
+    }
+
+    /// Checks every photo and case against an index of the known photos and the `extra`
+    /// entries (dropped once the checks are done).
+    pub fn measure(&self, options: &EvalOptions, extra: Extra) -> Result<Measurements, EvalError> {
+        let built = Instant::now();
+        let matcher = self.matcher(options, extra.entries, &extra.list)?;
+        let build_s = built.elapsed().as_secs_f64();
+        let sizes = IndexSizes::of_index(&*matcher.index()).map_err(EvalError::Index)?;
+        let mut cases = vec![Case::Original];
+        cases.extend(options.transforms.iter().map(|t| Case::Transformed(*t)));
+        let checker = Checker {
+            matcher: &matcher,
+            ids: self.infos.iter().enumerate().map(|(i, p)| (p.name.as_str(), i as u32)).collect(),
+            items: &extra.items,
+            cases: &cases,
+            options,
+        };
+        let start = Instant::now();
+        let results: Vec<CaseResult> = self
+            .photos
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, p)| checker.check_photo(i as u32, p))
+            .collect();
+        let elapsed_s = start.elapsed().as_secs_f64();
+        Ok(Measurements {
+            photos: self.infos.clone(),
+            skipped: self.skipped.clone(),
+            cases,
+            results,
+            config: matcher.config().clone(),
+            sizes,
+            build_s,
+            known_every: options.known_every,
+            elapsed_s,
+        })
+    }
+
+    /// The matcher over an index of the known photos' entries and `extra` on list `list`.
+    fn matcher(&self, options: &EvalOptions, extra: Vec<Entry>, list: &str) -> Result<Matcher, EvalError> {
+        let mut lists = vec![ListInfo { name: KNOWN_LIST.to_string(), ..ListInfo::default() }];
+        if !extra.is_empty() {
+            lists.push(ListInfo { name: list.to_string(), ..ListInfo::default() });
+        }
+        let mut entries = self.known.clone();
+        entries.extend(extra.into_iter().map(|e| Entry { lists: vec![1], ..e }));
+        let catalog = Catalog { lists, entries };
+        let bytes = build(&catalog, &BuildOptions::default()).map_err(EvalError::Index)?;
+        drop(catalog);
+        let index = Index::from_bytes(IndexData::Owned(bytes)).map_err(EvalError::Index)?;
+        let config = Config {
+            thresholds: options.wide,
+            require: KindSet::NONE,
+            corroborate: None,
+            kinds: Some(eval_kinds()),
+            ..options.config.clone()
+        };
+        Ok(Matcher::from_index(index, config))
+    }
+}
+
+/// The kinds an evaluation hashes and matches.
+fn eval_kinds() -> KindSet {
+    KindSet::NONE.with(Kind::Pdq).with(Kind::Phash).with(Kind::Md5)
+}
+
+/// The known photos' PDQ, pHash and MD5 entries on the list [`KNOWN_LIST`].
+fn known_entries(
+    photos: &[Photo],
+    infos: &[PhotoInfo],
+    options: &EvalOptions,
+) -> Result<Vec<Entry>, EvalError> {
     // The known side is hashed as a list provider would: the original, nothing derived.
     let hash_options = HashOptions {
-        kinds,
+        kinds: eval_kinds(),
         dihedral: false,
         limits: options.config.limits,
         border: false,
@@ -290,142 +388,7 @@ fn known_matcher(photos: &[Photo], infos: &[PhotoInfo], options: &EvalOptions) -
                 .collect()
         })
         .collect();
-    let catalog = Catalog {
-        lists: vec![ListInfo { name: KNOWN_LIST.to_string(), ..ListInfo::default() }],
-        entries: entries.into_iter().flatten().collect(),
-    };
-    let bytes = build(&catalog, &BuildOptions::default()).map_err(EvalError::Index)?;
-    let index = Index::from_bytes(IndexData::Owned(bytes)).map_err(EvalError::Index)?;
-    let config = Config {
-        thresholds: options.wide,
-        require: KindSet::NONE,
-        corroborate: None,
-        kinds: Some(kinds),
-        ..options.config.clone()
-    };
-    Ok(Matcher::from_index(index, config))
-}
-
-/// Checks one photo in every case.
-fn check_photo(
-    matcher: &Matcher,
-    ids: &HashMap<&str, u32>,
-    photo: u32,
-    p: &Photo,
-    cases: &[Case],
-    options: &EvalOptions,
-) -> Vec<CaseResult> {
-    let blank = |case: Case, error: String| CaseResult {
-        photo,
-        case,
-        error: Some(error),
-        low_quality: false,
-        entries: Vec::new(),
-        significance: Significance::none(),
-        check_s: 0.0,
-    };
-    let image = match decode::decode(&p.bytes, &options.config.limits) {
-        Ok(d) => d.image,
-        Err(e) => return cases.iter().map(|c| blank(*c, format!("decoding: {e}"))).collect(),
-    };
-    let index = matcher.index();
-    let sizes = match IndexSizes::of_index(&*index) {
-        Ok(s) => s,
-        Err(e) => return cases.iter().map(|c| blank(*c, format!("index: {e}"))).collect(),
-    };
-    let kinds = crate::matcher::collect::kinds_for(&index, matcher.config());
-    // Every hash set alike, extended images included: the rule decides what counts.
-    let reach = Reach::every_set(matcher.config().thresholds);
-    let mut out = Vec::with_capacity(cases.len());
-    for &case in cases {
-        let transformed;
-        let bytes: &[u8] = match case {
-            Case::Original => &p.bytes,
-            Case::Transformed(t) => match t.apply(&image) {
-                Ok(b) => {
-                    transformed = b;
-                    &transformed
-                }
-                Err(e) => {
-                    out.push(blank(case, e.to_string()));
-                    continue;
-                }
-            },
-        };
-        let start = Instant::now();
-        let collected = matcher.collect(&index, kinds, bytes, &reach);
-        let check_s = start.elapsed().as_secs_f64();
-        let collected = match collected {
-            Ok(v) => v,
-            Err(e) => {
-                out.push(blank(case, e.to_string()));
-                continue;
-            }
-        };
-        let stored_phash = StoredPhash::of(&collected.hashes);
-        let mut by_entry: HashMap<u32, EntryDistances> = HashMap::new();
-        for h in &collected.hits {
-            let Ok(entry) = index.entry(h.entry) else { continue };
-            let Some(&known) = ids.get(entry.id) else { continue };
-            let e = by_entry
-                .entry(known)
-                .or_insert_with(|| EntryDistances { photo: known, ..Default::default() });
-            let d = Some(h.distance);
-            let closer = |x: Option<u32>| x.is_none_or(|x| h.distance < x);
-            let trimmed = h.origin == Origin::Trimmed;
-            match (h.kind, h.origin) {
-                (Kind::Pdq, Origin::Extended) if closer(e.pdq_extended) => e.pdq_extended = d,
-                (Kind::Phash, Origin::Extended) if closer(e.phash_extended) => e.phash_extended = d,
-                (Kind::Pdq, Origin::Given | Origin::Trimmed) if closer(e.pdq) => {
-                    e.pdq = d;
-                    e.pdq_trimmed = trimmed;
-                }
-                (Kind::Phash, Origin::Given | Origin::Trimmed) => {
-                    // Corroboration uses the stored orientation only (see `phash_stored`).
-                    let set = match h.origin {
-                        Origin::Trimmed => stored_phash.trimmed,
-                        _ => stored_phash.given,
-                    };
-                    if let (Some(q), HashValue::Phash(v)) = (set, entry.value) {
-                        let stored = Some(q.distance(&v));
-                        if e.phash_stored.is_none_or(|x| stored < Some(x)) {
-                            e.phash_stored = stored;
-                        }
-                    }
-                    if closer(e.phash) {
-                        e.phash = d;
-                        e.phash_trimmed = trimmed;
-                    }
-                }
-                (Kind::Md5, _) => e.md5 = true,
-                _ => {}
-            }
-        }
-        let low_quality = collected.low_quality;
-        let significance = Significance::of(sizes, collected.queries);
-        let mut entries: Vec<EntryDistances> = by_entry.into_values().collect();
-        entries.sort_by_key(|e| e.photo);
-        out.push(CaseResult { photo, case, error: None, low_quality, entries, significance, check_s });
-    }
-    out
-}
-
-/// The stored-orientation pHashes of a check's image as given and of its trimmed content.
-#[derive(Clone, Copy, Default)]
-struct StoredPhash {
-    given: Option<crate::hash::Phash>,
-    trimmed: Option<crate::hash::Phash>,
-}
-
-impl StoredPhash {
-    fn of(hashes: &crate::hashing::Hashes) -> StoredPhash {
-        match &hashes.image {
-            Some(Ok(img)) => {
-                StoredPhash { given: img.phash, trimmed: img.trimmed.as_ref().and_then(|t| t.hashes.phash) }
-            }
-            _ => StoredPhash::default(),
-        }
-    }
+    Ok(entries.into_iter().flatten().collect())
 }
 
 impl EntryDistances {

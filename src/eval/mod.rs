@@ -20,6 +20,7 @@
 //! counts the distances between those of different photos, and [`tail`] turns the counts
 //! into the conservative table `src/significance/null-v1.tsv`.
 
+pub mod distractors;
 pub mod measure;
 pub mod negatives;
 pub mod null;
@@ -29,14 +30,15 @@ pub mod tail;
 pub mod targets;
 pub mod transform;
 
+pub use distractors::{DistractorOptions, DistractorReport, DistractorRun, Judging};
 pub use measure::{
-    measure, Case, CaseResult, EntryDistances, EvalError, EvalOptions, Measurements, Photo, PhotoInfo,
-    Skipped, KNOWN_LIST, WIDE,
+    measure, prepare, Case, CaseResult, EntryDistances, EvalError, EvalOptions, Extra, Measurements, Photo,
+    PhotoInfo, Prepared, Skipped, KNOWN_LIST, WIDE,
 };
 pub use report::{
     report, BadMatch, CaseError, ClosePair, CorroborationSetting, KindStats, Nearest, PerKind, Recall,
     Report, Settings, TransformReport, CLOSEST_PAIRS,
 };
 pub use sweep::{corroboration_sweep, pdq_sweep, phash_sweep, CorroborationRow, SweepRow, SweepTable};
-pub use targets::{targets, Target};
+pub use targets::{distractor_targets, targets, DistractorTarget, Target};
 pub use transform::{Encoding, Transform, TransformError};

@@ -422,19 +422,7 @@ pub fn report(
     let checks = m.results.len() as u64;
     let n_photos = m.photos.len() as u32;
     Report {
-        settings: Settings {
-            pdq: t.pdq,
-            phash: t.phash,
-            require: require.iter().map(|k| k.name()).collect(),
-            min_quality: m.config.min_quality,
-            dihedral: m.config.dihedral,
-            border: m.config.border,
-            extend: m.config.extend,
-            corroborate: rule.corroborate().map(|c| CorroborationSetting { pdq: c.pdq, phash: c.phash }),
-            wide_pdq: wide.pdq,
-            wide_phash: wide.phash,
-            known_every: m.known_every,
-        },
+        settings: settings(m, &rule),
         photos: n_photos,
         known: n_known as u32,
         unknown: n_photos - n_known as u32,
@@ -454,6 +442,24 @@ pub fn report(
         sweep,
         corroboration_sweep,
         targets,
+    }
+}
+
+/// The settings of a report of `m` judged by `rule`.
+pub(super) fn settings(m: &Measurements, rule: &Rule) -> Settings {
+    let (t, wide) = (rule.thresholds(), m.config.thresholds);
+    Settings {
+        pdq: t.pdq,
+        phash: t.phash,
+        require: rule.require().iter().map(|k| k.name()).collect(),
+        min_quality: m.config.min_quality,
+        dihedral: m.config.dihedral,
+        border: m.config.border,
+        extend: m.config.extend,
+        corroborate: rule.corroborate().map(|c| CorroborationSetting { pdq: c.pdq, phash: c.phash }),
+        wide_pdq: wide.pdq,
+        wide_phash: wide.phash,
+        known_every: m.known_every,
     }
 }
 
