@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::measure::{CaseResult, EvalError, EvalOptions, Extra, Measurements, Photo, Prepared};
-use super::negatives::derive;
+use super::negatives::{derive, SplitMix64};
 use super::report::{settings, BadMatch, Judge, Recall, Settings};
 use super::targets::{distractor_targets, DistractorTarget};
 use crate::catalog::Entry;
@@ -144,19 +144,6 @@ pub fn extra_at(items: &[Item], n: u64) -> (Extra, usize) {
     }
     let ids = items[..used].iter().enumerate().map(|(i, it)| (it.id.clone(), i as u32)).collect();
     (Extra { list: DISTRACTOR_LIST.to_string(), entries, items: ids }, used)
-}
-
-/// splitmix64: small, well mixed and the same on every platform.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }
 
 /// What the benchmark judges at: the rule's caps, fusion policy and corroboration.

@@ -65,12 +65,13 @@ pub struct Derived {
     pub pdq: PdqHash,
 }
 
-/// splitmix64: small, well mixed and the same on every platform.
+/// splitmix64: small, well mixed and the same on every platform (also the distractors').
 #[derive(Clone, Debug)]
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    /// The next 64 random bits.
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -83,7 +83,7 @@ pub struct Config {
     /// expected number of unrelated entries this close by chance, given the index's size
     /// and the hashes this input queried. A candidate within its threshold but over this
     /// limit is *weak* ([`Verdict::weak`]), not a match. Default
-    /// [`DEFAULT_MAX_EVALUE`](crate::significance::DEFAULT_MAX_EVALUE) (1e-6); digests
+    /// [`DEFAULT_MAX_EVALUE`] (1e-6); digests
     /// are exact and not limited; `f64::INFINITY` turns the test off.
     pub max_evalue: f64,
     /// PDQ hashes with a lower quality are not matched perceptually (flat or tiny images
