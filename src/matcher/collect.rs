@@ -179,20 +179,18 @@ pub(crate) fn collect(
             }
         }
     }
-    let queries = query_counts(&hashes, config);
+    let queries = query_counts(&hashes, config, pdq_queries.len());
     Ok(Collected { hashes, low_quality, hits, pdq_queries, queries })
 }
 
 /// The hashes of each kind a verdict compares with the index for an input hashed as
-/// `hashes`: every usable PDQ variant of every hash set; every pHash variant of the sets
-/// that can count alone and the stored pHash of each extended guess; one per digest.
-pub(crate) fn query_counts(hashes: &Hashes, config: &Config) -> QueryCounts {
-    let mut q = QueryCounts { digest: 1, ..QueryCounts::default() };
+/// `hashes`: the `pdq` usable PDQ variants of every hash set (the corroborating side's
+/// `pdq_queries`); every pHash variant of the sets that can count alone and the stored pHash
+/// of each query-side guess; one per digest.
+fn query_counts(hashes: &Hashes, config: &Config, pdq: usize) -> QueryCounts {
+    let mut q = QueryCounts { digest: 1, pdq: pdq as u32, ..QueryCounts::default() };
     let Some(Ok(img)) = &hashes.image else { return q };
     for (set, origin) in hash_sets(img) {
-        if set.pdq.is_some_and(|p| p.quality >= config.min_quality) {
-            q.pdq += pdq_variants(set, config.dihedral).count() as u32;
-        }
         if set.phash.is_some() {
             let all = config.dihedral && set.phash_dihedral.is_some() && origin != Origin::Extended;
             q.phash += if all { 8 } else { 1 };

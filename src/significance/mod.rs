@@ -180,11 +180,6 @@ impl Significance {
         Significance { model, space }
     }
 
-    /// The search space.
-    pub fn space(&self) -> SearchSpace {
-        self.space
-    }
-
     /// The E-value of a match of `kind` at `distance`.
     pub fn evalue(&self, kind: Kind, distance: u32) -> f64 {
         evalue(self.space.of(kind), self.model.tail(kind, distance))
