@@ -65,7 +65,8 @@ pub struct Derived {
     pub pdq: PdqHash,
 }
 
-/// splitmix64: small, well mixed and the same on every platform (also the distractors').
+/// splitmix64: small, well mixed and the same on every platform (the negatives', the
+/// distractors' and the eval transforms' noise).
 #[derive(Clone, Debug)]
 pub(crate) struct SplitMix64(pub(crate) u64);
 
@@ -80,8 +81,15 @@ impl SplitMix64 {
     }
 
     /// Uniform in `[0, 1)`.
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A standard normal sample approximated by the sum of 12 uniforms minus 6
+    /// (Irwin-Hall): only additions, so the same on every platform (the eval's noise).
+    pub(crate) fn normal(&mut self) -> f64 {
+        let sum: f64 = (0..12).map(|_| self.unit()).sum();
+        sum - 6.0
     }
 
     /// Uniform in `lo..=hi` (`lo <= hi`).

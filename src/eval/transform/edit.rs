@@ -4,6 +4,7 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageBuffer};
 
 use super::TransformError;
+use crate::eval::negatives::SplitMix64;
 use crate::image::pixels::{Image, Pixels};
 
 pub(super) const COS_3_DEG: f64 = 0.998_629_534_754_573_8;
@@ -273,26 +274,6 @@ pub(super) fn contrast(r: &Raster, factor: f64) -> Raster {
 
 pub(super) fn blur(r: &Raster, sigma: f32) -> Raster {
     from_dynamic(to_dynamic(r).blur(sigma), r.ch)
-}
-
-/// splitmix64: a tiny, well-mixed generator, plenty for test noise.
-pub(super) struct SplitMix64(pub(super) u64);
-
-impl SplitMix64 {
-    pub(super) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A standard normal sample approximated by the sum of 12 uniforms minus 6
-    /// (Irwin-Hall): only additions, so the same on every platform.
-    pub(super) fn normal(&mut self) -> f64 {
-        let sum: f64 = (0..12).map(|_| (self.next() >> 11) as f64 / (1u64 << 53) as f64).sum();
-        sum - 6.0
-    }
 }
 
 pub(super) fn noise(r: &Raster, sigma: f64, seed: u64) -> Raster {

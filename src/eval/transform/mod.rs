@@ -379,6 +379,7 @@ fn exif_orientation_tiff(orientation: u8) -> [u8; 26] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::negatives::SplitMix64;
     use crate::image::pixels::Pixels;
 
     #[test]
