@@ -20,6 +20,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let path = args.index.display();
     let index = Index::open(&args.index).with_context(|| format!("{path}"))?;
     index.verify().with_context(|| format!("{path}"))?;
-    println!("{path}: ok ({} entries, {} bytes)", index.len(), index.as_bytes().len());
+    println!("{path}: ok ({} entries, {} bytes)", index.len(), index.byte_len());
     Ok(Exit::Success)
 }

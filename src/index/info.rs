@@ -4,7 +4,7 @@
 use crate::catalog::ListInfo;
 use crate::hash::Kind;
 use crate::index::layout::Search;
-use crate::index::{Index, IndexError, FORMAT_VERSION};
+use crate::index::{Index, IndexError, Segment, FORMAT_VERSION};
 
 /// A description of an index, for `mediamatch info`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +23,10 @@ pub struct Info {
     pub kinds: Vec<KindInfo>,
     /// The lists, with provenance.
     pub lists: Vec<ListInfo>,
+    /// Number of segment files.
+    pub segments: u64,
+    /// Entries removed by tombstones, still in their segments until a merge.
+    pub tombstones: u64,
 }
 
 /// One hash kind of an index.
@@ -40,11 +44,10 @@ pub struct KindInfo {
     pub structure_bytes: u64,
 }
 
-impl<D: AsRef<[u8]>> Index<D> {
-    /// KindSet, counts, structures, sizes, format version and lists.
-    pub fn info(&self) -> Result<Info, IndexError> {
-        let kinds = self
-            .layout
+impl<D: AsRef<[u8]>> Segment<D> {
+    /// The kinds of this segment, in [`Kind::ALL`] order.
+    pub(crate) fn kind_infos(&self) -> Vec<KindInfo> {
+        self.layout()
             .kinds
             .iter()
             .map(|s| KindInfo {
@@ -62,17 +65,55 @@ impl<D: AsRef<[u8]>> Index<D> {
                 value_bytes: s.values.len() as u64,
                 structure_bytes: s.structure_bytes,
             })
-            .collect();
-        let l = &self.layout;
+            .collect()
+    }
+}
+
+impl<D: AsRef<[u8]>> Index<D> {
+    /// Kinds, counts, structures, sizes, format version and lists, summed over the
+    /// segments. A kind's `structure` is that of its largest segment; `entries` counts
+    /// live entries.
+    pub fn info(&self) -> Result<Info, IndexError> {
+        let mut kinds: Vec<KindInfo> = Vec::new();
+        let mut largest: Vec<u64> = Vec::new();
+        let (mut file_bytes, mut string_bytes, mut table_bytes) = (0u64, 0u64, 0u64);
+        for seg in self.segments() {
+            let l = seg.layout();
+            file_bytes += seg.as_bytes().len() as u64;
+            string_bytes += l.strings.len() as u64;
+            table_bytes +=
+                (l.entries.len() + l.items.len() + l.lists.len() + l.sets.len() + l.members.len()) as u64;
+            for k in seg.kind_infos() {
+                match kinds.iter().position(|x| x.kind == k.kind) {
+                    Some(i) => {
+                        if k.entries > largest[i] {
+                            largest[i] = k.entries;
+                            kinds[i].structure = k.structure.clone();
+                        }
+                        kinds[i].value_bytes += k.value_bytes;
+                        kinds[i].structure_bytes += k.structure_bytes;
+                    }
+                    None => {
+                        largest.push(k.entries);
+                        kinds.push(k);
+                    }
+                }
+            }
+        }
+        kinds.sort_by_key(|k| k.kind);
+        for k in &mut kinds {
+            k.entries = u64::from(self.kind_len(k.kind));
+        }
         Ok(Info {
             format_version: FORMAT_VERSION,
-            file_bytes: self.data.as_ref().len() as u64,
-            entries: u64::from(l.n_entries),
-            string_bytes: l.strings.len() as u64,
-            table_bytes: (l.entries.len() + l.items.len() + l.lists.len() + l.sets.len() + l.members.len())
-                as u64,
+            file_bytes,
+            entries: u64::from(self.len()),
+            string_bytes,
+            table_bytes,
             kinds,
-            lists: (0..self.list_count()).map(|i| self.list(i)).collect::<Result<_, _>>()?,
+            lists: self.lists().to_vec(),
+            segments: self.segment_count() as u64,
+            tombstones: self.tombstone_count(),
         })
     }
 }

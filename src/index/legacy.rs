@@ -20,8 +20,7 @@
 
 use std::path::Path;
 
-use super::layout::Layout;
-use super::{build, format, BuildOptions, Index, IndexError, FORMAT_VERSION};
+use super::{build, format, BuildOptions, Index, IndexError, Segment, FORMAT_VERSION};
 use crate::catalog::Catalog;
 
 /// An index file of an older format version, opened for its catalog only: it answers no
@@ -30,7 +29,7 @@ use crate::catalog::Catalog;
 pub struct LegacyIndex<D> {
     /// The file, checked like a current one but without the sections its version lacks.
     /// Never handed out: its search methods assume the current layout.
-    index: Index<D>,
+    index: Segment<D>,
 }
 
 impl LegacyIndex<Vec<u8>> {
@@ -57,13 +56,12 @@ impl<D: AsRef<[u8]>> LegacyIndex<D> {
         if version == FORMAT_VERSION {
             return Err(IndexError::AlreadyCurrent { version });
         }
-        let layout = Layout::read(data.as_ref(), format::UPGRADABLE_VERSIONS)?;
-        Ok(LegacyIndex { index: Index { data, layout, item_pairs: std::sync::OnceLock::new() } })
+        Ok(LegacyIndex { index: Segment::with_versions(data, format::UPGRADABLE_VERSIONS)? })
     }
 
     /// The format version of the file.
     pub fn format_version(&self) -> u32 {
-        self.index.layout.version
+        self.index.format_version()
     }
 
     /// Number of entries of all kinds.

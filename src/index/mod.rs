@@ -74,27 +74,22 @@ pub mod mih;
 mod plan;
 pub mod popcount;
 pub mod scan;
+pub mod segment;
 pub mod store;
 mod values;
 mod wire;
 
-use std::ops::Range;
-
-use rayon::prelude::*;
+use std::sync::OnceLock;
 
 use crate::catalog::{Catalog, Entry, ListInfo};
 use crate::hash::{HashValue, Kind, Pdq, Phash, Variant};
 pub use builder::{build, write_to, BuildOptions, Structure};
 pub use error::IndexError;
 pub use format::FORMAT_VERSION;
-use format::{EntryRecord, ItemRecord, ListRecord, ListSetRecord, StringRef};
 pub use info::{Info, KindInfo};
-use layout::{KindSection, Layout, Search, SearchView};
 pub use legacy::LegacyIndex;
-use plan::Probe;
+pub use segment::Segment;
 pub use store::{write_atomic, IndexData, WriteLock};
-use values::{Found, Query};
-use wire::{read_u32, record};
 
 /// One entry within the radius of a query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -154,109 +149,198 @@ impl EntryRef<'_> {
     }
 }
 
-/// An opened index over any bytes: a `Vec<u8>`, a `&[u8]`, or a memory map.
+/// One segment of an [`Index`], with where its entries start in the index's numbering and
+/// its tombstones.
+#[derive(Clone, Debug)]
+struct Part<D> {
+    segment: Segment<D>,
+    /// The index's number of the segment's entry 0.
+    first: u32,
+    /// The segment's deleted entries (local numbers), sorted, distinct.
+    dead: Vec<u32>,
+    /// How many of `dead` are of each kind, in [`Kind::ALL`] order.
+    dead_per_kind: [u32; 5],
+}
+
+impl<D: AsRef<[u8]>> Part<D> {
+    fn new(segment: Segment<D>, first: u32, dead: Vec<u32>) -> Part<D> {
+        let mut dead_per_kind = [0u32; 5];
+        for (slot, kind) in dead_per_kind.iter_mut().zip(Kind::ALL) {
+            if let Some(r) = segment.kind_range(kind) {
+                let lo = dead.partition_point(|&d| d < r.start);
+                let hi = dead.partition_point(|&d| d < r.end);
+                *slot = (hi - lo) as u32;
+            }
+        }
+        Part { segment, first, dead, dead_per_kind }
+    }
+
+    fn is_dead(&self, local: u32) -> bool {
+        self.dead.binary_search(&local).is_ok()
+    }
+
+    /// The live entries of `hits` (local numbers) in the index's numbering.
+    fn live(&self, hits: Vec<Hit>) -> impl Iterator<Item = Hit> + '_ {
+        hits.into_iter()
+            .filter(|h| !self.is_dead(h.entry))
+            .map(|h| Hit { entry: self.first + h.entry, distance: h.distance })
+    }
+
+    fn live_count(&self) -> u32 {
+        self.segment.len() - self.dead.len() as u32
+    }
+}
+
+/// An opened index: one or more immutable [`Segment`]s, searched together, with
+/// tombstones hiding the entries later imports removed.
+///
+/// [`Index::from_bytes`] opens one segment file from any bytes (a `Vec<u8>`, a `&[u8]`, a
+/// memory map); [`Index::open`] opens a path, which holds either a manifest naming the
+/// segments (what `mediamatch import` maintains, see [`manifest`](mod@manifest)) or one
+/// segment. Entry numbers ([`Hit::entry`]) run over the segments in order; an entry removed
+/// by a tombstone is never returned by a search and is out of range for
+/// [`Index::entry`].
 ///
 /// `Index` is `Send + Sync` when `D` is; share one between threads.
 #[derive(Clone, Debug)]
 pub struct Index<D> {
-    data: D,
-    layout: Layout,
+    parts: Vec<Part<D>>,
+    lists: Vec<ListInfo>,
+    /// One past the largest entry number.
+    bound: u32,
     /// [`Index::item_pairs`], counted on first use.
-    item_pairs: std::sync::OnceLock<u64>,
+    item_pairs: OnceLock<u64>,
 }
 
 impl<D: AsRef<[u8]>> Index<D> {
-    /// Checks the header and layout of `data` and opens it as an index.
+    /// Checks the header and layout of `data`, one index file, and opens it.
     pub fn from_bytes(data: D) -> Result<Index<D>, IndexError> {
-        let layout = Layout::read(data.as_ref(), &[FORMAT_VERSION])?;
-        Ok(Index { data, layout, item_pairs: std::sync::OnceLock::new() })
+        let segment = Segment::from_bytes(data)?;
+        let lists = (0..segment.list_count()).map(|l| segment.list(l)).collect::<Result<_, _>>()?;
+        Index::from_segments(vec![(segment, Vec::new())], lists)
     }
 
-    /// The underlying bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        self.data.as_ref()
+    /// The index of `segments` (in order, each with its sorted tombstones) and `lists`
+    /// (whose numbers the segments' entries use).
+    pub(crate) fn from_segments(
+        segments: Vec<(Segment<D>, Vec<u32>)>,
+        lists: Vec<ListInfo>,
+    ) -> Result<Index<D>, IndexError> {
+        let mut parts = Vec::with_capacity(segments.len());
+        let mut first = 0u32;
+        for (segment, dead) in segments {
+            if dead.windows(2).any(|w| w[0] >= w[1]) || dead.last().is_some_and(|&d| d >= segment.len()) {
+                return Err(IndexError::corrupt("tombstones", "not sorted or out of range".to_string()));
+            }
+            if segment.list_count() as usize > lists.len() {
+                return Err(IndexError::corrupt(
+                    "segment",
+                    "names more lists than the index has".to_string(),
+                ));
+            }
+            let n = segment.len();
+            parts.push(Part::new(segment, first, dead));
+            first = first
+                .checked_add(n)
+                .ok_or(IndexError::TooLarge { what: "entries", max: u64::from(u32::MAX) })?;
+        }
+        Ok(Index { parts, lists, bound: first, item_pairs: OnceLock::new() })
     }
 
-    /// Gives the underlying storage back (e.g. to re-wrap a validated mapping).
-    pub fn into_data(self) -> D {
-        self.data
+    /// Gives the storage a new type (e.g. a checked mapping wrapped as [`IndexData`]),
+    /// keeping everything opening checked.
+    pub fn map_data<E: AsRef<[u8]>>(self, f: impl Fn(D) -> E) -> Index<E> {
+        let parts = self
+            .parts
+            .into_iter()
+            .map(|p| Part {
+                segment: p.segment.map_data(&f),
+                first: p.first,
+                dead: p.dead,
+                dead_per_kind: p.dead_per_kind,
+            })
+            .collect();
+        Index { parts, lists: self.lists, bound: self.bound, item_pairs: self.item_pairs }
     }
 
-    /// Number of entries of all kinds.
+    /// The segments, oldest first.
+    pub fn segments(&self) -> impl Iterator<Item = &Segment<D>> {
+        self.parts.iter().map(|p| &p.segment)
+    }
+
+    /// The bytes of all segment files together.
+    pub fn byte_len(&self) -> u64 {
+        self.parts.iter().map(|p| p.segment.as_bytes().len() as u64).sum()
+    }
+
+    /// Number of segments.
+    pub fn segment_count(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Number of entries removed by tombstones (still in their segments until a merge).
+    pub fn tombstone_count(&self) -> u64 {
+        self.parts.iter().map(|p| p.dead.len() as u64).sum()
+    }
+
+    /// Number of live entries of all kinds.
     pub fn len(&self) -> u32 {
-        self.layout.n_entries
+        self.parts.iter().map(Part::live_count).sum()
     }
 
-    /// Whether the index has no entries.
+    /// One past the largest entry number (the number of entries when there are no
+    /// tombstones).
+    pub fn entry_bound(&self) -> u32 {
+        self.bound
+    }
+
+    /// Whether the index has no live entries.
     pub fn is_empty(&self) -> bool {
-        self.layout.n_entries == 0
+        self.len() == 0
     }
 
     /// Number of lists.
     pub fn list_count(&self) -> u32 {
-        (self.layout.lists.len() / format::LIST_RECORD_LEN) as u32
+        self.lists.len() as u32
     }
 
-    /// Options that rebuild this index's catalog with the same kind of search structures:
-    /// BK-tree sections stay BK-trees; the others get the default (multi-index hashing,
-    /// which is a plain scan for small sections). Used by imports, which rebuild the file.
+    /// Options that rebuild this index's catalog with the same kind of search structures
+    /// (those of its first segment): BK-tree sections stay BK-trees; the others get the
+    /// default (multi-index hashing, which is a plain scan for small sections).
     pub fn build_options(&self) -> BuildOptions {
-        let of = |kind: Kind| match self.layout.kinds.iter().find(|s| s.kind == kind).map(|s| &s.search) {
-            Some(Search::BkTree { .. }) => Structure::BkTree,
-            _ => Structure::default(),
-        };
-        BuildOptions { pdq: of(Kind::Pdq), phash: of(Kind::Phash) }
+        self.parts.first().map_or_else(BuildOptions::default, |p| p.segment.build_options())
     }
 
-    /// Number of entries of `kind`.
+    /// Number of live entries of `kind`.
     pub fn kind_len(&self, kind: Kind) -> u32 {
-        self.section(kind).map_or(0, |s| s.n)
+        let k = Kind::ALL.iter().position(|&x| x == kind).unwrap_or(0);
+        self.parts.iter().map(|p| p.segment.kind_len(kind) - p.dead_per_kind[k]).sum()
     }
 
-    fn section(&self, kind: Kind) -> Option<&KindSection> {
-        self.layout.kinds.iter().find(|s| s.kind == kind)
+    /// The part holding entry number `entry`, and the entry's local number there.
+    fn part_of(&self, entry: u32) -> Result<(&Part<D>, u32), IndexError> {
+        let at = self.parts.partition_point(|p| p.first <= entry);
+        let part = at.checked_sub(1).map(|i| &self.parts[i]);
+        match part {
+            Some(p) if entry - p.first < p.segment.len() && !p.is_dead(entry - p.first) => {
+                Ok((p, entry - p.first))
+            }
+            _ => Err(IndexError::OutOfRange { what: "entry", number: entry }),
+        }
     }
 
-    fn bytes(&self, r: &Range<usize>) -> &[u8] {
-        // Ranges were checked against the data on open.
-        self.data.as_ref().get(r.clone()).unwrap_or(&[])
-    }
-
-    fn string(&self, r: StringRef, what: &'static str) -> Result<&str, IndexError> {
-        let (off, len) = (r.offset, r.len);
-        let strings = self.bytes(&self.layout.strings);
-        let start = usize::try_from(off).ok();
-        let bytes = start
-            .and_then(|s| strings.get(s..s.checked_add(len as usize)?))
-            .ok_or_else(|| IndexError::corrupt(what, format!("string at {off}+{len} out of range")))?;
-        std::str::from_utf8(bytes).map_err(|_| IndexError::corrupt(what, "string is not UTF-8".to_string()))
-    }
-
-    /// The entry numbered `entry` (as in [`Hit::entry`]).
+    /// The live entry numbered `entry` (as in [`Hit::entry`]).
     pub fn entry(&self, entry: u32) -> Result<EntryRef<'_>, IndexError> {
-        let sec = self
-            .layout
-            .kinds
-            .iter()
-            .find(|s| entry >= s.first && entry - s.first < s.n)
-            .ok_or(IndexError::OutOfRange { what: "entry", number: entry })?;
-        let value = sec.values(self.as_bytes()).value((entry - sec.first) as usize)?;
-        let rec = self.entry_record(entry)?;
-        let id = self.string(rec.id, "entry id")?;
-        let label = self.string(rec.label, "entry label")?;
-        let lists = self.list_set(rec.list_set)?;
-        Ok(EntryRef { value, id, label, lists })
+        let (p, local) = self.part_of(entry)?;
+        p.segment.entry(local)
     }
 
-    /// Every entry whose id equals `entry`'s id, `entry` included, in ascending order: the
-    /// *item* `entry` belongs to, across all hash kinds and all lists. An entry with an
-    /// empty id belongs to no item, so the answer is just `[entry]`.
+    /// Every live entry whose id equals `entry`'s id, `entry` included, in ascending
+    /// order: the *item* `entry` belongs to, across all hash kinds, lists and segments. An
+    /// entry with an empty id belongs to no item, so the answer is just `[entry]`.
     ///
-    /// Takes `O(log n + k)` for `k` entries with the id: a binary search of the items
-    /// section (the entries ordered by id, see [`format`](mod@format)), then a walk of the
-    /// run. Fails with [`IndexError::OutOfRange`] if there is no such entry, and with
-    /// [`IndexError::Corrupt`] if the items section names an entry that does not exist or
-    /// visibly disagrees with the entries ([`Index::verify`] checks it in full).
+    /// Takes `O(s log n + k)` for `s` segments and `k` entries with the id (see
+    /// [`Segment::same_id`]).
     ///
     /// ```
     /// use mediamatch::catalog::{Catalog, Entry, ListInfo};
@@ -284,171 +368,78 @@ impl<D: AsRef<[u8]>> Index<D> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn same_id(&self, entry: u32) -> Result<Vec<u32>, IndexError> {
-        let target = self.id_ref(entry)?;
-        if target.len == 0 {
+        let (home, local) = self.part_of(entry)?;
+        if self.parts.len() == 1 {
+            let same = home.segment.same_id(local)?;
+            return Ok(home
+                .live(same.into_iter().map(|e| Hit { entry: e, distance: 0 }).collect())
+                .map(|h| h.entry)
+                .collect());
+        }
+        let id = home.segment.entry(local)?.id;
+        if id.is_empty() {
             return Ok(vec![entry]);
         }
-        let n = self.layout.n_entries as usize;
-        // The first position whose id ref is not below the target.
-        let (mut lo, mut hi) = (0usize, n);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let (id, _) = self.item(mid)?;
-            if id < target {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        let mut same: Vec<u32> = Vec::new();
-        for pos in lo..n {
-            let (id, e) = self.item(pos)?;
-            if id != target {
-                break;
-            }
-            if same.last().is_some_and(|&last| last >= e) {
-                return Err(IndexError::corrupt("items", format!("entries out of order at position {pos}")));
-            }
-            same.push(e);
-        }
-        if same.binary_search(&entry).is_err() {
-            return Err(IndexError::corrupt("items", format!("entry {entry} is missing from its id's run")));
+        let mut same = Vec::new();
+        for p in &self.parts {
+            let local =
+                if std::ptr::eq(p, home) { p.segment.same_id(local)? } else { p.segment.with_id(id)? };
+            same.extend(
+                p.live(local.into_iter().map(|e| Hit { entry: e, distance: 0 }).collect()).map(|h| h.entry),
+            );
         }
         Ok(same)
     }
 
-    /// The record of `entry` in the entries section.
-    fn entry_bytes(&self, entry: u32) -> Result<&[u8], IndexError> {
-        record(self.bytes(&self.layout.entries), entry as usize, format::ENTRY_RECORD_LEN, "entry")
-            .map_err(|_| IndexError::OutOfRange { what: "entry", number: entry })
-    }
-
-    /// The decoded record of `entry`.
-    fn entry_record(&self, entry: u32) -> Result<EntryRecord, IndexError> {
-        EntryRecord::decode(self.entry_bytes(entry)?)
-    }
-
-    /// The id string ref of `entry`, as stored in the entries section.
-    fn id_ref(&self, entry: u32) -> Result<StringRef, IndexError> {
-        EntryRecord::decode_id(self.entry_bytes(entry)?)
-    }
-
-    /// The entry at position `pos` of the items section, with its id ref.
-    fn item(&self, pos: usize) -> Result<(StringRef, u32), IndexError> {
-        let items = self.bytes(&self.layout.items);
-        let bad = |detail: String| IndexError::corrupt("items", detail);
-        let entry = record(items, pos, format::ITEM_RECORD_LEN, "item")
-            .and_then(ItemRecord::decode)
-            .map_err(|_| bad(format!("position {pos} is beyond the section")))?
-            .entry;
-        if entry >= self.layout.n_entries {
-            return Err(bad(format!(
-                "position {pos} names entry {entry}, but there are {} entries",
-                self.layout.n_entries
-            )));
+    /// Every live entry whose id is `id` (none for an empty id), ascending.
+    pub fn with_id(&self, id: &str) -> Result<Vec<u32>, IndexError> {
+        if id.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok((self.id_ref(entry)?, entry))
-    }
-
-    /// Checks the whole items section: entries strictly ascending by (id ref, entry), which
-    /// with one record per entry and every number below the entry count makes it a
-    /// permutation of the entries (each entry has one id ref, so no key repeats); and no
-    /// two refs holding the same non-empty id, which would split an item in two.
-    fn verify_items(&self) -> Result<(), IndexError> {
-        let mut prev: Option<(StringRef, u32)> = None;
-        let mut ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        for pos in 0..self.layout.n_entries as usize {
-            let cur = self.item(pos)?;
-            if prev.is_some_and(|p| p >= cur) {
-                return Err(IndexError::corrupt("items", format!("not sorted by id at position {pos}")));
-            }
-            let (id, _) = cur;
-            if id.len > 0 && prev.is_none_or(|(p, _)| p != id) {
-                let s = self.string(id, "entry id")?;
-                if !ids.insert(s) {
-                    return Err(IndexError::corrupt("items", format!("id {s:?} is stored twice")));
-                }
-            }
-            prev = Some(cur);
+        let mut same = Vec::new();
+        for p in &self.parts {
+            let local = p.segment.with_id(id)?;
+            same.extend(
+                p.live(local.into_iter().map(|e| Hit { entry: e, distance: 0 }).collect()).map(|h| h.entry),
+            );
         }
-        Ok(())
-    }
-
-    fn list_set(&self, set: u32) -> Result<Vec<u32>, IndexError> {
-        let bad = || IndexError::corrupt("list sets", format!("list set {set} is damaged"));
-        let sets = self.bytes(&self.layout.sets);
-        let ListSetRecord { start, len } =
-            record(sets, set as usize, format::LIST_SET_RECORD_LEN, "list set")
-                .and_then(ListSetRecord::decode)
-                .map_err(|_| bad())?;
-        let members = self.bytes(&self.layout.members);
-        let raw = (start as usize)
-            .checked_mul(format::LIST_MEMBER_LEN)
-            .zip((len as usize).checked_mul(format::LIST_MEMBER_LEN))
-            .and_then(|(from, n)| wire::bytes(members, from, n, "list set members").ok())
-            .ok_or_else(bad)?;
-        let n_lists = self.list_count();
-        let mut lists = Vec::new();
-        for at in (0..raw.len()).step_by(format::LIST_MEMBER_LEN) {
-            let l = read_u32(raw, at, "list set member")?;
-            if l >= n_lists {
-                return Err(bad());
-            }
-            lists.push(l);
-        }
-        Ok(lists)
+        Ok(same)
     }
 
     /// The list numbered `list` (as in [`EntryRef::lists`]), with its provenance.
     pub fn list(&self, list: u32) -> Result<ListInfo, IndexError> {
-        let lists = self.bytes(&self.layout.lists);
-        let rec = record(lists, list as usize, format::LIST_RECORD_LEN, "list")
-            .map_err(|_| IndexError::OutOfRange { what: "list", number: list })?;
-        let rec = ListRecord::decode(rec)?;
-        let s = |r: StringRef| -> Result<String, IndexError> { Ok(self.string(r, "list")?.to_string()) };
-        Ok(ListInfo {
-            name: s(rec.name)?,
-            source: s(rec.source)?,
-            source_sha256: s(rec.source_sha256)?,
-            imported_at: rec.imported_at,
-            version: rec.version,
-            counts: rec.counts,
+        self.lists.get(list as usize).cloned().ok_or(IndexError::OutOfRange { what: "list", number: list })
+    }
+
+    /// The lists, in number order.
+    pub fn lists(&self) -> &[ListInfo] {
+        &self.lists
+    }
+
+    /// Every live entry, each with its entry number, segment by segment.
+    pub fn live_entries(&self) -> impl Iterator<Item = Result<(u32, EntryRef<'_>), IndexError>> + '_ {
+        self.parts.iter().flat_map(|p| {
+            (0..p.segment.len())
+                .filter(move |&l| !p.is_dead(l))
+                .map(move |l| p.segment.entry(l).map(|e| (p.first + l, e)))
         })
     }
 
-    /// Everything the index knows apart from its search structures; building from it gives
-    /// the same bytes again (entries come back in canonical order).
+    /// Everything the index knows apart from its search structures: the lists and every
+    /// live entry. Building from it gives one segment holding the same entries (in
+    /// canonical order).
     pub fn catalog(&self) -> Result<Catalog, IndexError> {
-        let lists = (0..self.list_count()).map(|l| self.list(l)).collect::<Result<Vec<_>, _>>()?;
-        let entries = (0..self.layout.n_entries)
-            .map(|e| Ok(self.entry(e)?.to_entry()))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Catalog { lists, entries })
+        let entries =
+            self.live_entries().map(|r| r.map(|(_, e)| e.to_entry())).collect::<Result<Vec<_>, _>>()?;
+        Ok(Catalog { lists: self.lists.clone(), entries })
     }
 
-    /// Checks the whole file: the checksum, then every entry, string, list set, the items
-    /// section, the sort order of the values and every search structure.
+    /// Checks every segment in full ([`Segment::verify`]).
     pub fn verify(&self) -> Result<(), IndexError> {
-        let data = self.data.as_ref();
-        if format::checksum(data) != data[format::CHECKSUM_OFFSET..format::CHECKSUM_OFFSET + 32] {
-            return Err(IndexError::Checksum);
-        }
-        self.catalog()?;
-        if self.layout.version >= 2 {
-            self.verify_items()?;
-        }
-        for sec in &self.layout.kinds {
-            sec.values(data).verify()?;
-            match sec.structure(data) {
-                SearchView::Mih(tables) => tables.verify()?,
-                SearchView::BkTree(tree) => tree.verify()?,
-                SearchView::Scan | SearchView::Digest => {}
-            }
-        }
-        Ok(())
+        self.parts.iter().try_for_each(|p| p.segment.verify())
     }
 
-    /// All entries within `radius` of `value`, sorted by entry number. Digests match
+    /// All live entries within `radius` of `value`, sorted by entry number. Digests match
     /// exactly whatever the radius.
     pub fn search(&self, value: &HashValue, radius: u32) -> Result<Vec<Hit>, IndexError> {
         self.search_with(value, radius, Method::Auto)
@@ -461,66 +452,41 @@ impl<D: AsRef<[u8]>> Index<D> {
         radius: u32,
         method: Method,
     ) -> Result<Vec<Hit>, IndexError> {
-        let Some(sec) = self.section(value.kind()) else { return Ok(Vec::new()) };
-        let found = match Query::of(value, radius) {
-            Some(q) => plan::search(self.as_bytes(), sec, &q, method)?,
-            None => sec.values(self.as_bytes()).lookup(value).map(|p| (p, 0)).collect(),
-        };
-        Ok(to_hits(sec, found))
+        let mut out = Vec::new();
+        for p in &self.parts {
+            out.extend(p.live(p.segment.search_with(value, radius, method)?));
+        }
+        Ok(out)
     }
 
-    /// [`Index::search`] for many values in parallel (rayon). Queries that would scan are
-    /// grouped and answered by one tiled scan per chunk.
+    /// [`Index::search`] for many values in parallel (rayon).
     pub fn search_batch(&self, values: &[HashValue], radius: u32) -> Vec<Result<Vec<Hit>, IndexError>>
     where
         D: Sync,
     {
-        const CHUNK: usize = 32;
-        values
-            .par_chunks(CHUNK)
-            .flat_map_iter(|chunk| {
-                let mut results: Vec<Option<Result<Vec<Hit>, IndexError>>> = Vec::new();
-                let mut pending: Vec<(usize, [u64; 4])> = Vec::new();
-                for (i, v) in chunk.iter().enumerate() {
-                    let sec = self.section(v.kind());
-                    match (sec, Query::of(v, radius)) {
-                        (Some(sec), Some(q)) => {
-                            match plan::structure_search(self.as_bytes(), sec, &q, Method::Auto) {
-                                Ok(Probe::Hits(found)) => results.push(Some(Ok(to_hits(sec, found)))),
-                                Ok(Probe::ScanCheaper) => {
-                                    results.push(None);
-                                    pending.push((i, q.words));
-                                }
-                                Err(e) => results.push(Some(Err(e))),
-                            }
-                        }
-                        _ => results.push(Some(self.search(v, radius))),
+        let mut out: Vec<Result<Vec<Hit>, IndexError>> = values.iter().map(|_| Ok(Vec::new())).collect();
+        for p in &self.parts {
+            for (slot, found) in out.iter_mut().zip(p.segment.search_batch(values, radius)) {
+                if let Ok(hits) = slot {
+                    match found {
+                        Ok(found) => hits.extend(p.live(found)),
+                        Err(e) => *slot = Err(e),
                     }
                 }
-                for kind in [Kind::Pdq, Kind::Phash] {
-                    let group: Vec<&(usize, [u64; 4])> =
-                        pending.iter().filter(|(i, _)| chunk[*i].kind() == kind).collect();
-                    let Some(sec) = self.section(kind).filter(|_| !group.is_empty()) else { continue };
-                    let queries: Vec<[u64; 4]> = group.iter().map(|g| g.1).collect();
-                    let mut out = vec![Vec::new(); queries.len()];
-                    sec.values(self.as_bytes()).scan_many(&queries, radius, &mut out);
-                    for ((i, _), found) in group.into_iter().zip(out) {
-                        results[*i] = Some(Ok(to_hits(sec, found)));
-                    }
-                }
-                results.into_iter().map(|r| r.unwrap_or_else(|| Ok(Vec::new())))
-            })
-            .collect()
+            }
+        }
+        out
     }
 
-    /// Entries within `radius` of any of the 8 dihedral variants of a PDQ hash (in
-    /// [`Variant::ALL`] order), each once with its smallest distance and that variant.
+    /// Live entries within `radius` of any of the 8 dihedral variants of a PDQ hash (in
+    /// [`Variant::ALL`] order), each once with its smallest distance and that variant,
+    /// sorted by entry number.
     pub fn search_dihedral_pdq(
         &self,
         variants: &[Pdq; 8],
         radius: u32,
     ) -> Result<Vec<DihedralHit>, IndexError> {
-        self.dihedral(Kind::Pdq, variants.map(|p| p.words), radius)
+        self.dihedral(|s| s.search_dihedral_pdq(variants, radius))
     }
 
     /// [`Index::search_dihedral_pdq`] for pHash.
@@ -529,7 +495,7 @@ impl<D: AsRef<[u8]>> Index<D> {
         variants: &[Phash; 8],
         radius: u32,
     ) -> Result<Vec<DihedralHit>, IndexError> {
-        self.dihedral(Kind::Phash, variants.map(|p| [p.0, 0, 0, 0]), radius)
+        self.dihedral(|s| s.search_dihedral_phash(variants, radius))
     }
 
     /// [`Index::search_dihedral_pdq`] for many images in parallel (rayon).
@@ -541,6 +507,7 @@ impl<D: AsRef<[u8]>> Index<D> {
     where
         D: Sync,
     {
+        use rayon::prelude::*;
         queries.par_iter().map(|q| self.search_dihedral_pdq(q, radius)).collect()
     }
 
@@ -553,18 +520,24 @@ impl<D: AsRef<[u8]>> Index<D> {
     where
         D: Sync,
     {
+        use rayon::prelude::*;
         queries.par_iter().map(|q| self.search_dihedral_phash(q, radius)).collect()
     }
 
-    fn dihedral(&self, kind: Kind, qs: [[u64; 4]; 8], radius: u32) -> Result<Vec<DihedralHit>, IndexError> {
-        let Some(sec) = self.section(kind) else { return Ok(Vec::new()) };
-        plan::dihedral(self.as_bytes(), sec, qs, radius)
+    fn dihedral(
+        &self,
+        search: impl Fn(&Segment<D>) -> Result<Vec<DihedralHit>, IndexError>,
+    ) -> Result<Vec<DihedralHit>, IndexError> {
+        let mut out = Vec::new();
+        for p in &self.parts {
+            for h in search(&p.segment)? {
+                if !p.is_dead(h.entry) {
+                    out.push(DihedralHit { entry: p.first + h.entry, ..h });
+                }
+            }
+        }
+        Ok(out)
     }
-}
-
-fn to_hits(sec: &KindSection, mut found: Vec<Found>) -> Vec<Hit> {
-    found.sort_unstable();
-    found.into_iter().map(|(p, d)| Hit { entry: sec.first + p, distance: d }).collect()
 }
 
 #[cfg(test)]

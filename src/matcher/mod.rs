@@ -303,10 +303,8 @@ impl FileIdentity {
 pub type MatcherIndex = Index<IndexData>;
 
 fn open_index(path: &Path, verify: bool) -> Result<MatcherIndex, CheckError> {
-    let mapped = Index::open(path).map_err(CheckError::IndexUnavailable)?;
-    // Re-wrap the validated mapping; `from_bytes` only re-reads the header and layout.
-    let index =
-        Index::from_bytes(IndexData::Mapped(mapped.into_data())).map_err(CheckError::IndexUnavailable)?;
+    // The validated mappings, re-wrapped as the matcher's storage type.
+    let index = Index::open(path).map_err(CheckError::IndexUnavailable)?.map_data(IndexData::Mapped);
     if verify {
         index.verify().map_err(CheckError::IndexUnavailable)?;
     }
