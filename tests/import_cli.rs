@@ -771,16 +771,35 @@ fn a_tampered_index_is_refused_before_its_entries_are_carried_forward() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("known.mmi");
     import(&index, "local", &[&data("partner.tsv")], &[]);
-    // One flipped bit in the last byte (the string table): the layout opens, the checksum fails.
-    let mut bytes = std::fs::read(&index).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0x01;
-    std::fs::write(&index, &bytes).unwrap();
-    let (out, s) = import_raw(&index, "clean", &[&data("tat-hash-list.json")], &[]);
-    assert!(s.is_none());
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("damaged") && stderr.contains("nothing was imported"), "{stderr}");
-    // Left as it was, so `verify` still says what is wrong.
-    assert_eq!(std::fs::read(&index).unwrap(), bytes);
+    let refused = |what: &str| {
+        let (out, s) = import_raw(&index, "clean", &[&data("tat-hash-list.json")], &[]);
+        assert!(s.is_none(), "{what}");
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("damaged") && stderr.contains("nothing was imported"), "{what}: {stderr}");
+    };
+    // One flipped bit in the manifest's last byte (a tombstone or segment record): the
+    // checksum fails, so the manifest is refused.
+    let manifest = std::fs::read(&index).unwrap();
+    let mut bad = manifest.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x01;
+    std::fs::write(&index, &bad).unwrap();
+    refused("manifest");
+    assert_eq!(std::fs::read(&index).unwrap(), bad, "left as it was, so `verify` still says what is wrong");
+    std::fs::write(&index, &manifest).unwrap();
+    // One flipped bit in the last byte of the segment (its string table): the layout opens,
+    // and the import, which merges this small segment with its new one, verifies it first.
+    let segments: Vec<_> = std::fs::read_dir(dir.path().join("known.mmi.segments"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(segments.len(), 1, "{segments:?}");
+    let mut seg = std::fs::read(&segments[0]).unwrap();
+    let last = seg.len() - 1;
+    seg[last] ^= 0x01;
+    std::fs::write(&segments[0], &seg).unwrap();
+    refused("segment");
+    assert_eq!(std::fs::read(&index).unwrap(), manifest, "the manifest was not replaced");
+    assert_eq!(std::fs::read(&segments[0]).unwrap(), seg);
 }

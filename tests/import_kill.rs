@@ -3,9 +3,11 @@
 //! exactly the new one; killed imports' temporary files must not accumulate; a reader
 //! that mapped the old index keeps reading it throughout.
 //!
-//! Half the kills are spread over the import's measured duration; the other half wait
-//! until the importer's temporary file appears (it is writing the new index) and kill
-//! it a few milliseconds later, so some kills surely land during the write.
+//! The index is a manifest naming segment files (`INDEX.segments/`); an import writes a
+//! new segment and then replaces the manifest, its one commit point. Half the kills are
+//! spread over the import's measured duration; the other half wait until one of the
+//! importer's temporary files appears (it is writing the new segment or manifest) and
+//! kill it a few milliseconds later, so some kills surely land during the writes.
 #![cfg(unix)]
 
 mod common;
@@ -16,14 +18,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mediamatch::catalog::Catalog;
-use mediamatch::index::{write_atomic, Index};
+use mediamatch::index::{read_manifest, segments_dir, write_atomic, Index};
 use mediamatch::HashValue;
 
 /// Lines of the generated list (override with `MEDIAMATCH_KILL_LINES`).
-const LINES: usize = 300_000;
-/// Kill iterations at most, and the time budget for them.
-const ITERATIONS: usize = 24;
-const BUDGET: Duration = Duration::from_secs(60);
+const LINES: usize = 100_000;
+/// Kill iterations (override with `MEDIAMATCH_KILL_ITERATIONS`).
+const ITERATIONS: usize = 100;
 
 /// SplitMix64: a small deterministic generator.
 struct Rng(u64);
@@ -55,12 +56,47 @@ fn normal(mut c: Catalog) -> Catalog {
     c
 }
 
-fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .unwrap()
+/// Temporary files of writers, next to the index and among its segments.
+fn temp_files(index: &Path) -> Vec<PathBuf> {
+    let dirs = [index.parent().unwrap().to_path_buf(), segments_dir(index)];
+    dirs.iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".known.mmi.tmp-"))
+        .filter(|p| p.file_name().unwrap().to_string_lossy().contains(".tmp-"))
         .collect()
+}
+
+/// An index's files: its manifest and the segment files it names.
+struct Snapshot {
+    manifest: Vec<u8>,
+    segments: Vec<(String, Vec<u8>)>,
+}
+
+impl Snapshot {
+    fn save(index: &Path) -> Snapshot {
+        let manifest = read_manifest(index).unwrap().expect("a manifest");
+        let dir = segments_dir(index);
+        let segments = manifest
+            .segments
+            .iter()
+            .map(|s| (s.file.clone(), std::fs::read(dir.join(&s.file)).unwrap()))
+            .collect();
+        Snapshot { manifest: std::fs::read(index).unwrap(), segments }
+    }
+
+    /// Puts the index at `index` back to this state: the segment files first, then the
+    /// manifest (as a replica would copy them).
+    fn restore(&self, index: &Path) {
+        let dir = segments_dir(index);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in &self.segments {
+            if std::fs::read(dir.join(name)).ok().as_ref() != Some(bytes) {
+                write_atomic(dir.join(name), bytes).unwrap();
+            }
+        }
+        write_atomic(index, &self.manifest).unwrap();
+    }
 }
 
 /// `import INDEX --list big --replace LIST` as a child to kill (stdout dropped, stderr kept).
@@ -115,14 +151,15 @@ fn sigkill_at_any_point_leaves_the_old_or_the_new_index() {
 
     // The old index, and the new one from an import that runs to the end (timed).
     run_import(&index, &v1);
-    let old_bytes = std::fs::read(&index).unwrap();
+    let old_files = Snapshot::save(&index);
     let old = normal(Index::open(&index).unwrap().catalog().unwrap());
     assert_eq!(old.entries.len(), lines);
     let probe = dir.path().join("probe.mmi");
-    write_atomic(&probe, &old_bytes).unwrap();
+    old_files.restore(&probe);
     let duration = run_import(&probe, &v2);
     let new = normal(Index::open(&probe).unwrap().catalog().unwrap());
     std::fs::remove_file(&probe).unwrap();
+    std::fs::remove_dir_all(segments_dir(&probe)).unwrap();
     assert_ne!(old, new);
     assert_eq!((old.lists[0].version, new.lists[0].version), (1, 2));
     eprintln!("import of {} lines into {} entries: {duration:?}", v2_lines.len(), old.entries.len());
@@ -133,19 +170,21 @@ fn sigkill_at_any_point_leaves_the_old_or_the_new_index() {
     let start = Instant::now();
     let mut tally = Tally::default();
     let mut i = 0;
-    while i < ITERATIONS && (i < 8 || start.elapsed() < BUDGET) {
-        write_atomic(&index, &old_bytes).unwrap();
+    let iterations =
+        std::env::var("MEDIAMATCH_KILL_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(ITERATIONS);
+    while i < iterations {
+        old_files.restore(&index);
         let mut child = import(&index, &v2).spawn().unwrap();
         let started = Instant::now();
         if i % 2 == 0 {
             // Spread over 0..1.2x the measured duration.
-            let delay = duration.mul_f64(1.2 * (i as f64 + 0.5) / ITERATIONS as f64);
+            let delay = duration.mul_f64(1.2 * (i as f64 + 0.5) / iterations as f64);
             std::thread::sleep(delay);
         } else {
             // Wait for the temporary file of this import, then kill 0..~10 ms later.
-            let before: Vec<PathBuf> = temp_files(dir.path());
+            let before: Vec<PathBuf> = temp_files(&index);
             while started.elapsed() < duration * 3 && child.try_wait().unwrap().is_none() {
-                if temp_files(dir.path()).iter().any(|p| !before.contains(p)) {
+                if temp_files(&index).iter().any(|p| !before.contains(p)) {
                     std::thread::sleep(Duration::from_micros(700 * (i as u64 / 2 % 14)));
                     break;
                 }
@@ -178,7 +217,7 @@ fn sigkill_at_any_point_leaves_the_old_or_the_new_index() {
         assert_eq!(reader.search(&added, 0).unwrap().len(), 0);
 
         // At most the one temporary file of this kill: the import cleans older ones.
-        let temps = temp_files(dir.path());
+        let temps = temp_files(&index);
         assert!(temps.len() <= 1, "iteration {i}: {temps:?}");
         if killed && !temps.is_empty() {
             tally.during_write += 1;
@@ -198,9 +237,12 @@ fn sigkill_at_any_point_leaves_the_old_or_the_new_index() {
     assert!(tally.during_write >= 1, "no kill landed while the new index was written: {tally:?}");
 
     // One more import runs to the end and cleans up whatever the kills left.
-    write_atomic(&index, &old_bytes).unwrap();
+    old_files.restore(&index);
     run_import(&index, &v2);
     assert_eq!(normal(Index::open(&index).unwrap().catalog().unwrap()), new);
-    assert!(temp_files(dir.path()).is_empty(), "{:?}", temp_files(dir.path()));
+    assert!(temp_files(&index).is_empty(), "{:?}", temp_files(&index));
+    // And only the files its manifest names are left among the segments.
+    let named = read_manifest(&index).unwrap().unwrap().segments.len();
+    assert_eq!(std::fs::read_dir(segments_dir(&index)).unwrap().count(), named);
     reader.verify().unwrap();
 }

@@ -516,11 +516,9 @@ fn fused_kinds_join_matches_by_list_and_id_never_by_an_empty_id() {
 fn reload_refuses_an_index_overwritten_in_place_and_takes_one_replaced_by_rename() {
     let dir = tempfile::tempdir().expect("temp dir");
     let live = dir.path().join("live.mmi");
-    let other = dir.path().join("other.mmi");
-    let csv = known_csv();
-    let csv_str = csv.to_str().expect("utf-8 path");
-    mediamatch(&["import", live.to_str().expect("utf-8"), "--list", "gen0", csv_str]);
-    mediamatch(&["import", other.to_str().expect("utf-8"), "--list", "gen1", csv_str]);
+    let bytes_of = |name: &str| build(&known_catalog(name), &BuildOptions::default()).expect("builds");
+    let new_bytes = bytes_of("gen1");
+    write_atomic(&live, &bytes_of("gen0")).expect("writes");
     let image = photo("grace_hopper.jpg");
     let matcher = Matcher::open(&live, Config::default()).expect("index opens");
     assert_eq!(generation(&matcher.check_bytes(&image).expect("checks").matches), Some(0));
@@ -528,7 +526,6 @@ fn reload_refuses_an_index_overwritten_in_place_and_takes_one_replaced_by_rename
     matcher.reload().expect("an unchanged index reloads");
 
     // `cp other.mmi live.mmi`: the same inode, truncated and rewritten.
-    let new_bytes = std::fs::read(&other).expect("reads");
     let old_len = std::fs::metadata(&live).expect("stat").len();
     let mut bytes = new_bytes.clone();
     if bytes.len() as u64 == old_len {
@@ -548,6 +545,40 @@ fn reload_refuses_an_index_overwritten_in_place_and_takes_one_replaced_by_rename
     std::fs::write(&staged, &new_bytes).expect("writes");
     std::fs::rename(&staged, &live).expect("renames");
     matcher.reload().expect("an index replaced by rename reloads");
+    assert_eq!(generation(&matcher.check_bytes(&image).expect("checks").matches), Some(1));
+}
+
+#[test]
+fn reload_refuses_a_segment_overwritten_in_place_and_takes_the_next_import() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let live = dir.path().join("live.mmi");
+    let live_str = live.to_str().expect("utf-8");
+    let csv = known_csv();
+    let csv_str = csv.to_str().expect("utf-8 path");
+    mediamatch(&["import", live_str, "--list", "gen0", csv_str]);
+    let image = photo("grace_hopper.jpg");
+    let matcher = Matcher::open(&live, Config::default()).expect("index opens");
+    assert_eq!(generation(&matcher.check_bytes(&image).expect("checks").matches), Some(0));
+
+    // The next import (a new segment, a new manifest) is picked up.
+    mediamatch(&["import", live_str, "--list", "gen1", csv_str]);
+    matcher.reload().expect("the next import reloads");
+    assert_eq!(generation(&matcher.check_bytes(&image).expect("checks").matches), Some(1));
+    let manifest = mediamatch::index::read_manifest(&live).expect("reads").expect("a manifest");
+    assert!(!manifest.segments.is_empty());
+
+    // A segment the index in use maps, appended to in place: refused, naming it.
+    let segment = mediamatch::index::segments_dir(&live).join(&manifest.segments[0].file);
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(&segment).expect("opens");
+        f.write_all(&[0]).expect("appends");
+    }
+    match matcher.reload() {
+        Err(CheckError::IndexModifiedInPlace(path)) => assert_eq!(path, segment),
+        other => panic!("a segment modified in place was not refused: {other:?}"),
+    }
+    // The index in use still answers.
     assert_eq!(generation(&matcher.check_bytes(&image).expect("checks").matches), Some(1));
 }
 

@@ -1,27 +1,30 @@
 //! `mediamatch import`: apply hash-list files to one list of an index, atomically.
 //!
 //! The steps: take the index's lock (`INDEX.lock`, so two imports never interleave),
-//! parse every file (rejects reported; `--strict` aborts before anything changes), read
-//! the current index's catalog, apply the files as a delta (or `--replace`), build the new
-//! index and write it to a temporary file in the same directory, sync it, rename it over
-//! the old one and sync the directory. A crash at any point leaves the old index or the
-//! new one, never a mix; readers that mapped the old file keep using it.
+//! parse every file (rejects reported; `--strict` aborts before anything changes), plan
+//! the change against the current index ([`plan`]: only the entries the files touch are
+//! read), write the changed entries as a new segment in `INDEX.segments/`, and replace the
+//! manifest at `INDEX` (its one commit point), naming the new segment and tombstones for
+//! the removed entries. The base is never rewritten; small segments are merged by the
+//! merge policy. A crash at any point leaves the old manifest or the new one, and every
+//! segment each names; readers that mapped the old segments keep using them.
 //!
 //! An import that changes no entry of the list (the same file again, or a delta with
 //! nothing new) writes nothing: the index stays byte-identical, its version and
 //! provenance those of the import that made it, and readers have nothing to reload.
 //!
-//! A killed importer leaves its temporary file behind (`.INDEX.tmp-PID-N`); the next
-//! import (or `build` of the same file) removes such leftovers while it holds the lock,
-//! when no other writer of that index can be running.
+//! A killed importer leaves temporary files behind (`.NAME.tmp-PID-N`); the next import
+//! removes them, and segment files no manifest names, while it holds the lock, when no
+//! other writer of that index can be running.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use mediamatch::catalog::Catalog;
-use mediamatch::index::{build, write_atomic, BuildOptions, Index, WriteLock};
-use mediamatch::lists::delta::{apply, check_shrink, list_len, ApplyOptions, Mode};
+use mediamatch::index::{build, commit, BuildOptions, CommitOptions, Index, WriteLock};
+use mediamatch::lists::delta::{check_shrink, ApplyOptions, Mode};
+use mediamatch::lists::update::plan;
 use mediamatch::lists::ListFile;
 
 use super::lists::{now_secs, read_lists, ListArgs};
@@ -80,28 +83,30 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         lock.remove_stale_temps();
     }
     let read = read_lists(&args.files, &args.lists)?;
-    let (mut catalog, structures) = if path.exists() {
-        let index = Index::open(&path).with_context(|| format!("opening {}", args.index.display()))?;
-        // The whole file is checked before its entries are carried into the new index: a
-        // damaged or tampered index would otherwise come out of the import with a valid
-        // checksum over its wrong entries.
-        index.verify().with_context(|| {
+    let opened = if path.exists() {
+        Some(Index::open_with_manifest(&path).with_context(|| {
             format!(
-                "{}: the index is damaged (run `mediamatch verify`); nothing was imported",
+                "{}: cannot open the index (run `mediamatch verify`); nothing was imported",
                 args.index.display()
             )
-        })?;
-        let catalog = index.catalog().with_context(|| format!("reading {}", args.index.display()))?;
-        (catalog, index.build_options())
+        })?)
     } else {
-        (Catalog::default(), BuildOptions::default())
+        None
     };
     let mode = if args.replace { Mode::Replace } else { Mode::Delta };
-    let before = list_len(&catalog, &args.name);
-    let outcome =
-        apply(&mut catalog, &args.name, &read.sources, &ApplyOptions { mode, imported_at: now_secs() });
+    let empty = Index::from_bytes(build(&Catalog::default(), &BuildOptions::default())?)?;
+    let planned = match &opened {
+        Some((index, _)) => {
+            plan(index, &args.name, &read.sources, &ApplyOptions { mode, imported_at: now_secs() })
+        }
+        None => plan(&empty, &args.name, &read.sources, &ApplyOptions { mode, imported_at: now_secs() }),
+    }
+    .with_context(|| {
+        format!("{}: reading the entries the files touch failed; nothing was imported", args.index.display())
+    })?;
+    let outcome = planned.outcome;
     if mode == Mode::Replace && !args.allow_shrink {
-        check_shrink(&args.name, before, &read.sources, &outcome, args.max_shrink).map_err(|e| {
+        check_shrink(&args.name, planned.list_len_before, &read.sources, &outcome, args.max_shrink).map_err(|e| {
             anyhow::Error::new(e).context(format!(
                 "refusing --replace of {}, which is left untouched (check the files; --allow-shrink applies it anyway)",
                 args.index.display()
@@ -109,14 +114,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         })?;
     }
     let skipped_kinds = skipped_kinds(&read.sources);
-    // The parsed records are in the catalog now: free them before the build allocates
-    // the new index (they are the size of the list again, and would add to the peak).
+    // The parsed records are in the update now: free them before the build allocates.
     drop(read);
     if outcome.changed && !args.dry_run {
-        // The rebuilt file keeps the old one's kind of search structures (a BK-tree built
-        // with `mediamatch build --structure bktree` stays one).
-        let bytes = build(&catalog, &structures).context("building the index")?;
-        write_atomic(&path, &bytes).with_context(|| format!("writing {}", args.index.display()))?;
+        // New segments keep the index's kind of search structures (a BK-tree built with
+        // `mediamatch build --structure bktree` stays one).
+        let build = opened.as_ref().map_or_else(BuildOptions::default, |(i, _)| i.build_options());
+        let old = opened.as_ref().map(|(i, m)| (i, m.as_ref()));
+        commit(&path, old, &planned.update, &CommitOptions { build, ..CommitOptions::default() })
+            .with_context(|| format!("writing {}; nothing was imported", args.index.display()))?;
     }
     let c = outcome.counts;
     let summary = Record::Import(ImportSummary {
@@ -130,7 +136,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         rejected: c.rejected,
         skipped: c.skipped,
         skipped_kinds,
-        entries: catalog.entries.len() as u64,
+        entries: planned.entries_after,
         changed: outcome.changed,
         dry_run: args.dry_run,
     });

@@ -63,6 +63,7 @@
 
 pub mod bktree;
 pub mod builder;
+pub mod commit;
 pub mod digest;
 pub mod error;
 pub mod format;
@@ -70,6 +71,7 @@ pub mod info;
 mod items;
 mod layout;
 mod legacy;
+pub mod manifest;
 pub mod mih;
 mod plan;
 pub mod popcount;
@@ -84,12 +86,14 @@ use std::sync::OnceLock;
 use crate::catalog::{Catalog, Entry, ListInfo};
 use crate::hash::{HashValue, Kind, Pdq, Phash, Variant};
 pub use builder::{build, write_to, BuildOptions, Structure};
+pub use commit::{commit, compact, CommitOptions, Committed, MergePolicy, Update};
 pub use error::IndexError;
 pub use format::FORMAT_VERSION;
 pub use info::{Info, KindInfo};
 pub use legacy::LegacyIndex;
+pub use manifest::Manifest;
 pub use segment::Segment;
-pub use store::{write_atomic, IndexData, WriteLock};
+pub use store::{read_manifest, segments_dir, write_atomic, IndexData, WriteLock};
 
 /// One entry within the radius of a query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -422,7 +422,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
     }
 
     /// Entries within `radius` of any of the 8 dihedral variants of a PDQ hash (in
-    /// [`Variant::ALL`] order), each once with its smallest distance and that variant.
+    /// [`Variant::ALL`](crate::hash::Variant::ALL) order), each once with its smallest distance and that variant.
     pub fn search_dihedral_pdq(
         &self,
         variants: &[Pdq; 8],

@@ -33,7 +33,8 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::index::{Index, IndexError};
+use crate::index::manifest::{is_manifest, Manifest};
+use crate::index::{format, Index, IndexError, Segment};
 
 /// The bytes behind a long-lived index (a matcher's): a read-only file mapping, or a
 /// buffer built in memory (e.g. from list files by `mediamatch scan --list`).
@@ -54,25 +55,108 @@ impl AsRef<[u8]> for IndexData {
     }
 }
 
+/// Maps the file at `path` read-only (a path that is not a regular file is refused at
+/// once, without blocking).
+#[allow(unsafe_code)]
+pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap, IndexError> {
+    let io = |source| IndexError::Io { what: format!("opening index {}", path.display()), source };
+    let file = crate::regular::open_regular(path).map_err(io)?;
+    // SAFETY: the mapping is read-only and mediamatch never modifies an index file in
+    // place: manifests and segments are only ever replaced by writing a new file and
+    // renaming it over the old one (`write_atomic`), and segments are never replaced at
+    // all, which leaves this mapping on the old inode. Another program truncating or
+    // writing the file in place while it is mapped would break this contract; the index
+    // documentation says not to.
+    unsafe { memmap2::Mmap::map(&file) }.map_err(io)
+}
+
+/// The directory of the segment files of the index at `path`: `INDEX.segments` beside it.
+pub fn segments_dir(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".segments");
+    PathBuf::from(name)
+}
+
+/// How many times [`Index::open`] starts again when a segment the manifest names is gone
+/// (a writer replaced the manifest and removed the file between the two reads).
+const OPEN_ATTEMPTS: u32 = 20;
+
 impl Index<memmap2::Mmap> {
-    /// Maps the index file at `path` and checks its header and layout.
+    /// Opens the index at `path`: a manifest and the segments it names (see
+    /// [`manifest`](mod@super::manifest)), or a single index file.
     ///
-    /// Takes milliseconds whatever the size: pages are read when queries touch them, and
-    /// every process mapping the file shares them through the page cache. A path that is
-    /// not a regular file (a FIFO, a device) is refused at once, without blocking.
-    #[allow(unsafe_code)]
+    /// Takes milliseconds whatever the size: segments are mapped, and their pages read when
+    /// queries touch them, shared through the page cache by every process mapping them. The
+    /// manifest is read and its checksum checked in full; each segment's header and layout
+    /// are checked, and its length and header checksum compared with the manifest's. A path
+    /// that is not a regular file (a FIFO, a device) is refused at once, without blocking.
     pub fn open(path: impl AsRef<Path>) -> Result<Index<memmap2::Mmap>, IndexError> {
-        let path = path.as_ref();
-        let io = |source| IndexError::Io { what: format!("opening index {}", path.display()), source };
-        let file = crate::regular::open_regular(path).map_err(io)?;
-        // SAFETY: the mapping is read-only and mediamatch never modifies an index file in
-        // place: indexes are only ever replaced by writing a new file and renaming it over
-        // the old one (`write_atomic`), which leaves this mapping on the old inode. Another
-        // program truncating or writing the file in place while it is mapped would break
-        // this contract; the index documentation says not to.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-        Index::from_bytes(map)
+        Ok(Index::open_with_manifest(path)?.0)
     }
+
+    /// [`Index::open`], also giving the manifest it read (`None` for a single file), whose
+    /// segments are the index's in order. A writer holding the [`WriteLock`] uses it to
+    /// write the next manifest.
+    pub fn open_with_manifest(
+        path: impl AsRef<Path>,
+    ) -> Result<(Index<memmap2::Mmap>, Option<Manifest>), IndexError> {
+        let path = path.as_ref();
+        let mut attempt = 0;
+        loop {
+            match open_once(path) {
+                Err(IndexError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound && attempt + 1 < OPEN_ATTEMPTS =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5 << attempt.min(6)));
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Reads the manifest at `path`, or `None` if the file there is not a manifest.
+pub fn read_manifest(path: &Path) -> Result<Option<Manifest>, IndexError> {
+    use std::io::Read;
+    let io = |source| IndexError::Io { what: format!("reading index {}", path.display()), source };
+    let mut file = crate::regular::open_regular(path).map_err(io)?;
+    let mut head = [0u8; 8];
+    let n = file.read(&mut head).map_err(io)?;
+    if !is_manifest(&head[..n]) {
+        return Ok(None);
+    }
+    let mut bytes = head[..n].to_vec();
+    file.read_to_end(&mut bytes).map_err(io)?;
+    Manifest::decode(&bytes).map(Some)
+}
+
+fn open_once(path: &Path) -> Result<(Index<memmap2::Mmap>, Option<Manifest>), IndexError> {
+    let Some(manifest) = read_manifest(path)? else {
+        return Ok((Index::from_bytes(map_file(path)?)?, None));
+    };
+    let dir = segments_dir(path);
+    let mut segments = Vec::with_capacity(manifest.segments.len());
+    for s in &manifest.segments {
+        let file = dir.join(&s.file);
+        let segment = Segment::from_bytes(map_file(&file)?)?;
+        let bytes = segment.as_bytes();
+        let pinned = bytes.len() as u64 == s.file_len
+            && bytes[format::CHECKSUM_OFFSET..format::CHECKSUM_OFFSET + 32] == s.checksum
+            && segment.len() == s.entries;
+        if !pinned {
+            return Err(IndexError::corrupt(
+                "segment",
+                format!(
+                    "{} is not the segment the manifest names (length, checksum or entries differ)",
+                    s.file
+                ),
+            ));
+        }
+        segments.push((segment, s.tombstones.clone()));
+    }
+    let index = Index::from_segments(segments, manifest.lists.clone())?;
+    Ok((index, Some(manifest)))
 }
 
 /// The directory holding `path` (`.` for a bare file name).

@@ -18,7 +18,8 @@
 //! [`kind`]; statuses by any spelling in [`status`]. A value without a kind is rejected,
 //! never guessed: 64 hex digits could be PDQ or SHA-256.
 //!
-//! Applying ([`delta::apply`]) merges parsed lists into a catalog for one list name.
+//! Applying ([`delta::apply`]) merges parsed lists into a catalog for one list name;
+//! [`update::plan`] applies them to an opened index as the delta a commit writes.
 //!
 //! ```
 //! use mediamatch::catalog::Catalog;
@@ -50,6 +51,7 @@ mod record;
 pub mod reject;
 pub mod status;
 pub mod text;
+pub mod update;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -258,8 +258,9 @@ pub enum CheckError {
     /// and the process should be restarted. Replace index files by rename (`mediamatch
     /// import` and `build` do).
     #[error(
-        "{0}: the index file was modified in place instead of replaced by rename: the index in use \
-         may give wrong answers; restart, and replace index files by rename (as `mediamatch import` does)"
+        "{0}: a file of the index in use was modified in place instead of replaced by rename: the \
+         index in use may give wrong answers; restart, and replace index files by rename (as \
+         `mediamatch import` does)"
     )]
     IndexModifiedInPlace(PathBuf),
 }
@@ -302,23 +303,43 @@ impl FileIdentity {
 /// An index as a matcher holds it.
 pub type MatcherIndex = Index<IndexData>;
 
-fn open_index(path: &Path, verify: bool) -> Result<MatcherIndex, CheckError> {
+/// The files an opened index maps, each with its identity when it was opened: the one
+/// index file, or a manifest's segment files (the manifest itself is read, not mapped, so
+/// rewriting it in place cannot break the index in use).
+type MappedFiles = Vec<(PathBuf, Option<FileIdentity>)>;
+
+fn open_index(path: &Path, verify: bool) -> Result<(MatcherIndex, MappedFiles), CheckError> {
+    let (index, manifest) = Index::open_with_manifest(path).map_err(CheckError::IndexUnavailable)?;
+    let files: Vec<PathBuf> = match &manifest {
+        None => vec![path.to_path_buf()],
+        Some(m) => {
+            let dir = crate::index::segments_dir(path);
+            m.segments.iter().map(|s| dir.join(&s.file)).collect()
+        }
+    };
+    let mapped = files
+        .into_iter()
+        .map(|f| {
+            let id = FileIdentity::of(&f);
+            (f, id)
+        })
+        .collect();
     // The validated mappings, re-wrapped as the matcher's storage type.
-    let index = Index::open(path).map_err(CheckError::IndexUnavailable)?.map_data(IndexData::Mapped);
+    let index = index.map_data(IndexData::Mapped);
     if verify {
         index.verify().map_err(CheckError::IndexUnavailable)?;
     }
     // Counted once here, not on the first upload's time.
     index.item_pairs().map_err(CheckError::IndexUnavailable)?;
-    Ok(index)
+    Ok((index, mapped))
 }
 
 /// Checks inputs against an index. See the [module docs](self).
 pub struct Matcher {
     index: ArcSwap<MatcherIndex>,
     path: Option<PathBuf>,
-    /// What the file at `path` was when the index in use was opened.
-    opened: std::sync::Mutex<Option<FileIdentity>>,
+    /// The files the index in use maps, as they were when it was opened.
+    opened: std::sync::Mutex<MappedFiles>,
     config: Config,
 }
 
@@ -326,8 +347,8 @@ impl Matcher {
     /// Opens (memory-maps) the index at `path`.
     pub fn open(path: impl AsRef<Path>, config: Config) -> Result<Matcher, CheckError> {
         let path = path.as_ref().to_path_buf();
-        let index = open_index(&path, config.verify_on_load)?;
-        let opened = std::sync::Mutex::new(FileIdentity::of(&path));
+        let (index, mapped) = open_index(&path, config.verify_on_load)?;
+        let opened = std::sync::Mutex::new(mapped);
         Ok(Matcher { index: ArcSwap::from_pointee(index), path: Some(path), opened, config })
     }
 
@@ -336,29 +357,31 @@ impl Matcher {
         Matcher {
             index: ArcSwap::from_pointee(index),
             path: None,
-            opened: std::sync::Mutex::new(None),
+            opened: std::sync::Mutex::new(Vec::new()),
             config,
         }
     }
 
     /// Re-opens the index file and swaps it in atomically. On error the old index stays in use.
     ///
-    /// A file that was modified in place since it was opened (the same file with a new size
-    /// or modification time, e.g. `cp new.idx live.idx`) is refused with
+    /// A file the index in use maps (the single index file, or a segment file) that was
+    /// modified in place since it was opened (the same file with a new size or
+    /// modification time, e.g. `cp new.idx live.idx`) is refused with
     /// [`CheckError::IndexModifiedInPlace`]: readers cannot stop such a writer, but they can
     /// say so instead of swapping in a mapping that the next write will break again.
     pub fn reload(&self) -> Result<(), CheckError> {
         if let Some(path) = &self.path {
             let mut opened = self.opened.lock().unwrap_or_else(|e| e.into_inner());
-            let now = FileIdentity::of(path);
-            if let (Some(was), Some(now)) = (&*opened, &now) {
-                if was.modified_in_place(now) {
-                    return Err(CheckError::IndexModifiedInPlace(path.clone()));
+            for (file, was) in opened.iter() {
+                if let (Some(was), Some(now)) = (was, FileIdentity::of(file)) {
+                    if was.modified_in_place(&now) {
+                        return Err(CheckError::IndexModifiedInPlace(file.clone()));
+                    }
                 }
             }
-            let index = open_index(path, self.config.verify_on_load)?;
+            let (index, mapped) = open_index(path, self.config.verify_on_load)?;
             self.index.store(Arc::new(index));
-            *opened = now;
+            *opened = mapped;
         }
         Ok(())
     }
