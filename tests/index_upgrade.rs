@@ -387,3 +387,78 @@ fn scan_query_and_import_on_a_v1_file_exit_2_with_the_upgrade_advice() {
         assert_eq!(std::fs::read(&path).unwrap(), fixture(), "{args:?} left the file as it was");
     }
 }
+
+/// The bytes of the real format 2 fixture (`mediamatch build` at the last commit of
+/// format 2, from the same list file).
+fn fixture_v2() -> Vec<u8> {
+    let bytes = std::fs::read(data("index/format-v2.mmi")).unwrap();
+    assert_eq!(&bytes[..8], b"MMINDEX\0");
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 2, "the fixture is format 2");
+    bytes
+}
+
+#[test]
+fn the_v2_fixture_holds_the_catalog_of_the_list_it_was_built_from() {
+    let old = LegacyIndex::from_bytes(fixture_v2()).unwrap();
+    assert_eq!(old.format_version(), 2);
+    old.verify().unwrap();
+    let catalog = old.catalog().unwrap();
+    let expected = catalog_of_local_list(catalog.lists[0].imported_at);
+    assert!(!expected.entries.is_empty());
+    assert_eq!(catalog.lists, expected.lists, "lists with provenance and counts");
+    let mut entries = expected.entries.clone();
+    entries.sort();
+    assert_eq!(catalog.entries, entries, "every entry, in canonical order");
+}
+
+#[test]
+fn a_v2_file_is_refused_with_the_upgrade_advice_and_upgrade_carries_it_to_the_current_version() {
+    let err = Index::from_bytes(fixture_v2()).unwrap_err();
+    assert!(matches!(err, IndexError::Version { found: 2, expected: FORMAT_VERSION }), "{err}");
+    assert!(err.to_string().contains("run `mediamatch upgrade INDEX`"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("known.mmi");
+    std::fs::write(&path, fixture_v2()).unwrap();
+    let image = data("phash/checker-64x64.png");
+    for args in [vec!["scan", s(&image), "--index", s(&path)], vec!["verify", s(&path)]] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("run `mediamatch upgrade INDEX`"), "{args:?}: {}", stderr(&out));
+        assert_eq!(std::fs::read(&path).unwrap(), fixture_v2(), "{args:?} left the file as it was");
+    }
+
+    let out = run(&["upgrade", s(&path)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("from index format version 2 to {FORMAT_VERSION}")),
+        "{}",
+        stderr(&out)
+    );
+    let index = Index::open(&path).unwrap();
+    index.verify().unwrap();
+    let catalog = index.catalog().unwrap();
+    // The catalog of the list file, not of the reader under test.
+    let mut expected = catalog_of_local_list(catalog.lists[0].imported_at);
+    expected.entries.sort();
+    assert_eq!(catalog, expected);
+    // Upgraded once, it is current: a second upgrade leaves it as it is.
+    let upgraded = std::fs::read(&path).unwrap();
+    let out = run(&["upgrade", s(&path)]);
+    assert!(stderr(&out).contains("already index format version"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&path).unwrap(), upgraded);
+}
+
+#[test]
+fn upgrade_of_a_segmented_index_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("known.mmi");
+    let out = run(&["import", s(&path), "--list", "local", s(&data("lists/local.txt"))]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(mediamatch::index::read_manifest(&path).unwrap().is_some(), "import writes a manifest");
+    let before = std::fs::read(&path).unwrap();
+    let out = run(&["upgrade", s(&path)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("already index format version"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use mediamatch::index::commit::remove_segments_of_single_file;
 use mediamatch::index::{build, write_atomic, BuildOptions, Structure, WriteLock};
 
 use super::lists::{catalog_from_files, ListArgs};
@@ -49,6 +50,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     };
     let bytes = build(&catalog, &BuildOptions::with_structure(structure)).context("building the index")?;
     write_atomic(&output, &bytes).with_context(|| format!("writing {}", args.output.display()))?;
+    // A segmented index that was at this path is replaced: its segments are no one's now
+    // (readers that mapped them keep their mappings).
+    remove_segments_of_single_file(&output);
     eprintln!(
         "wrote {}: {} entries in {} list(s), {} bytes; {} rejected line(s)",
         args.output.display(),

@@ -100,6 +100,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         kinds,
         lists,
         popcount: mediamatch::index::popcount::selected_features(),
+        segments: info.segments,
+        tombstones: info.tombstones,
         significance: effective(sizes, args.max_evalue),
         string_bytes: info.string_bytes,
         table_bytes: info.table_bytes,

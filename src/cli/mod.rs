@@ -2,7 +2,7 @@
 //!
 //! | module | holds |
 //! | --- | --- |
-//! | `build`, `eval`, `hash`, `import`, `info`, `null_model`, `query`, `scan`, `upgrade`, `verify` | one subcommand each: its `Args` and `run` |
+//! | `build`, `compact`, `eval`, `hash`, `import`, `info`, `null_model`, `query`, `scan`, `upgrade`, `verify` | one subcommand each: its `Args` and `run` |
 //! | `record` | every record the commands print, one `#[serde(tag = "type")]` enum (the JSON schema) |
 //! | `print` | the one printer: `text`, `json` (JSON Lines) and `csv` writers of those records |
 //! | `output` | `OutputFormat` and the `--format` parsers |
@@ -12,6 +12,7 @@
 //! | `walk`, `progress`, `sigbus`, `exit` | directory walks, the progress bar, the SIGBUS guard, exit codes |
 
 mod build;
+mod compact;
 mod decoding;
 #[cfg(feature = "eval")]
 mod eval;
@@ -64,6 +65,8 @@ enum Command {
     Verify(verify::Args),
     /// Import hash lists into an index (delta or replace), atomically.
     Import(import::Args),
+    /// Merge an index's segments into one, dropping removed entries, atomically.
+    Compact(compact::Args),
     /// Carry an index of an older format version forward to the current one, atomically.
     Upgrade(upgrade::Args),
     /// Scan files and directories for known media.
@@ -109,6 +112,7 @@ pub(crate) fn main() -> std::process::ExitCode {
         Command::Verify(a) => verify::run(a),
         Command::Import(a) => import::run(a),
         Command::Upgrade(a) => upgrade::run(a),
+        Command::Compact(a) => compact::run(a),
         Command::Scan(a) => scan::run(a),
         #[cfg(feature = "eval")]
         Command::Eval(a) => eval::run(a),

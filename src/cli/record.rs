@@ -227,6 +227,10 @@ pub(crate) struct IndexInfo {
     pub(crate) lists: Vec<ListInfo>,
     /// The popcount code path selected on this CPU.
     pub(crate) popcount: &'static str,
+    /// Segment files the index is made of (1 for a single file).
+    pub(crate) segments: u64,
+    /// Entries removed by tombstones and still in their segments until a merge.
+    pub(crate) tombstones: u64,
     /// The thresholds in force at this index's size.
     pub(crate) significance: Effective,
     /// Bytes of strings (ids, labels, names).

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use mediamatch::index::format::{self, FORMAT_VERSION, HEADER_LEN};
+use mediamatch::index::manifest;
 use mediamatch::index::{write_atomic, LegacyIndex, WriteLock};
 
 use super::Exit;
@@ -61,12 +62,23 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// The format version of the index at `path`, from its first bytes.
+/// The format version of the index at `path`, from its first bytes: a single file's, or
+/// a manifest's (manifests exist from version 3 on, so one is always current or newer).
 fn read_version(path: &std::path::Path) -> anyhow::Result<u32> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut head = Vec::with_capacity(HEADER_LEN);
     file.take(HEADER_LEN as u64)
         .read_to_end(&mut head)
         .with_context(|| format!("reading {}", path.display()))?;
+    if manifest::is_manifest(&head) && head.len() >= 12 {
+        let version = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
+        anyhow::ensure!(
+            version == FORMAT_VERSION,
+            "{}: a manifest of index format version {version}; this build reads version {FORMAT_VERSION} \
+             (use the mediamatch that wrote it, or rebuild the index with `mediamatch build`)",
+            path.display()
+        );
+        return Ok(version);
+    }
     format::version(&head).with_context(|| format!("{}", path.display()))
 }

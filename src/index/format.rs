@@ -66,14 +66,16 @@
 //! items section is a permutation of the entries in the order above and that distinct id
 //! refs hold distinct ids.
 //!
-//! Versions: 1 had no items section; 2 added it (section 6). Version 1 is this layout
-//! without section 6 (a tag 6 in a version 1 file is an unknown section), validated by the
-//! same code and as strictly. [`crate::index::Index`] opens only [`FORMAT_VERSION`]: a
-//! matcher never runs on a file without the items section. A version 1 file is refused
-//! with [`crate::index::IndexError::Version`] saying to run `mediamatch upgrade INDEX`,
-//! which reads it with [`crate::index::LegacyIndex`] (the versions in
-//! [`UPGRADABLE_VERSIONS`]) and writes its catalog again in the current layout; a file of
-//! any other version is refused with the advice to rebuild it from its lists.
+//! Versions: 1 had no items section; 2 added it (section 6); 3 is the version of
+//! segmented indexes, where a path holds a manifest ([`crate::index::manifest`]) naming
+//! files of this layout as segments (a single file of version 3 is an index of one
+//! segment). Version 1 is this layout without section 6 (a tag 6 in a version 1 file is an
+//! unknown section), validated by the same code and as strictly. [`crate::index::Index`]
+//! opens only [`FORMAT_VERSION`]. A file of an older version is refused with
+//! [`crate::index::IndexError::Version`] saying to run `mediamatch upgrade INDEX`, which
+//! reads it with [`crate::index::LegacyIndex`] (the versions in [`UPGRADABLE_VERSIONS`])
+//! and writes its catalog again in the current layout; a file of any other version is
+//! refused with the advice to rebuild it from its lists.
 
 use crate::catalog::ImportCounts;
 use crate::hash::{HashValue, Kind, Md5, Pdq, Phash, Sha1, Sha256};
@@ -83,9 +85,9 @@ use crate::index::IndexError;
 /// The magic bytes an index file starts with.
 pub const MAGIC: [u8; 8] = *b"MMINDEX\0";
 /// The version of the byte layout this build reads and writes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Older versions that [`crate::index::LegacyIndex`] reads, to carry them forward.
-pub const UPGRADABLE_VERSIONS: &[u32] = &[1];
+pub const UPGRADABLE_VERSIONS: &[u32] = &[1, 2];
 /// Length of the header in bytes.
 pub const HEADER_LEN: usize = 64;
 /// Length of one section table record.

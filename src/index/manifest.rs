@@ -100,6 +100,19 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// Fills in the length and checksum fields of manifest bytes `b` (at least a header
+/// long), as [`Manifest::encode`] does: for tools and tests that write manifests field by
+/// field. Does nothing to shorter input.
+pub fn seal(b: &mut [u8]) {
+    if b.len() < HEADER_LEN {
+        return;
+    }
+    let len = b.len() as u64;
+    b[16..24].copy_from_slice(&len.to_le_bytes());
+    let sum = checksum(b);
+    b[CHECKSUM_OFFSET..CHECKSUM_OFFSET + 32].copy_from_slice(&sum);
+}
+
 impl Manifest {
     /// The manifest's bytes, checksum filled in. Fails if a segment's file name is not
     /// valid or its tombstones are not ascending and below its entry count.
@@ -148,10 +161,7 @@ impl Manifest {
         for s in &self.segments {
             s.tombstones.iter().for_each(|t| out.extend_from_slice(&t.to_le_bytes()));
         }
-        let len = out.len() as u64;
-        out[16..24].copy_from_slice(&len.to_le_bytes());
-        let sum = checksum(&out);
-        out[CHECKSUM_OFFSET..CHECKSUM_OFFSET + 32].copy_from_slice(&sum);
+        seal(&mut out);
         Ok(out)
     }
 

@@ -136,27 +136,47 @@ fn open_once(path: &Path) -> Result<(Index<memmap2::Mmap>, Option<Manifest>), In
         return Ok((Index::from_bytes(map_file(path)?)?, None));
     };
     let dir = segments_dir(path);
-    let mut segments = Vec::with_capacity(manifest.segments.len());
+    let mut data = Vec::with_capacity(manifest.segments.len());
     for s in &manifest.segments {
-        let file = dir.join(&s.file);
-        let segment = Segment::from_bytes(map_file(&file)?)?;
-        let bytes = segment.as_bytes();
-        let pinned = bytes.len() as u64 == s.file_len
-            && bytes[format::CHECKSUM_OFFSET..format::CHECKSUM_OFFSET + 32] == s.checksum
-            && segment.len() == s.entries;
-        if !pinned {
+        data.push(map_file(&dir.join(&s.file))?);
+    }
+    let index = Index::from_manifest(&manifest, data)?;
+    Ok((index, Some(manifest)))
+}
+
+impl<D: AsRef<[u8]>> Index<D> {
+    /// The index a decoded `manifest` describes, from the bytes of its segments in the
+    /// manifest's order (what [`Index::open`] maps from `INDEX.segments/`). Each segment is
+    /// checked as [`Index::from_bytes`] checks a file, and must be the one the manifest pins
+    /// (length, header checksum, entry count); tombstones and list numbers are checked
+    /// against the segments.
+    pub fn from_manifest(manifest: &Manifest, data: Vec<D>) -> Result<Index<D>, IndexError> {
+        if data.len() != manifest.segments.len() {
             return Err(IndexError::corrupt(
-                "segment",
-                format!(
-                    "{} is not the segment the manifest names (length, checksum or entries differ)",
-                    s.file
-                ),
+                "manifest",
+                format!("names {} segments, {} given", manifest.segments.len(), data.len()),
             ));
         }
-        segments.push((segment, s.tombstones.clone()));
+        let mut segments = Vec::with_capacity(data.len());
+        for (s, d) in manifest.segments.iter().zip(data) {
+            let segment = Segment::from_bytes(d)?;
+            let bytes = segment.as_bytes();
+            let pinned = bytes.len() as u64 == s.file_len
+                && bytes[format::CHECKSUM_OFFSET..format::CHECKSUM_OFFSET + 32] == s.checksum
+                && segment.len() == s.entries;
+            if !pinned {
+                return Err(IndexError::corrupt(
+                    "segment",
+                    format!(
+                        "{} is not the segment the manifest names (length, checksum or entries differ)",
+                        s.file
+                    ),
+                ));
+            }
+            segments.push((segment, s.tombstones.clone()));
+        }
+        Index::from_segments(segments, manifest.lists.clone())
     }
-    let index = Index::from_segments(segments, manifest.lists.clone())?;
-    Ok((index, Some(manifest)))
 }
 
 /// The directory holding `path` (`.` for a bare file name).

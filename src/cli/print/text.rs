@@ -135,6 +135,7 @@ fn info(out: &mut impl Write, info: &IndexInfo) -> std::io::Result<()> {
     writeln!(out, "format version: {}", info.format_version)?;
     writeln!(out, "size:           {} bytes", info.file_bytes)?;
     writeln!(out, "entries:        {}", info.entries)?;
+    writeln!(out, "segments:       {} ({} tombstoned entries)", info.segments, info.tombstones)?;
     writeln!(
         out,
         "tables:         {} bytes (entries, lists), {} bytes of strings",
