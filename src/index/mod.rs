@@ -410,6 +410,19 @@ impl<D: AsRef<[u8]>> Index<D> {
         Ok(same)
     }
 
+    /// The live entries whose id is one of `ids`, ascending: one walk of each segment's
+    /// items for all of them.
+    pub fn with_ids(&self, ids: &std::collections::HashSet<&str>) -> Result<Vec<u32>, IndexError> {
+        let mut same = Vec::new();
+        for p in &self.parts {
+            let local = p.segment.with_ids(ids)?;
+            same.extend(
+                p.live(local.into_iter().map(|e| Hit { entry: e, distance: 0 }).collect()).map(|h| h.entry),
+            );
+        }
+        Ok(same)
+    }
+
     /// The list numbered `list` (as in [`EntryRef::lists`]), with its provenance.
     pub fn list(&self, list: u32) -> Result<ListInfo, IndexError> {
         self.lists.get(list as usize).cloned().ok_or(IndexError::OutOfRange { what: "list", number: list })

@@ -225,6 +225,31 @@ impl<D: AsRef<[u8]>> Segment<D> {
         Ok(Vec::new())
     }
 
+    /// Every entry whose id is one of `ids`, ascending: [`Segment::with_id`] for many
+    /// ids in one walk of the items section (the walk a list's id deletions need once,
+    /// not once per id).
+    pub fn with_ids(&self, ids: &std::collections::HashSet<&str>) -> Result<Vec<u32>, IndexError> {
+        let mut out = Vec::new();
+        if ids.iter().all(|id| id.is_empty()) {
+            return Ok(out);
+        }
+        let mut last: Option<StringRef> = None;
+        for pos in 0..self.layout.n_entries as usize {
+            let (r, e) = self.item(pos)?;
+            // The items of one id are one run: decide once per run.
+            if last == Some(r) {
+                continue;
+            }
+            last = Some(r);
+            if r.len > 0 && ids.contains(self.string(r, "entry id")?) {
+                out.extend(self.same_id(e)?);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
     /// The record of `entry` in the entries section.
     fn entry_bytes(&self, entry: u32) -> Result<&[u8], IndexError> {
         record(self.bytes(&self.layout.entries), entry as usize, format::ENTRY_RECORD_LEN, "entry")

@@ -77,9 +77,16 @@ pub fn plan<D: AsRef<[u8]>>(
                 }
             }
         }
-        for t in &src.list.tombstones {
-            touched.extend(index.with_id(&t.id)?);
-        }
+    }
+    // Id deletions: one walk of the items for all of them.
+    let ids: std::collections::HashSet<&str> = sources
+        .iter()
+        .flat_map(|s| &s.list.tombstones)
+        .map(|t| t.id.as_str())
+        .filter(|id| !id.is_empty())
+        .collect();
+    if !ids.is_empty() {
+        touched.extend(index.with_ids(&ids)?);
     }
     let list = index.lists().iter().position(|l| l.name == name).map(|l| l as u32);
     if let (Mode::Replace, Some(list)) = (opts.mode, list) {
