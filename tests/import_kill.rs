@@ -1,7 +1,8 @@
 //! `mediamatch import` killed with SIGKILL at many points of a large import: each time
 //! the index must open, verify, answer queries and hold exactly the old catalog or
 //! exactly the new one; killed imports' temporary files must not accumulate; a reader
-//! that mapped the old index keeps reading it throughout.
+//! that mapped the old index keeps reading it throughout. Then `compact` (a merge) is
+//! killed the same way: the index stays the unmerged or the merged one, same catalog.
 //!
 //! The index is a manifest naming segment files (`INDEX.segments/`); an import writes a
 //! new segment and then replaces the manifest, its one commit point. Half the kills are
@@ -48,11 +49,13 @@ fn line(rng: &mut Rng, i: usize) -> String {
     }
 }
 
-/// The catalog without import times (two runs of the same import differ only there).
+/// The catalog without import times (two runs of the same import differ only there),
+/// its entries sorted (segments list theirs in segment order).
 fn normal(mut c: Catalog) -> Catalog {
     for l in &mut c.lists {
         l.imported_at = 0;
     }
+    c.entries.sort();
     c
 }
 
@@ -245,4 +248,39 @@ fn sigkill_at_any_point_leaves_the_old_or_the_new_index() {
     let named = read_manifest(&index).unwrap().unwrap().segments.len();
     assert_eq!(std::fs::read_dir(segments_dir(&index)).unwrap().count(), named);
     reader.verify().unwrap();
+
+    // Merges: `compact` (a merge of every segment) killed at spread points leaves the
+    // two-segment index or the merged one, with the same catalog either way.
+    assert!(named >= 2, "the import left segments to merge: {named}");
+    let unmerged = Snapshot::save(&index);
+    let compact = |index: &Path| {
+        let mut cmd = common::cli::mediamatch();
+        cmd.arg("compact").arg(index).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd
+    };
+    let begun = Instant::now();
+    let out = compact(&index).output().unwrap();
+    assert!(out.status.success(), "{}", common::cli::text(&out.stderr));
+    let duration = begun.elapsed();
+    assert_eq!(read_manifest(&index).unwrap().unwrap().segments.len(), 1);
+    let (mut merged, mut unmerged_left) = (0, 0);
+    let merges = (iterations / 3).max(8);
+    for k in 0..merges {
+        unmerged.restore(&index);
+        let mut child = compact(&index).spawn().unwrap();
+        std::thread::sleep(duration.mul_f64(1.2 * (k as f64 + 0.5) / merges as f64));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        assert!(status.signal() == Some(9) || status.success(), "merge {k}: {status:?}");
+        let now = Index::open(&index).unwrap_or_else(|e| panic!("merge {k}: {e}"));
+        now.verify().unwrap_or_else(|e| panic!("merge {k}: {e}"));
+        assert!(normal(now.catalog().unwrap()) == new, "merge {k}: the catalog changed");
+        match now.segment_count() {
+            1 => merged += 1,
+            n if n == named => unmerged_left += 1,
+            n => panic!("merge {k}: {n} segments"),
+        }
+    }
+    eprintln!("{merges} killed merges: {unmerged_left} left unmerged, {merged} merged");
+    assert!(unmerged_left >= 1, "no kill landed before the merge committed");
 }
