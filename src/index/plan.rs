@@ -9,7 +9,10 @@
 //! distance and the earlier-tables check for a candidate) of 60-100 ns. The first
 //! calibration (probe 40, candidate 50, PDQ 3 per value) underestimated the MIH side by
 //! 1.6-4x, so pHash at radius 12 and PDQ at radius 63 chose tables that ran at 0.1-0.7x a
-//! scan.
+//! scan. A candidate read from contiguous memory (a check word of a checked pHash table, or
+//! a value of the first table) costs [`CHECKED_CANDIDATE_COST`], one popcount on a line the
+//! bucket's probe already fetched; that constant is an estimate (2 ns), not yet measured
+//! the way the others were.
 
 use crate::hash::Variant;
 use crate::index::layout::{KindSection, SearchView};
