@@ -5,7 +5,11 @@
 //! * `MM_BENCH_N=100000,1000000,10000000`: the sizes (1e7 needs about 3 GB for PDQ);
 //! * `MM_BENCH_FILTER=pdq`: only configurations whose name contains the string;
 //! * `MM_BENCH_SECONDS=0.5`: time per measurement;
-//! * `MM_BENCH_SUBSTRINGS=16`: force the number of MIH substrings.
+//! * `MM_BENCH_SUBSTRINGS=16`: force the number of MIH substrings;
+//! * `MM_BENCH_RADII=8`: only these radii (default pHash 4,8,10,12; PDQ 31,63);
+//! * `MM_BENCH_QUERIES=5000`: the number of queries (default 2000, half near an entry).
+//!
+//! `RAYON_NUM_THREADS=1` gives per-core figures for the batch searches.
 //!
 //! Data: `random` (uniform hashes) and `clustered` (the pHash and PDQ of the 484 photos
 //! of `../shared/corpus`, each replicated with a few random bit flips up to N).
@@ -68,6 +72,9 @@ struct Data {
     values: Vec<[u64; 4]>,
     queries: Vec<[u64; 4]>,
     dihedral: Vec<[[u64; 4]; 8]>,
+    /// The random data's queries near an entry, and the others (empty for clustered).
+    near: Vec<[u64; 4]>,
+    far: Vec<[u64; 4]>,
 }
 
 fn data(kind: Kind, clustered: bool, n: usize) -> Option<Data> {
@@ -101,7 +108,7 @@ fn data(kind: Kind, clustered: bool, n: usize) -> Option<Data> {
     } else {
         let values: Vec<[u64; 4]> = (0..n).map(|_| random(&mut rng)).collect();
         // Half the queries near an entry, half anywhere.
-        let queries: Vec<[u64; 4]> = (0..2000)
+        let queries: Vec<[u64; 4]> = (0..query_count())
             .map(|i| {
                 if i % 2 == 0 {
                     let mut w = values[rng.below(n as u64) as usize];
@@ -124,7 +131,16 @@ fn data(kind: Kind, clustered: bool, n: usize) -> Option<Data> {
             v
         })
         .collect();
-    Some(Data { name: if clustered { "clustered" } else { "random" }, values, queries, dihedral })
+    let (near, far) = if clustered {
+        (Vec::new(), Vec::new())
+    } else {
+        (queries.iter().step_by(2).copied().collect(), queries.iter().skip(1).step_by(2).copied().collect())
+    };
+    Some(Data { name: if clustered { "clustered" } else { "random" }, values, queries, dihedral, near, far })
+}
+
+fn query_count() -> usize {
+    std::env::var("MM_BENCH_QUERIES").ok().and_then(|s| s.parse().ok()).unwrap_or(2000)
 }
 
 fn catalog(kind: Kind, values: &[[u64; 4]]) -> Catalog {
@@ -259,12 +275,23 @@ fn run(kind: Kind, n: usize, d: &Data, substrings: Option<u8>) {
         Index::from_bytes(build(&cat, &BuildOptions::with_structure(Structure::Scan)).unwrap()).unwrap();
     drop(cat);
     let queries: Vec<HashValue> = d.queries.iter().map(|w| value(kind, *w)).collect();
-    let radii: &[u32] = if kind == Kind::Pdq { &[31, 63] } else { &[4, 8, 10, 12] };
-    for &r in radii {
+    let default: &[u32] = if kind == Kind::Pdq { &[31, 63] } else { &[4, 8, 10, 12] };
+    let radii: Vec<u32> = std::env::var("MM_BENCH_RADII")
+        .map(|s| s.split(',').filter_map(|r| r.trim().parse().ok()).collect())
+        .unwrap_or_else(|_| default.to_vec());
+    for &r in &radii {
         let (scan, scan_hits) = qps(&queries, 1, |q| index.search_with(q, r, Method::Scan).unwrap().len());
         report(&name, &format!("r={r} scan (single)"), scan, scan);
         let (auto, hits) = qps(&queries, 1, |q| index.search(q, r).unwrap().len());
         report(&name, &format!("r={r} auto (single)"), auto, scan);
+        if !d.near.is_empty() {
+            let near: Vec<HashValue> = d.near.iter().map(|w| value(kind, *w)).collect();
+            let far: Vec<HashValue> = d.far.iter().map(|w| value(kind, *w)).collect();
+            let (a, _) = qps(&near, 1, |q| index.search(q, r).unwrap().len());
+            report(&name, &format!("r={r} auto near (single)"), a, scan);
+            let (b, _) = qps(&far, 1, |q| index.search(q, r).unwrap().len());
+            report(&name, &format!("r={r} auto random (single)"), b, scan);
+        }
         let (mih, _) = qps(&queries, 1, |q| index.search_with(q, r, Method::Structure).unwrap().len());
         report(&name, &format!("r={r} mih forced (single)"), mih, scan);
         if let Some(bk) = &bk {

@@ -44,7 +44,7 @@
 //! | tag | name | param | contents |
 //! | --- | --- | --- | --- |
 //! | 16 | values | number of the kind's first entry | the hash values, sorted ascending. pHash: one `u64`; PDQ: four `u64` words, most significant first; digests: the raw big-endian bytes |
-//! | 17 | MIH table | `start_bit << 8 \| bits` | multi-index hashing table for the substring of `bits` bits starting `start_bit` bits from the most significant end: `2^bits + 1` `u32` bucket offsets, then (unless `start_bit` is 0, whose table is the sorted values themselves) one `u32` value position per value, grouped by bucket |
+//! | 17 | MIH table | `start_bit << 8 \| bits` | multi-index hashing table for the substring of `bits` bits starting `start_bit` bits from the most significant end: `2^bits + 1` `u32` bucket offsets, then (unless `start_bit` is 0, whose table is the sorted values themselves) one `u32` value position per value, grouped by bucket. With bit 7 of the param set (a *checked* table: the later tables of pHash, never the first), the positions are preceded by one `u32` check word per value, in the same order: the 32 most significant bits of the value with the substring cut out, so a candidate whose check word alone is over the radius is rejected without reading its value. Tables without the bit (PDQ, and every table of files written before check words) are read as before |
 //! | 18 | BK-tree | number of nodes | 20 bytes per node, breadth first from the root: first value position, number of equal values, distance to the parent, first child, child count (`u32` each); children sorted by distance |
 //!
 //! Strings are deduplicated: two entries have equal ids exactly when their id string refs

@@ -264,7 +264,7 @@ fn kind_section(
                 if spec.start != expected_start {
                     return Err(IndexError::corrupt("MIH table", "substrings do not tile the hash".into()));
                 }
-                tables.push(mih::Table::validate(spec, s.range.clone(), n)?);
+                tables.push(mih::Table::validate(spec, s.range.clone(), n, kind.byte_len() / 8)?);
             }
             format::TAG_BKTREE if kind.is_perceptual() && bk.is_none() => {
                 let count = to_usize(s.param, "BK-tree node count")?;

@@ -19,7 +19,7 @@
 //! a later table skips it if an earlier table's substring is within that table's radius.
 //!
 //! The number of buckets to probe and the candidates in them are counted before any
-//! candidate is read (`MihTables::candidates`); when that costs more than a scan (large
+//! candidate is read (`MihTables::candidates_many`); when that costs more than a scan (large
 //! radius, clustered data, see `plan`) the search answers
 //! `Probe::ScanCheaper` and the caller scans instead.
 //!
@@ -28,37 +28,52 @@
 
 use std::ops::Range;
 
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 use crate::index::format::MAX_MIH_BITS;
-use crate::index::plan::{scan_cost, Probe, CANDIDATE_COST, PROBE_COST};
+use crate::index::plan::{scan_cost, Probe, CANDIDATE_COST, CHECKED_CANDIDATE_COST, PROBE_COST};
 use crate::index::values::{distance, read_words, Found, Query, Values};
 use crate::index::wire::{put_u32, u32_at};
 use crate::index::IndexError;
+
+/// The flag of a section parameter whose table stores check words (see [`Spec::checked`]).
+/// Substring widths are at most [`MAX_MIH_BITS`], so the bit is free in older files,
+/// which never set it.
+const CHECKED_FLAG: u64 = 0x80;
+
+/// Queries whose buckets are located and prefetched together before any is read: enough
+/// to keep the memory system busy, few enough that the prefetched lines stay in cache.
+const GROUP: usize = 8;
 
 /// One substring: `bits` bits starting `start` bits from the most significant end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Spec {
     pub start: u32,
     pub bits: u32,
+    /// Whether the table stores, next to each position, the value's [`check_word`]
+    /// (64-bit kinds, every substring but the first, whose table is the values).
+    pub checked: bool,
 }
 
 impl Spec {
     /// The section parameter encoding the spec.
     pub fn param(self) -> u64 {
-        (u64::from(self.start) << 8) | u64::from(self.bits)
+        (u64::from(self.start) << 8) | u64::from(self.bits) | if self.checked { CHECKED_FLAG } else { 0 }
     }
 
     /// The spec of a section parameter.
     pub fn from_param(p: u64) -> Option<Spec> {
-        let bits = u32::try_from(p & 0xff).ok()?;
+        let bits = u32::try_from(p & 0x7f).ok()?;
         let start = u32::try_from(p >> 8).ok()?;
-        (1..=MAX_MIH_BITS).contains(&bits).then_some(Spec { start, bits })
+        let checked = p & CHECKED_FLAG != 0;
+        (1..=MAX_MIH_BITS).contains(&bits).then_some(Spec { start, bits, checked })
     }
 }
 
 /// The substrings for `n` values of `width` bits: `substrings` of them if given, otherwise
-/// about `log2(n)` bits each so that a bucket holds about one value.
+/// about `log2(n)` bits each so that a bucket holds about one value. The tables of a
+/// 64-bit kind store check words (all but the first, which is the values array).
 pub(crate) fn plan(width: u32, n: usize, substrings: Option<u8>) -> Vec<Spec> {
     // A bucket array has 2^bits entries: keep it near the entry count whatever is asked.
     let log2 = usize::BITS - n.max(1).leading_zeros() - 1;
@@ -73,7 +88,7 @@ pub(crate) fn plan(width: u32, n: usize, substrings: Option<u8>) -> Vec<Spec> {
     (0..m)
         .map(|j| {
             let bits = base + u32::from(j < extra);
-            let spec = Spec { start, bits };
+            let spec = Spec { start, bits, checked: width == 64 && start != 0 };
             start += bits;
             spec
         })
@@ -90,6 +105,20 @@ pub(crate) fn substring(w: &[u64; 4], words: usize, spec: Spec) -> u32 {
     ((hi | lo) >> (64 - spec.bits)) as u32
 }
 
+/// The check word of a 64-bit value `v` in the table of `spec`: the 32 most significant
+/// bits of `v` once the substring is cut out (the bits before it, then the bits after it
+/// moved up). They are bits of `v` outside the substring, so for a candidate in a bucket at
+/// distance `dk` from the query's substring, `popcount(check ^ query_check) + dk` never
+/// exceeds the full distance: a candidate over the radius by that sum alone is out without
+/// reading its value.
+#[inline]
+pub(crate) fn check_word(v: u64, spec: Spec) -> u32 {
+    let (s, e) = (spec.start, spec.start + spec.bits);
+    let hi = if s == 0 { 0 } else { v & !(u64::MAX >> s) };
+    let lo = if e >= 64 { 0 } else { (v & (u64::MAX >> e)) << spec.bits };
+    ((hi | lo) >> 32) as u32
+}
+
 /// Builds the table bytes of `spec` over the encoded `values`.
 fn build_table(values: &[u8], words: usize, spec: Spec) -> Vec<u8> {
     let n = values.len() / (words * 8);
@@ -104,7 +133,14 @@ fn build_table(values: &[u8], words: usize, spec: Spec) -> Vec<u8> {
         offsets[i + 1] += offsets[i];
     }
     let implicit = spec.start == 0;
-    let mut out = Vec::with_capacity((buckets + 1) * 4 + if implicit { 0 } else { n * 4 });
+    let per_value = if implicit {
+        0
+    } else if spec.checked {
+        8
+    } else {
+        4
+    };
+    let mut out = Vec::with_capacity((buckets + 1) * 4 + n * per_value);
     offsets.iter().for_each(|&o| put_u32(&mut out, o));
     if !implicit {
         let mut next = offsets;
@@ -112,6 +148,14 @@ fn build_table(values: &[u8], words: usize, spec: Spec) -> Vec<u8> {
         for (p, &k) in keys.iter().enumerate() {
             positions[next[k as usize] as usize] = p as u32;
             next[k as usize] += 1;
+        }
+        if spec.checked {
+            // Positions ascend within a bucket, so do the values, and (their substrings
+            // being equal) so do the check words: each bucket's words are sorted.
+            for &p in &positions {
+                let v = read_words(values, p as usize, words).map_or(0, |w| w[0]);
+                put_u32(&mut out, check_word(v, spec));
+            }
         }
         positions.iter().for_each(|&p| put_u32(&mut out, p));
     }
@@ -123,16 +167,31 @@ fn build_table(values: &[u8], words: usize, spec: Spec) -> Vec<u8> {
 pub(crate) struct Table {
     pub spec: Spec,
     pub offsets: Range<usize>,
+    /// The check words, grouped by bucket like the positions (checked tables only).
+    pub checks: Option<Range<usize>>,
     /// `None` for the implicit table of the first substring.
     pub positions: Option<Range<usize>>,
 }
 
 impl Table {
-    /// Checks a table section's length for `n` values and splits it.
-    pub fn validate(spec: Spec, range: Range<usize>, n: usize) -> Result<Table, IndexError> {
+    /// Checks a table section's length for `n` values of `words` words and splits it.
+    pub fn validate(spec: Spec, range: Range<usize>, n: usize, words: usize) -> Result<Table, IndexError> {
         let offsets_len = ((1usize << spec.bits) + 1) * 4;
         let implicit = spec.start == 0;
-        let want = offsets_len.checked_add(if implicit { 0 } else { n.saturating_mul(4) });
+        if spec.checked && (implicit || words != 1) {
+            return Err(IndexError::corrupt(
+                "MIH table",
+                "check words only on the later tables of a 64-bit kind".to_string(),
+            ));
+        }
+        let per_value = if implicit {
+            0
+        } else if spec.checked {
+            8
+        } else {
+            4
+        };
+        let want = n.checked_mul(per_value).and_then(|v| v.checked_add(offsets_len));
         if want != Some(range.len()) {
             return Err(IndexError::corrupt(
                 "MIH table",
@@ -140,20 +199,65 @@ impl Table {
             ));
         }
         let mid = range.start + offsets_len;
-        Ok(Table { spec, offsets: range.start..mid, positions: (!implicit).then_some(mid..range.end) })
+        let (checks, positions) = match (implicit, spec.checked) {
+            (true, _) => (None, None),
+            (false, false) => (None, Some(mid..range.end)),
+            (false, true) => (Some(mid..mid + n * 4), Some(mid + n * 4..range.end)),
+        };
+        Ok(Table { spec, offsets: range.start..mid, checks, positions })
+    }
+
+    /// What reading one candidate of this table costs: a random read of the value for a
+    /// table of positions, a contiguous one (the values themselves, or a check word) else.
+    fn candidate_cost(&self) -> u64 {
+        if self.positions.is_none() || self.checks.is_some() {
+            CHECKED_CANDIDATE_COST
+        } else {
+            CANDIDATE_COST
+        }
     }
 }
 
-/// Calls `f` on every `bits`-bit key within `radius` of `key`; stops when `f` returns false.
-fn for_each_near(key: u32, from: u32, bits: u32, radius: u32, f: &mut dyn FnMut(u32) -> bool) -> bool {
-    if !f(key) {
+/// Hints the CPU to fetch the cache line holding `bytes[at]` (nothing if out of range).
+///
+/// The one `unsafe` of the search: `_mm_prefetch` is only a hint. It never faults, whatever
+/// the address, reads nothing the program can observe and writes nothing; the pointer here
+/// is moreover inside `bytes`. On other architectures it does nothing.
+#[inline(always)]
+fn prefetch(bytes: &[u8], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(p) = bytes.get(at) {
+        #[allow(unsafe_code)]
+        // SAFETY: a prefetch has no architectural effect and cannot fault (Intel SDM,
+        // PREFETCHh: "does not affect program behavior"); SSE is part of x86_64.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                (p as *const u8).cast::<i8>(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (bytes, at);
+}
+
+/// Calls `f(key, d)` on every `bits`-bit key at distance `d <= radius` of `key` (`depth`
+/// being the distance of `key` itself); stops when `f` returns false.
+fn for_each_near(
+    key: u32,
+    from: u32,
+    bits: u32,
+    radius: u32,
+    depth: u32,
+    f: &mut dyn FnMut(u32, u32) -> bool,
+) -> bool {
+    if !f(key, depth) {
         return false;
     }
     if radius == 0 {
         return true;
     }
     for b in from..bits {
-        if !for_each_near(key ^ (1 << b), b + 1, bits, radius - 1, f) {
+        if !for_each_near(key ^ (1 << b), b + 1, bits, radius - 1, depth + 1, f) {
             return false;
         }
     }
@@ -182,12 +286,22 @@ fn table_radius(j: usize, m: usize, r: u32) -> Option<u32> {
     }
 }
 
-/// The buckets a query reads, counted before any is read: `(table, first, end)` ranges of
-/// the tables' positions, and what reading them costs (in `plan`'s units).
+/// A non-empty bucket a query reads: entries `a..b` of table `table`, whose key is at
+/// distance `dk` from the query's substring.
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    table: u32,
+    dk: u32,
+    a: u32,
+    b: u32,
+}
+
+/// The buckets a query reads, located before any candidate is read, and what reading them
+/// costs (in `plan`'s units).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Candidates {
     pub cost: u64,
-    ranges: Vec<(usize, u32, u32)>,
+    buckets: Vec<Bucket>,
 }
 
 /// A kind's MIH tables over its values, in the file `data`.
@@ -227,12 +341,13 @@ impl<'a> MihTables<'a> {
         }
     }
 
-    /// Checks every bucket of every table: offsets that span the values in order, and each
-    /// value in its substring's bucket, once.
+    /// Checks every bucket of every table: offsets that span the values in order, each
+    /// value in its substring's bucket, once, and each check word that of its value.
     pub fn verify(&self) -> Result<(), IndexError> {
         let (n, words, kind) = (self.values.len(), self.values.words(), self.values.kind());
         for t in self.tables {
             let offsets = self.bytes(&t.offsets);
+            let checks = t.checks.as_ref().map(|c| self.bytes(c));
             let bad = |why: &str| {
                 IndexError::corrupt("MIH table", format!("{kind} table at bit {}: {why}", t.spec.start))
             };
@@ -253,6 +368,11 @@ impl<'a> MihTables<'a> {
                     if substring(&v, words, t.spec) as usize != bucket || seen[pos as usize] {
                         return Err(bad("value in the wrong bucket or twice"));
                     }
+                    if let Some(c) = checks {
+                        if u32_at(c, k as usize * 4) != Some(check_word(v[0], t.spec)) {
+                            return Err(bad("check word does not match its value"));
+                        }
+                    }
                     seen[pos as usize] = true;
                 }
             }
@@ -260,58 +380,97 @@ impl<'a> MihTables<'a> {
         Ok(())
     }
 
-    /// Counts the buckets and candidates `q` would read; `None` as soon as the cost exceeds
-    /// `budget`.
-    pub fn candidates(&self, q: &Query, budget: u64) -> Result<Option<Candidates>, IndexError> {
-        let (n, words, tables) = (self.values.len(), self.values.words(), self.tables);
-        let m = tables.len();
-        if m == 0 {
-            return Ok(None);
-        }
-        let mut probes = 0u64;
-        for (j, t) in tables.iter().enumerate() {
+    /// What `q` is expected to cost before any bucket is read: the probes and the average
+    /// bucket's candidates. Returns `(probes, expected cost)`.
+    fn expected(&self, q: &Query) -> (u64, u64) {
+        let (n, m) = (self.values.len() as u64, self.tables.len());
+        let (mut probes, mut cost) = (0u64, 0u64);
+        for (j, t) in self.tables.iter().enumerate() {
             if let Some(s) = table_radius(j, m, q.radius) {
-                probes = probes.saturating_add(ball(t.spec.bits, s));
+                let p = ball(t.spec.bits, s);
+                probes = probes.saturating_add(p);
+                let per = PROBE_COST + t.candidate_cost() * n / (1u64 << t.spec.bits);
+                cost = cost.saturating_add(p.saturating_mul(per));
             }
         }
-        let expected =
-            probes.saturating_mul(PROBE_COST + CANDIDATE_COST * n as u64 / (1u64 << tables[0].spec.bits));
-        if expected > budget {
-            return Ok(None);
-        }
-        let mut found = Candidates { cost: probes.saturating_mul(PROBE_COST), ranges: Vec::new() };
-        let mut bad = false;
-        for (j, t) in tables.iter().enumerate() {
-            let Some(s) = table_radius(j, m, q.radius) else { continue };
-            let key = substring(&q.words, words, t.spec);
-            let offsets = self.bytes(&t.offsets);
-            let over = !for_each_near(key, 0, t.spec.bits, s, &mut |k| {
-                let at = k as usize * 4;
-                match (u32_at(offsets, at), u32_at(offsets, at + 4)) {
-                    (Some(a), Some(b)) if a <= b && b as usize <= n => {
-                        if a < b {
-                            found.ranges.push((j, a, b));
-                            found.cost = found.cost.saturating_add(u64::from(b - a) * CANDIDATE_COST);
-                        }
-                        found.cost <= budget
-                    }
-                    _ => {
-                        bad = true;
-                        false
-                    }
-                }
-            });
-            if bad {
-                return Err(corrupt_offsets());
-            }
-            if over {
-                return Ok(None);
-            }
-        }
-        Ok(Some(found))
+        (probes, cost)
     }
 
-    /// Reads the `candidates` that [`MihTables::candidates`] found for `q`; pushes those
+    /// Locates the buckets and counts the candidates each of `qs` would read (`None` for a
+    /// query whose cost exceeds `budget`), staged so that the cache misses of all
+    /// of them overlap: every bucket's offsets are located and prefetched first, then read,
+    /// and each non-empty bucket's first candidate prefetched for [`MihTables::collect`].
+    pub fn candidates_many(&self, qs: &[Query], budget: u64) -> Vec<Result<Option<Candidates>, IndexError>> {
+        let (n, words, tables) = (self.values.len(), self.values.words(), self.tables);
+        let m = tables.len();
+        // Stage 1: every key to probe, its offsets prefetched.
+        let mut probes: Vec<Vec<(u32, u32, u32)>> = Vec::with_capacity(qs.len());
+        let mut costs: Vec<Option<u64>> = Vec::with_capacity(qs.len());
+        for q in qs {
+            let (count, expected) = self.expected(q);
+            if m == 0 || expected > budget {
+                probes.push(Vec::new());
+                costs.push(None);
+                continue;
+            }
+            let mut keys = Vec::with_capacity(count.min(1 << 20) as usize);
+            for (j, t) in tables.iter().enumerate() {
+                let Some(s) = table_radius(j, m, q.radius) else { continue };
+                let key = substring(&q.words, words, t.spec);
+                let offsets = self.bytes(&t.offsets);
+                for_each_near(key, 0, t.spec.bits, s, 0, &mut |k, d| {
+                    prefetch(offsets, k as usize * 4);
+                    keys.push((j as u32, k, d));
+                    true
+                });
+            }
+            probes.push(keys);
+            costs.push(Some(count.saturating_mul(PROBE_COST)));
+        }
+        // Stage 2: the offsets read, each bucket's candidates prefetched.
+        let mut out = Vec::with_capacity(qs.len());
+        for (keys, cost) in probes.into_iter().zip(costs) {
+            let Some(mut cost) = cost else {
+                out.push(Ok(None));
+                continue;
+            };
+            let mut buckets = Vec::new();
+            let mut result = Ok(());
+            for (j, k, dk) in keys {
+                let t = &tables[j as usize];
+                let offsets = self.bytes(&t.offsets);
+                let at = k as usize * 4;
+                let (a, b) = match (u32_at(offsets, at), u32_at(offsets, at + 4)) {
+                    (Some(a), Some(b)) if a <= b && b as usize <= n => (a, b),
+                    _ => {
+                        result = Err(corrupt_offsets());
+                        break;
+                    }
+                };
+                if a == b {
+                    continue;
+                }
+                match (&t.checks, &t.positions) {
+                    (Some(c), _) => prefetch(self.bytes(c), a as usize * 4),
+                    (None, Some(p)) => prefetch(self.bytes(p), a as usize * 4),
+                    (None, None) => prefetch(self.values.bytes(), a as usize * words * 8),
+                }
+                buckets.push(Bucket { table: j, dk, a, b });
+                cost = cost.saturating_add(u64::from(b - a) * t.candidate_cost());
+                if cost > budget {
+                    break;
+                }
+            }
+            out.push(match result {
+                Err(e) => Err(e),
+                Ok(()) if cost > budget => Ok(None),
+                Ok(()) => Ok(Some(Candidates { cost, buckets })),
+            });
+        }
+        out
+    }
+
+    /// Reads the `candidates` that [`MihTables::candidates_many`] found for `q`; pushes those
     /// within the radius, each once.
     pub fn collect(
         &self,
@@ -319,42 +478,91 @@ impl<'a> MihTables<'a> {
         candidates: &Candidates,
         out: &mut Vec<Found>,
     ) -> Result<(), IndexError> {
-        let (words, tables) = (self.values.words(), self.tables);
-        let m = tables.len();
-        for &(j, a, b) in &candidates.ranges {
-            let t = tables.get(j).ok_or_else(corrupt_offsets)?;
-            for k in a..b {
-                let pos = self.position(t, k).ok_or_else(corrupt_offsets)?;
-                let v = self.values.words_at(pos as usize).ok_or_else(|| {
-                    IndexError::corrupt("MIH table", format!("position {pos} out of range"))
-                })?;
-                let d = distance(&v, &q.words, words);
-                if d > q.radius {
-                    continue;
-                }
-                let seen = tables[..j].iter().enumerate().any(|(i, ti)| {
-                    table_radius(i, m, q.radius).is_some_and(|s| {
-                        (substring(&v, words, ti.spec) ^ substring(&q.words, words, ti.spec)).count_ones()
-                            <= s
-                    })
-                });
-                if !seen {
-                    out.push((pos, d));
-                }
-            }
-        }
-        Ok(())
+        collect_kernel(self, q, candidates, out)
     }
 
     /// Every value within the radius of `q`, or `Probe::ScanCheaper` when `bounded` and
     /// the tables would cost more than a scan.
     pub fn search(&self, q: &Query, bounded: bool) -> Result<Probe, IndexError> {
-        let budget = if bounded { scan_cost(self.values.len(), self.values.words()) } else { u64::MAX };
-        let Some(candidates) = self.candidates(q, budget)? else { return Ok(Probe::ScanCheaper) };
-        let mut out = Vec::new();
-        self.collect(q, &candidates, &mut out)?;
-        Ok(Probe::Hits(out))
+        self.search_many(std::slice::from_ref(q), bounded).pop().unwrap_or(Ok(Probe::ScanCheaper))
     }
+
+    /// [`MihTables::search`] for each of `qs`, in groups whose bucket reads overlap (see
+    /// [`MihTables::candidates_many`]).
+    pub fn search_many(&self, qs: &[Query], bounded: bool) -> Vec<Result<Probe, IndexError>> {
+        let budget = if bounded { scan_cost(self.values.len(), self.values.words()) } else { u64::MAX };
+        let mut results = Vec::with_capacity(qs.len());
+        for group in qs.chunks(GROUP) {
+            for (q, c) in group.iter().zip(self.candidates_many(group, budget)) {
+                results.push(c.and_then(|c| match c {
+                    None => Ok(Probe::ScanCheaper),
+                    Some(c) => {
+                        let mut found = Vec::new();
+                        self.collect(q, &c, &mut found)?;
+                        Ok(Probe::Hits(found))
+                    }
+                }));
+            }
+        }
+        results
+    }
+}
+
+/// [`MihTables::collect`], compiled for the CPU's popcount (the check-word filter and the
+/// distances are one `popcnt` each where the CPU has it).
+#[multiversion(targets("x86_64+avx2+popcnt", "x86_64+popcnt", "aarch64+neon"))]
+fn collect_kernel<'a>(
+    mt: &MihTables<'a>,
+    q: &Query,
+    candidates: &Candidates,
+    out: &mut Vec<Found>,
+) -> Result<(), IndexError> {
+    let (words, tables) = (mt.values.words(), mt.tables);
+    let m = tables.len();
+    let out_of_range = |pos: u32| IndexError::corrupt("MIH table", format!("position {pos} out of range"));
+    for bucket in &candidates.buckets {
+        let j = bucket.table as usize;
+        let t = tables.get(j).ok_or_else(corrupt_offsets)?;
+        let mut report = |pos: u32| -> Result<(), IndexError> {
+            let v = mt.values.words_at(pos as usize).ok_or_else(|| out_of_range(pos))?;
+            let d = distance(&v, &q.words, words);
+            if d > q.radius {
+                return Ok(());
+            }
+            let seen = tables[..j].iter().enumerate().any(|(i, ti)| {
+                table_radius(i, m, q.radius).is_some_and(|s| {
+                    (substring(&v, words, ti.spec) ^ substring(&q.words, words, ti.spec)).count_ones() <= s
+                })
+            });
+            if !seen {
+                out.push((pos, d));
+            }
+            Ok(())
+        };
+        match (&t.checks, &t.positions) {
+            (Some(c), Some(p)) => {
+                // Only the candidates whose check word leaves them within the radius
+                // read their position and value.
+                let limit = q.radius.saturating_sub(bucket.dk);
+                let qc = check_word(q.words[0], t.spec);
+                let (a, b) = (bucket.a as usize * 4, bucket.b as usize * 4);
+                let checks = mt.bytes(c).get(a..b).ok_or_else(corrupt_offsets)?;
+                let positions = mt.bytes(p).get(a..b).ok_or_else(corrupt_offsets)?;
+                for (cw, pw) in checks.chunks_exact(4).zip(positions.chunks_exact(4)) {
+                    let cw = u32::from_le_bytes([cw[0], cw[1], cw[2], cw[3]]);
+                    if (cw ^ qc).count_ones() <= limit {
+                        report(u32::from_le_bytes([pw[0], pw[1], pw[2], pw[3]]))?;
+                    }
+                }
+            }
+            _ => {
+                for k in bucket.a..bucket.b {
+                    report(mt.position(t, k).ok_or_else(corrupt_offsets)?)?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn corrupt_offsets() -> IndexError {
@@ -384,19 +592,49 @@ mod tests {
         assert_eq!(ball(16, 1), 17);
         assert_eq!(ball(16, 2), 1 + 16 + 120);
         let mut count = 0;
-        for_each_near(5, 0, 16, 2, &mut |_| {
+        let mut at = [0u32; 3];
+        for_each_near(5, 0, 16, 2, 0, &mut |k, d| {
             count += 1;
+            assert_eq!((k ^ 5).count_ones(), d);
+            at[d as usize] += 1;
             true
         });
         assert_eq!(count, 137);
+        assert_eq!(at, [1, 16, 120]);
     }
 
     #[test]
     fn substring_crosses_words() {
         let w = [0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210, 0, 0];
-        assert_eq!(substring(&w, 4, Spec { start: 0, bits: 16 }), 0x0123);
-        assert_eq!(substring(&w, 4, Spec { start: 56, bits: 16 }), 0xeffe);
-        assert_eq!(substring(&w, 1, Spec { start: 48, bits: 16 }), 0xcdef);
+        assert_eq!(substring(&w, 4, Spec { start: 0, bits: 16, checked: false }), 0x0123);
+        assert_eq!(substring(&w, 4, Spec { start: 56, bits: 16, checked: false }), 0xeffe);
+        assert_eq!(substring(&w, 1, Spec { start: 48, bits: 16, checked: false }), 0xcdef);
+    }
+
+    #[test]
+    fn check_word_is_the_hash_without_its_substring() {
+        let v = 0x0123_4567_89ab_cdefu64;
+        // Substring bits 8..30 cut out: bits 0..8, then bits 30..54 moved up.
+        let spec = Spec { start: 8, bits: 22, checked: true };
+        let want = ((v >> 56) << 24) | ((v >> 10) & 0xff_ffff);
+        assert_eq!(check_word(v, spec), want as u32);
+        // The last substring: the check word is the top 32 bits.
+        assert_eq!(check_word(v, Spec { start: 43, bits: 21, checked: true }), 0x0123_4567);
+        // Bits flipped inside the substring (0x3f << 40) leave the check word alone; of
+        // those outside, the ones it holds show (the most significant bit) and the last
+        // ten do not.
+        let w = v ^ 0x8000_0000_0000_0101 ^ (0x3f << 40);
+        assert_eq!((check_word(v, spec) ^ check_word(w, spec)).count_ones(), 1);
+        assert_eq!(check_word(v ^ (0x3f << 40), spec), check_word(v, spec));
+        assert_eq!(Spec::from_param(spec.param()), Some(spec));
+        assert_eq!(Spec::from_param(Spec { checked: false, ..spec }.param()).map(|s| s.checked), Some(false));
+    }
+
+    #[test]
+    fn plan_checks_the_later_tables_of_64_bit_kinds_only() {
+        let p = plan(64, 10_000_000, None);
+        assert_eq!(p.iter().map(|s| s.checked).collect::<Vec<_>>(), [false, true, true]);
+        assert!(plan(256, 1_000_000, None).iter().all(|s| !s.checked));
     }
 
     #[test]

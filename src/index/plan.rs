@@ -9,7 +9,10 @@
 //! distance and the earlier-tables check for a candidate) of 60-100 ns. The first
 //! calibration (probe 40, candidate 50, PDQ 3 per value) underestimated the MIH side by
 //! 1.6-4x, so pHash at radius 12 and PDQ at radius 63 chose tables that ran at 0.1-0.7x a
-//! scan.
+//! scan. A candidate read from contiguous memory (a check word of a checked pHash table, or
+//! a value of the first table) costs [`CHECKED_CANDIDATE_COST`], one popcount on a line the
+//! bucket's probe already fetched; that constant is an estimate (2 ns), not yet measured
+//! the way the others were.
 
 use crate::hash::Variant;
 use crate::index::layout::{KindSection, SearchView};
@@ -18,8 +21,11 @@ use crate::index::{DihedralHit, IndexError, Method};
 
 /// What one bucket probe costs.
 pub(crate) const PROBE_COST: u64 = 160;
-/// What reading one candidate costs.
+/// What reading one candidate costs in a table of positions (a random read of its value).
 pub(crate) const CANDIDATE_COST: u64 = 200;
+/// What reading one candidate costs where a bucket's candidates are contiguous: the check
+/// words of a checked table, or the values themselves for the first table.
+pub(crate) const CHECKED_CANDIDATE_COST: u64 = 4;
 
 /// What scanning all `n` values of `words` words for one query costs.
 pub(crate) fn scan_cost(n: usize, words: usize) -> u64 {
@@ -69,6 +75,22 @@ pub(crate) fn structure_search(
     }
 }
 
+/// [`structure_search`] for each of `qs` (of one kind): the MIH tables take them together,
+/// so that their cache misses overlap.
+pub(crate) fn structure_search_many(
+    data: &[u8],
+    sec: &KindSection,
+    qs: &[Query],
+    method: Method,
+) -> Vec<Result<Probe, IndexError>> {
+    match sec.structure(data) {
+        SearchView::Mih(tables) if method != Method::Scan => {
+            tables.search_many(qs, method != Method::Structure)
+        }
+        _ => qs.iter().map(|q| structure_search(data, sec, q, method)).collect(),
+    }
+}
+
 /// Every value within the radius of `q`, by the structure or a scan as `method` and the
 /// cost model choose.
 pub(crate) fn search(
@@ -106,8 +128,10 @@ pub(crate) fn dihedral(
             let (n, words) = (values.len(), values.words());
             let budget = scan_cost(n, words);
             let mut planned = Vec::new();
-            for v in 0..8 {
-                match tables.candidates(&query(v), budget)? {
+            // All 8 located at once, so that their cache misses overlap.
+            let all: Vec<Query> = (0..8).map(query).collect();
+            for (v, c) in tables.candidates_many(&all, budget).into_iter().enumerate() {
+                match c? {
                     Some(c) => planned.push((c.cost, v, c)),
                     None => scanned.push(v),
                 }

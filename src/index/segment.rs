@@ -414,20 +414,29 @@ impl<D: AsRef<[u8]>> Segment<D> {
             .flat_map_iter(|chunk| {
                 let mut results: Vec<Option<Result<Vec<Hit>, IndexError>>> = Vec::new();
                 let mut pending: Vec<(usize, [u64; 4])> = Vec::new();
+                let mut perceptual: Vec<(usize, Query)> = Vec::new();
                 for (i, v) in chunk.iter().enumerate() {
-                    let sec = self.section(v.kind());
-                    match (sec, Query::of(v, radius)) {
-                        (Some(sec), Some(q)) => {
-                            match plan::structure_search(self.as_bytes(), sec, &q, Method::Auto) {
-                                Ok(Probe::Hits(found)) => results.push(Some(Ok(to_hits(sec, found)))),
-                                Ok(Probe::ScanCheaper) => {
-                                    results.push(None);
-                                    pending.push((i, q.words));
-                                }
-                                Err(e) => results.push(Some(Err(e))),
-                            }
+                    match (self.section(v.kind()), Query::of(v, radius)) {
+                        (Some(_), Some(q)) => {
+                            results.push(None);
+                            perceptual.push((i, q));
                         }
                         _ => results.push(Some(self.search(v, radius))),
+                    }
+                }
+                // Each kind's structure takes its queries together (overlapping misses).
+                for kind in [Kind::Pdq, Kind::Phash] {
+                    let group: Vec<&(usize, Query)> =
+                        perceptual.iter().filter(|(i, _)| chunk[*i].kind() == kind).collect();
+                    let Some(sec) = self.section(kind).filter(|_| !group.is_empty()) else { continue };
+                    let qs: Vec<Query> = group.iter().map(|g| g.1).collect();
+                    let probes = plan::structure_search_many(self.as_bytes(), sec, &qs, Method::Auto);
+                    for (&&(i, q), probe) in group.iter().zip(probes) {
+                        match probe {
+                            Ok(Probe::Hits(found)) => results[i] = Some(Ok(to_hits(sec, found))),
+                            Ok(Probe::ScanCheaper) => pending.push((i, q.words)),
+                            Err(e) => results[i] = Some(Err(e)),
+                        }
                     }
                 }
                 for kind in [Kind::Pdq, Kind::Phash] {

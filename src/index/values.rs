@@ -84,6 +84,11 @@ impl<'a> Values<'a> {
         Ok(())
     }
 
+    /// The section bytes.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
     /// The kind of the values.
     pub fn kind(&self) -> Kind {
         self.kind
