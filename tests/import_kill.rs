@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::rng::Rng;
 use mediamatch::catalog::Catalog;
 use mediamatch::index::{read_manifest, segments_dir, write_atomic, Index};
 use mediamatch::HashValue;
@@ -26,19 +27,6 @@ use mediamatch::HashValue;
 const LINES: usize = 100_000;
 /// Kill iterations (override with `MEDIAMATCH_KILL_ITERATIONS`).
 const ITERATIONS: usize = 100;
-
-/// SplitMix64: a small deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
 
 /// One list line: two PDQs for every MD5.
 fn line(rng: &mut Rng, i: usize) -> String {

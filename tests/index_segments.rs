@@ -5,9 +5,12 @@
 //! [`plan`] and [`commit`], as `mediamatch import` does, with merges of every size, and
 //! finally [`compact`]ed.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use common::rng::Rng;
 use mediamatch::catalog::Catalog;
 use mediamatch::index::{
     build, commit, compact, read_manifest, segments_dir, BuildOptions, CommitOptions, Index, MergePolicy,
@@ -16,23 +19,6 @@ use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
 use mediamatch::lists::update::plan;
 use mediamatch::lists::{ListFile, ListFormat, ParsedList, Record, Tombstone};
 use mediamatch::{HashValue, Md5, Pdq, Phash};
-
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// Values to draw records from: clusters of near pHash and PDQ values (so radius queries
 /// find several entries), and digests.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 pub mod cli;
 pub mod hostile;
 pub mod png;
+pub mod rng;
 
 /// The `../shared` folder beside the repository (reference outputs and the photo corpus).
 ///
