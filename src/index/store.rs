@@ -57,17 +57,25 @@ impl AsRef<[u8]> for IndexData {
 
 /// Maps the file at `path` read-only (a path that is not a regular file is refused at
 /// once, without blocking).
-#[allow(unsafe_code)]
 pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap, IndexError> {
-    let io = |source| IndexError::Io { what: format!("opening index {}", path.display()), source };
-    let file = crate::regular::open_regular(path).map_err(io)?;
+    let file = crate::regular::open_regular(path).map_err(|e| open_error(path, e))?;
+    map_open(&file, path)
+}
+
+/// Maps `file`, opened from `path`, read-only.
+#[allow(unsafe_code)]
+fn map_open(file: &File, path: &Path) -> Result<memmap2::Mmap, IndexError> {
     // SAFETY: the mapping is read-only and mediamatch never modifies an index file in
     // place: manifests and segments are only ever replaced by writing a new file and
     // renaming it over the old one (`write_atomic`), and segments are never replaced at
     // all, which leaves this mapping on the old inode. Another program truncating or
     // writing the file in place while it is mapped would break this contract; the index
     // documentation says not to.
-    unsafe { memmap2::Mmap::map(&file) }.map_err(io)
+    unsafe { memmap2::Mmap::map(file) }.map_err(|e| open_error(path, e))
+}
+
+fn open_error(path: &Path, source: std::io::Error) -> IndexError {
+    IndexError::Io { what: format!("opening index {}", path.display()), source }
 }
 
 /// The directory of the segment files of the index at `path`: `INDEX.segments` beside it.
@@ -103,14 +111,21 @@ impl Index<memmap2::Mmap> {
         let path = path.as_ref();
         let mut attempt = 0;
         loop {
-            match open_once(path) {
+            let mut file = crate::regular::open_regular(path).map_err(|e| open_error(path, e))?;
+            let Some(manifest) = manifest_of(&mut file, path)? else {
+                // A single index file: the one opened, so no replacement can slip between.
+                return Ok((Index::from_bytes(map_open(&file, path)?)?, None));
+            };
+            // Only a segment gone after its manifest was read is retried: a writer replaced
+            // the manifest and removed the file between the two reads.
+            match open_segments(path, &manifest) {
                 Err(IndexError::Io { source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound && attempt + 1 < OPEN_ATTEMPTS =>
                 {
                     attempt += 1;
                     std::thread::sleep(std::time::Duration::from_millis(5 << attempt.min(6)));
                 }
-                other => return other,
+                other => return other.map(|index| (index, Some(manifest))),
             }
         }
     }
@@ -118,30 +133,28 @@ impl Index<memmap2::Mmap> {
 
 /// Reads the manifest at `path`, or `None` if the file there is not a manifest.
 pub fn read_manifest(path: &Path) -> Result<Option<Manifest>, IndexError> {
-    use std::io::Read;
-    let io = |source| IndexError::Io { what: format!("reading index {}", path.display()), source };
-    let mut file = crate::regular::open_regular(path).map_err(io)?;
-    let mut head = [0u8; 8];
-    let n = file.read(&mut head).map_err(io)?;
-    if !is_manifest(&head[..n]) {
-        return Ok(None);
-    }
-    let mut bytes = head[..n].to_vec();
-    file.read_to_end(&mut bytes).map_err(io)?;
-    Manifest::decode(&bytes).map(Some)
+    let mut file = crate::regular::open_regular(path).map_err(|e| open_error(path, e))?;
+    manifest_of(&mut file, path)
 }
 
-fn open_once(path: &Path) -> Result<(Index<memmap2::Mmap>, Option<Manifest>), IndexError> {
-    let Some(manifest) = read_manifest(path)? else {
-        return Ok((Index::from_bytes(map_file(path)?)?, None));
-    };
-    let dir = segments_dir(path);
-    let mut data = Vec::with_capacity(manifest.segments.len());
-    for s in &manifest.segments {
-        data.push(map_file(&dir.join(&s.file))?);
+/// The manifest `file` (opened from `path`) holds, or `None` if it is not one.
+fn manifest_of(file: &mut File, path: &Path) -> Result<Option<Manifest>, IndexError> {
+    use std::io::Read;
+    let io = |source| IndexError::Io { what: format!("reading index {}", path.display()), source };
+    let mut head = Vec::with_capacity(8);
+    file.take(8).read_to_end(&mut head).map_err(io)?;
+    if !is_manifest(&head) {
+        return Ok(None);
     }
-    let index = Index::from_manifest(&manifest, data)?;
-    Ok((index, Some(manifest)))
+    file.read_to_end(&mut head).map_err(io)?;
+    Manifest::decode(&head).map(Some)
+}
+
+/// Maps the segments `manifest` (read from `path`) names.
+fn open_segments(path: &Path, manifest: &Manifest) -> Result<Index<memmap2::Mmap>, IndexError> {
+    let dir = segments_dir(path);
+    let data = manifest.segments.iter().map(|s| map_file(&dir.join(&s.file))).collect::<Result<_, _>>()?;
+    Index::from_manifest(manifest, data)
 }
 
 impl<D: AsRef<[u8]>> Index<D> {
