@@ -5,9 +5,9 @@
 
 mod index_support;
 
-use index_support::{canonical, catalog_of, oracle};
-use mediamatch::index::{build, BuildOptions, DihedralHit, Index, Method, Structure};
-use mediamatch::{HashValue, Phash, Variant};
+use index_support::{canonical, catalog_of, dihedral_oracle, oracle};
+use mediamatch::index::{build, BuildOptions, Index, Method, Structure};
+use mediamatch::{HashValue, Phash};
 use proptest::prelude::*;
 
 /// Up to a few thousand values around a few bases (many per bucket, near matches at every
@@ -92,14 +92,7 @@ proptest! {
         let entries = canonical(&catalog);
         let base = if values.is_empty() { 0 } else { values[pick.index(values.len())] };
         let variants: [Phash; 8] = std::array::from_fn(|v| Phash(flips[v].iter().fold(base, |q, b| q ^ (1 << b))));
-        let mut want = Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            let HashValue::Phash(p) = e.value else { continue };
-            let best = (0..8).map(|v| (p.distance(&variants[v]), v)).min().unwrap();
-            if best.0 <= radius {
-                want.push(DihedralHit { entry: i as u32, distance: best.0, variant: Variant::ALL[best.1] });
-            }
-        }
+        let want = dihedral_oracle(&entries, &variants, radius);
         for (name, opts) in structures() {
             let index = Index::from_bytes(build(&catalog, &opts).unwrap()).unwrap();
             prop_assert_eq!(&index.search_dihedral_phash(&variants, radius).unwrap(), &want, "{}", name);

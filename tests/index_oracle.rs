@@ -3,7 +3,7 @@
 
 mod index_support;
 
-use index_support::{all_structures, canonical, catalog_of, oracle};
+use index_support::{all_structures, canonical, catalog_of, dihedral_oracle, oracle};
 use mediamatch::index::{build, DihedralHit, Index, Method};
 use mediamatch::{HashValue, Md5, Pdq, Phash, Sha256, Variant};
 use proptest::prelude::*;
@@ -147,14 +147,7 @@ proptest! {
         let base = values.first().copied().unwrap_or(HashValue::Phash(Phash(0)));
         let variants: Vec<Phash> = flips.iter().map(|f| match flip(&base, f) { HashValue::Phash(p) => p, _ => unreachable!() }).collect();
         let variants: [Phash; 8] = variants.try_into().unwrap();
-        let mut want = Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            let HashValue::Phash(p) = e.value else { continue };
-            let best = (0..8).map(|v| (p.distance(&variants[v]), v)).min().unwrap();
-            if best.0 <= radius {
-                want.push(DihedralHit { entry: i as u32, distance: best.0, variant: Variant::ALL[best.1] });
-            }
-        }
+        let want = dihedral_oracle(&entries, &variants, radius);
         for (name, opts) in all_structures() {
             let index = Index::from_bytes(build(&catalog, &opts).unwrap()).unwrap();
             prop_assert_eq!(&index.search_dihedral_phash(&variants, radius).unwrap(), &want, "{}", name);

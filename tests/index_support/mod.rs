@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use mediamatch::catalog::{Catalog, Entry, ImportCounts, ListInfo};
-use mediamatch::index::{BuildOptions, Structure};
-use mediamatch::HashValue;
+use mediamatch::index::{BuildOptions, DihedralHit, Structure};
+use mediamatch::{HashValue, Phash, Variant};
 
 /// Two lists and one entry per value; ids repeat so equal values with different ids and
 /// entries on both lists occur.
@@ -64,6 +64,20 @@ pub fn oracle(entries: &[Entry], query: &HashValue, radius: u32) -> Vec<(u32, u3
             within.then_some((i as u32, d))
         })
         .collect()
+}
+
+/// Brute force for a dihedral pHash query: every entry within `radius` of any of the 8
+/// variants, once, with its smallest distance and the first variant at that distance.
+pub fn dihedral_oracle(entries: &[Entry], variants: &[Phash; 8], radius: u32) -> Vec<DihedralHit> {
+    let mut want = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let HashValue::Phash(p) = e.value else { continue };
+        let best = (0..8).map(|v| (p.distance(&variants[v]), v)).min().unwrap();
+        if best.0 <= radius {
+            want.push(DihedralHit { entry: i as u32, distance: best.0, variant: Variant::ALL[best.1] });
+        }
+    }
+    want
 }
 
 /// Every structure the builder offers, with names for messages.
