@@ -94,12 +94,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         None
     };
     let mode = if args.replace { Mode::Replace } else { Mode::Delta };
-    let empty = Index::from_bytes(build(&Catalog::default(), &BuildOptions::default())?)?;
+    let apply = ApplyOptions { mode, imported_at: now_secs() };
     let planned = match &opened {
-        Some((index, _)) => {
-            plan(index, &args.name, &read.sources, &ApplyOptions { mode, imported_at: now_secs() })
-        }
-        None => plan(&empty, &args.name, &read.sources, &ApplyOptions { mode, imported_at: now_secs() }),
+        Some((index, _)) => plan(index, &args.name, &read.sources, &apply),
+        // No index yet: the plan against an empty one adds everything.
+        None => plan(
+            &Index::from_bytes(build(&Catalog::default(), &BuildOptions::default())?)?,
+            &args.name,
+            &read.sources,
+            &apply,
+        ),
     }
     .with_context(|| {
         format!("{}: reading the entries the files touch failed; nothing was imported", args.index.display())

@@ -70,8 +70,7 @@ fn read_version(path: &std::path::Path) -> anyhow::Result<u32> {
     file.take(HEADER_LEN as u64)
         .read_to_end(&mut head)
         .with_context(|| format!("reading {}", path.display()))?;
-    if manifest::is_manifest(&head) && head.len() >= 12 {
-        let version = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
+    if let Some(version) = manifest::version(&head) {
         anyhow::ensure!(
             version == FORMAT_VERSION,
             "{}: a manifest of index format version {version}; this build reads version {FORMAT_VERSION} \

@@ -100,6 +100,13 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// The format version a manifest's first bytes name, or `None` if `head` is not the start
+/// of a manifest (too short, or another magic).
+pub fn version(head: &[u8]) -> Option<u32> {
+    (is_manifest(head) && head.len() >= 12)
+        .then(|| u32::from_le_bytes([head[8], head[9], head[10], head[11]]))
+}
+
 /// Fills in the length and checksum fields of manifest bytes `b` (at least a header
 /// long), as [`Manifest::encode`] does: for tools and tests that write manifests field by
 /// field. Does nothing to shorter input.
