@@ -209,7 +209,7 @@ fn provenance(args: &Args, photos: usize, counts: &NullCounts, fits: &Fits) -> V
             args.min_quality,
             args.same_scene.iter().map(|(a, b)| format!(" --same-scene {a},{b}")).collect::<String>()
         ),
-        format!("made: {} UTC, mediamatch {}", today(), env!("CARGO_PKG_VERSION")),
+        format!("made: {} UTC, mediamatch {}", mediamatch::timestamp::date(std::time::SystemTime::now()), env!("CARGO_PKG_VERSION")),
         format!(
             "photos: {photos}; derived images: {} ({} per photo; crops 20-100% of each side, half scaled to 25-100%, one of 8 dihedral variants); PDQ quality >= {}: {}",
             counts.images, args.per_photo, args.min_quality, counts.pdq_images
@@ -276,20 +276,4 @@ fn summary(fits: &Fits) -> Vec<String> {
         ));
     }
     out
-}
-
-/// Today's date (UTC) as `YYYY-MM-DD`.
-fn today() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    // Howard Hinnant's days-to-civil.
-    let z = (secs / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
 }
