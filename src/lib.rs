@@ -155,7 +155,10 @@ pub mod index;
 pub mod lists;
 pub mod matcher;
 pub mod regular;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod significance;
+pub mod timestamp;
 
 pub use error::{Error, Result};
 pub use hash::KindSet;

@@ -2,7 +2,7 @@
 //!
 //! | module | holds |
 //! | --- | --- |
-//! | `build`, `compact`, `eval`, `hash`, `import`, `info`, `null_model`, `query`, `scan`, `upgrade`, `verify` | one subcommand each: its `Args` and `run` |
+//! | `audit`, `build`, `compact`, `eval`, `hash`, `import`, `info`, `null_model`, `query`, `scan`, `serve`, `upgrade`, `verify` | one subcommand each: its `Args` and `run` |
 //! | `record` | every record the commands print, one `#[serde(tag = "type")]` enum (the JSON schema) |
 //! | `print` | the one printer: `text`, `json` (JSON Lines) and `csv` writers of those records |
 //! | `output` | `OutputFormat` and the `--format` parsers |
@@ -11,6 +11,8 @@
 //! | `path_text` | printing file names losslessly |
 //! | `walk`, `progress`, `sigbus`, `exit` | directory walks, the progress bar, the SIGBUS guard, exit codes |
 
+#[cfg(feature = "serve")]
+mod audit;
 mod build;
 mod compact;
 mod decoding;
@@ -32,6 +34,8 @@ mod progress;
 mod query;
 mod record;
 mod scan;
+#[cfg(feature = "serve")]
+mod serve;
 mod sigbus;
 mod upgrade;
 mod verify;
@@ -71,6 +75,12 @@ enum Command {
     Upgrade(upgrade::Args),
     /// Scan files and directories for known media.
     Scan(scan::Args),
+    /// Serve matching over HTTP: HMA-compatible routes and the native /v1 API.
+    #[cfg(feature = "serve")]
+    Serve(serve::Args),
+    /// Check the audit trail `serve` writes.
+    #[cfg(feature = "serve")]
+    Audit(audit::Args),
     /// Measure recall and false matches on transformed copies of a folder of photos.
     #[cfg(feature = "eval")]
     Eval(eval::Args),
@@ -114,6 +124,10 @@ pub(crate) fn main() -> std::process::ExitCode {
         Command::Upgrade(a) => upgrade::run(a),
         Command::Compact(a) => compact::run(a),
         Command::Scan(a) => scan::run(a),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve::run(a),
+        #[cfg(feature = "serve")]
+        Command::Audit(a) => audit::run(a),
         #[cfg(feature = "eval")]
         Command::Eval(a) => eval::run(a),
         #[cfg(feature = "eval")]

@@ -584,7 +584,8 @@ fn fuse(matches: &mut Vec<Match>, rule: Rule) {
 }
 
 /// Maps a decoder error to what an upload handler needs to know.
-fn classify(e: DecodeError) -> CheckError {
+/// The check error of a decode error (the size and time limits are [`CheckError::TooLarge`]).
+pub(crate) fn classify(e: DecodeError) -> CheckError {
     match e {
         DecodeError::Empty | DecodeError::NotAnImage => CheckError::NotAnImage(e),
         DecodeError::TooLarge { .. }
