@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 pub mod cli;
 pub mod hostile;
+#[cfg(feature = "serve")]
+pub mod http;
 pub mod png;
 pub mod rng;
 
