@@ -143,6 +143,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod base64;
 pub mod catalog;
 pub mod decode;
 pub mod error;
