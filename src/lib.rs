@@ -149,6 +149,8 @@ pub mod decode;
 pub mod error;
 #[cfg(feature = "eval")]
 pub mod eval;
+#[cfg(feature = "fetch")]
+pub mod fetch;
 pub mod hash;
 pub mod hashing;
 pub mod image;

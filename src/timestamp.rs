@@ -33,6 +33,14 @@ pub fn rfc3339(time: SystemTime) -> String {
     )
 }
 
+/// Unix seconds `secs` as RFC 3339 UTC to the second, e.g. `2017-10-24T15:00:00Z` (the
+/// form NCMEC's API takes).
+pub fn rfc3339_seconds(secs: u64) -> String {
+    let (year, month, day) = civil((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
 /// The UTC date of `time` as `YYYY-MM-DD`.
 pub fn date(time: SystemTime) -> String {
     let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -56,5 +64,7 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(1_798_761_599);
         assert_eq!(rfc3339(t), "2026-12-31T23:59:59.000Z");
         assert_eq!(date(t + Duration::from_secs(1)), "2027-01-01");
+        // `date -u -d @1508857200`: the first entry's timestamp in NCMEC's sample page.
+        assert_eq!(rfc3339_seconds(1_508_857_200), "2017-10-24T15:00:00Z");
     }
 }

@@ -56,6 +56,25 @@ fn effective(sizes: IndexSizes, max_evalue: f64) -> Effective {
     }
 }
 
+/// The fetch records of the index's lists by name (none without `fetch` or a
+/// checkpoint file; a damaged one is said on stderr).
+fn fetch_states(index: &std::path::Path) -> std::collections::BTreeMap<String, serde_json::Value> {
+    #[cfg(feature = "fetch")]
+    match mediamatch::fetch::state::FetchState::load(index) {
+        Ok(state) => {
+            return state
+                .lists
+                .into_iter()
+                .filter_map(|(name, s)| Some((name, serde_json::to_value(s).ok()?)))
+                .collect()
+        }
+        Err(e) => eprintln!("mediamatch info: {e}"),
+    }
+    #[cfg(not(feature = "fetch"))]
+    let _ = index;
+    std::collections::BTreeMap::new()
+}
+
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let path = args.index.display();
     let index = super::open_checked(&args.index, !args.no_verify)?;
@@ -72,6 +91,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             value_bytes: k.value_bytes,
         })
         .collect();
+    let fetched = fetch_states(&args.index);
     let lists = info
         .lists
         .into_iter()
@@ -79,6 +99,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             let c = &l.counts;
             ListInfo {
                 added: c.added,
+                fetch: fetched.get(&l.name).cloned(),
                 imported_at: l.imported_at,
                 name: l.name,
                 rejected: c.rejected,

@@ -2,7 +2,7 @@
 //!
 //! | module | holds |
 //! | --- | --- |
-//! | `audit`, `build`, `compact`, `eval`, `hash`, `import`, `info`, `null_model`, `query`, `scan`, `serve`, `upgrade`, `verify` | one subcommand each: its `Args` and `run` |
+//! | `audit`, `build`, `compact`, `eval`, `fetch`, `hash`, `import`, `info`, `null_model`, `query`, `scan`, `serve`, `upgrade`, `verify` | one subcommand each: its `Args` and `run` |
 //! | `record` | every record the commands print, one `#[serde(tag = "type")]` enum (the JSON schema) |
 //! | `print` | the one printer: `text`, `json` (JSON Lines) and `csv` writers of those records |
 //! | `output` | `OutputFormat` and the `--format` parsers |
@@ -19,6 +19,8 @@ mod decoding;
 #[cfg(feature = "eval")]
 mod eval;
 mod exit;
+#[cfg(feature = "fetch")]
+mod fetch;
 mod hash;
 mod import;
 mod info;
@@ -75,6 +77,9 @@ enum Command {
     Upgrade(upgrade::Args),
     /// Scan files and directories for known media.
     Scan(scan::Args),
+    /// Fetch the configured hash lists from their APIs into an index, incrementally.
+    #[cfg(feature = "fetch")]
+    Fetch(fetch::Args),
     /// Serve matching over HTTP: HMA-compatible routes and the native /v1 API.
     #[cfg(feature = "serve")]
     Serve(serve::Args),
@@ -124,6 +129,8 @@ pub(crate) fn main() -> std::process::ExitCode {
         Command::Upgrade(a) => upgrade::run(a),
         Command::Compact(a) => compact::run(a),
         Command::Scan(a) => scan::run(a),
+        #[cfg(feature = "fetch")]
+        Command::Fetch(a) => fetch::run(a),
         #[cfg(feature = "serve")]
         Command::Serve(a) => serve::run(a),
         #[cfg(feature = "serve")]

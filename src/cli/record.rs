@@ -42,6 +42,9 @@ pub(crate) enum Record<'a> {
     Info(IndexInfo),
     /// `import`: what one import did.
     Import(ImportSummary<'a>),
+    /// `fetch`: what the fetch of one list did.
+    #[cfg(feature = "fetch")]
+    Fetch(&'a mediamatch::fetch::ListReport),
 }
 
 /// A scan match: the file, the entry and how it was found.
@@ -290,6 +293,10 @@ pub(crate) struct KindSection {
 pub(crate) struct ListInfo {
     /// Entries added by the last import.
     pub(crate) added: u64,
+    /// The list's fetch record (`mediamatch fetch`: source, checkpoint, last success and
+    /// error), absent for a list never fetched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) fetch: Option<serde_json::Value>,
     /// When (Unix time).
     pub(crate) imported_at: u64,
     /// The list's name.

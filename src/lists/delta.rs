@@ -24,7 +24,8 @@
 //! already, same label), plus the files' `rejected` and `skipped` records. Deleted
 //! records and tombstones naming nothing on the list count nowhere.
 //!
-//! Provenance: the list's `source` (file names joined by `, `), `source_sha256` (their
+//! Provenance: the list's `source` (file names joined by `, `, a name repeated in a row
+//! given once), `source_sha256` (their
 //! SHA-256s joined by `,`), `imported_at` and `counts` describe the last import; its
 //! `version` grows by one only when the import changed the list's entries (or created
 //! the list). Importing the same file twice therefore leaves entries and version alone.
@@ -304,7 +305,10 @@ pub fn apply(catalog: &mut Catalog, name: &str, sources: &[ListFile], opts: &App
 
     let changed = created || counts.added + counts.updated + counts.removed > 0;
     let info = &mut catalog.lists[li as usize];
-    info.source = sources.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
+    let mut names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    // Pages of one API share a name (`ncmec hash-sharing API`): given once.
+    names.dedup();
+    info.source = names.join(", ");
     info.source_sha256 = sources.iter().map(|s| s.sha256.as_str()).collect::<Vec<_>>().join(",");
     info.imported_at = opts.imported_at;
     info.counts = counts;

@@ -117,7 +117,7 @@ fn child_text<'a>(node: roxmltree::Node<'a, '_>, name: &str) -> Option<&'a str> 
 /// skips comments, CDATA, processing instructions, declarations and quoted attribute
 /// values as the parser does. Linear, no allocation, no recursion. Close tags lower the
 /// depth; the parser refuses a close tag that does not match, so they cannot hide depth.
-fn too_deep(text: &[u8], limit: usize) -> Option<usize> {
+pub(crate) fn too_deep(text: &[u8], limit: usize) -> Option<usize> {
     let find = |from: usize, pat: &[u8]| -> usize {
         text.get(from..)
             .and_then(|rest| rest.windows(pat.len()).position(|w| w == pat))

@@ -23,6 +23,8 @@ pub(crate) fn write(out: &mut impl Write, record: &Record<'_>, quiet: bool) -> s
         Record::Hash(h) => hashes(out, h),
         Record::Info(i) => info(out, i),
         Record::Import(s) => import(out, s),
+        #[cfg(feature = "fetch")]
+        Record::Fetch(r) => writeln!(out, "{}", crate::cli::fetch::text_line(r)),
         Record::Error(e) => message(out, format_args!("{}: {}", e.path.text, e.error)),
         Record::NotImage(n) if !quiet => {
             message(out, format_args!("{}: {}; not checked perceptually", n.path.text, n.reason))
@@ -167,6 +169,24 @@ fn info(out: &mut impl Write, info: &IndexInfo) -> std::io::Result<()> {
             "    last import: {} added, {} updated, {} removed, {} unchanged, {} rejected, {} skipped",
             l.added, l.updated, l.removed, l.unchanged, l.rejected, l.skipped
         )?;
+        if let Some(f) = &l.fetch {
+            let time = |key: &str| {
+                f.get(key)
+                    .and_then(|v| v.as_u64())
+                    .map_or("never".to_string(), mediamatch::timestamp::rfc3339_seconds)
+            };
+            writeln!(
+                out,
+                "    fetched from: {}; checkpoint {}; last success {}, last attempt {}{}",
+                f.get("source").and_then(|v| v.as_str()).unwrap_or("-"),
+                f.get("checkpoint").unwrap_or(&serde_json::Value::Null),
+                time("last_success"),
+                time("last_attempt"),
+                f.get("last_error")
+                    .and_then(|v| v.as_str())
+                    .map_or(String::new(), |e| format!("; last error: {e}"))
+            )?;
+        }
     }
     Ok(())
 }
