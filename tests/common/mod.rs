@@ -7,6 +7,8 @@ pub mod cli;
 pub mod hostile;
 #[cfg(feature = "serve")]
 pub mod http;
+#[cfg(feature = "fetch")]
+pub mod mock;
 pub mod png;
 pub mod rng;
 
