@@ -110,6 +110,15 @@ fn tokens_and_scopes_guard_every_route_but_health() {
     assert!(metrics.contains("mediamatch_matches_total{list=\"demo\",kind=\"phash\"} 1"), "{metrics}");
     // No hash value ever appears in the metrics.
     assert!(!metrics.contains(hex));
+    assert_eq!(served.get("/metrics").status, 401, "metrics need the admin scope by default");
+    served.stop();
+
+    // `[metrics] open`: a scraper reads /metrics without a token; nothing else opens.
+    let mut config = quiet_config();
+    config.metrics.open = true;
+    let served = Served::start(config, demo_index(tmp.path()), Some(&tokens()));
+    assert_eq!(served.get("/metrics").status, 200);
+    assert_eq!(served.get(&lookup).status, 401);
     served.stop();
 }
 

@@ -543,7 +543,9 @@ async fn admit(State(shared): State<Arc<Shared>>, mut request: Request, next: Ne
         shared.metrics.in_flight().fetch_add(1, Relaxed);
         let _gauge = Gauge(shared.metrics.in_flight());
         let mut _upload = None;
-        if let Some(scope) = route.as_deref().and_then(scope_of) {
+        // `[metrics] open`: a scraper on a private network reads /metrics without a token.
+        let open_metrics = shared.config.metrics.open && route.as_deref() == Some("/metrics");
+        if let Some(scope) = route.as_deref().and_then(scope_of).filter(|_| !open_metrics) {
             let auth = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
             let Some(principal) = shared.tokens.principal(auth) else {
                 let mut r = Refusal::new(
