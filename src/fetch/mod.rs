@@ -37,7 +37,9 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::catalog::Catalog;
-use crate::index::{build, commit, BuildOptions, CommitOptions, Index, IndexError, WriteLock};
+use crate::index::{
+    build, commit, BuildOptions, CommitOptions, Index, IndexError, MergePolicy, Update, WriteLock,
+};
 use crate::lists::delta::{check_shrink, ApplyOptions, Mode, ShrinkError};
 use crate::lists::update::plan;
 use crate::lists::{ListError, ListFile, ListFormat, ParseOptions};
@@ -319,10 +321,13 @@ fn run(
         batch.after = Some(page.after);
         // A snapshot is one page; an API's batch ends at a page boundary.
         if batch.records >= config.batch.records {
+            batch.defer_merges = true;
             apply_batch(path, name, list, &mut batch, mode, options, report)?;
         }
     }
     apply_batch(path, name, list, &mut batch, mode, options, report)?;
+    // The merges the batches deferred (none if the last batch ran them).
+    merge_deferred(path).map_err(index_error)?;
     let mut state = FetchState::load(path)?;
     let entry = state.lists.entry(name.to_string()).or_default();
     entry.source = report.source.clone();
@@ -343,6 +348,31 @@ struct Batch {
     records: u64,
     /// The checkpoint after the last page.
     after: Option<Value>,
+    /// Commit without merging (a batch inside a fetch; see [`DEFERRED_SEGMENTS`]).
+    defer_merges: bool,
+}
+
+/// Batches inside a fetch are committed without merges (each would rewrite the segments
+/// the previous batches wrote: a backfill of N records in batches of B rewrote about
+/// N log(N/B) entries), until the index has this many segments; the fetch's end runs the
+/// merges the policy asks for, once.
+pub const DEFERRED_SEGMENTS: usize = 32;
+
+/// Runs the merges the merge policy asks for on the index at `path`, if any.
+fn merge_deferred(path: &Path) -> Result<(), IndexError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let (index, manifest) = Index::open_with_manifest(path)?;
+    let update = Update { add: Vec::new(), remove: Vec::new(), lists: index.lists().to_vec() };
+    let build = index.build_options();
+    commit(
+        path,
+        Some((&index, manifest.as_ref())),
+        &update,
+        &CommitOptions { build, ..CommitOptions::default() },
+    )?;
+    Ok(())
 }
 
 /// Applies the batch (if it holds a page) as one import, then saves its checkpoint.
@@ -358,6 +388,7 @@ fn apply_batch(
     let Some(after) = batch.after.take() else { return Ok(()) };
     let files = std::mem::take(&mut batch.files);
     batch.records = 0;
+    let defer = std::mem::take(&mut batch.defer_merges);
     let index_error = |source| FetchError::Index { list: name.to_string(), source };
     let opened =
         if path.exists() { Some(Index::open_with_manifest(path).map_err(index_error)?) } else { None };
@@ -377,8 +408,14 @@ fn apply_batch(
     if outcome.changed {
         let build = opened.as_ref().map_or_else(BuildOptions::default, |(i, _)| i.build_options());
         let old = opened.as_ref().map(|(i, m)| (i, m.as_ref()));
-        commit(path, old, &planned.update, &CommitOptions { build, ..CommitOptions::default() })
-            .map_err(index_error)?;
+        let segments = opened.as_ref().and_then(|(_, m)| m.as_ref()).map_or(1, |m| m.segments.len());
+        let merge = if defer && segments < DEFERRED_SEGMENTS {
+            // Never by size ratio; segments mostly tombstoned are still rewritten.
+            MergePolicy { ratio: 0, ..MergePolicy::default() }
+        } else {
+            MergePolicy::default()
+        };
+        commit(path, old, &planned.update, &CommitOptions { build, merge }).map_err(index_error)?;
         report.commits += 1;
     }
     drop(opened);

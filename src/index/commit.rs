@@ -99,6 +99,18 @@ pub fn commit<D: AsRef<[u8]>>(
     update: &Update,
     options: &CommitOptions,
 ) -> Result<Committed, IndexError> {
+    // Nothing to add, remove or merge: nothing is written. (`fetch` commits batches with
+    // merges deferred, then an empty update under the normal policy to run them.)
+    if let (true, Some((_, Some(m)))) = (update.add.is_empty() && update.remove.is_empty(), old) {
+        let whole = m.segments.iter().all(|s| s.tombstones.len() < s.entries as usize);
+        if m.lists == update.lists && whole && merge_range(&m.segments, &options.merge).is_none() {
+            return Ok(Committed {
+                generation: m.generation,
+                segments: m.segments.len(),
+                ..Committed::default()
+            });
+        }
+    }
     let dir = segments_dir(path);
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, "creating", e))?;
     let (mut manifest, firsts) = starting_manifest(path, &dir, old)?;
