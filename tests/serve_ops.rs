@@ -277,6 +277,29 @@ fn overload_is_shed_with_503_and_retry_after() {
 }
 
 #[test]
+fn health_checks_are_answered_when_every_slot_is_taken() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = quiet_config();
+    c.limits.max_in_flight = 1;
+    let served = Served::start(c, demo_index(tmp.path()), None);
+    // A slow upload holds the one slot: its headers are sent, its body never finishes.
+    let mut slow = std::net::TcpStream::connect(served.addr).unwrap();
+    slow.write_all(b"POST /v1/check HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\nxxxx").unwrap();
+    let lookup = "/m/lookup?signal_type=phash&signal=e4d5b5a92b54523a";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while served.get(lookup).status != 503 {
+        assert!(std::time::Instant::now() < deadline, "the slow upload never took the slot");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(served.get("/status").status, 200);
+    assert_eq!(served.get("/status/live").status, 200);
+    assert_eq!(served.get(lookup).status, 503, "everything else is still shed");
+    drop(slow);
+    served.stop();
+}
+
+#[test]
 fn reloads_under_load_lose_no_request_and_a_failed_one_keeps_the_old_index() {
     let tmp = tempfile::tempdir().unwrap();
     let index = demo_index(tmp.path());

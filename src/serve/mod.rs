@@ -530,15 +530,22 @@ async fn admit(State(shared): State<Arc<Shared>>, mut request: Request, next: Ne
     let request_id = shared.request_id(request.headers().get(REQUEST_ID_HEADER));
     let mut principal_name = String::from("-");
     let response = 'answer: {
-        let Ok(_slot) = shared.in_flight.try_acquire() else {
-            shared.metrics.shed(Shed::InFlight);
-            break 'answer Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
-                "too many requests in flight; retry later",
-            )
-            .retry(1)
-            .for_path(&path);
+        // Health checks never wait for a slot: a probe shed under load would have the
+        // orchestrator restart a server that is only busy.
+        let health = matches!(route.as_deref(), Some("/status" | "/status/live"));
+        let _slot = match shared.in_flight.try_acquire() {
+            Ok(slot) => Some(slot),
+            Err(_) if health => None,
+            Err(_) => {
+                shared.metrics.shed(Shed::InFlight);
+                break 'answer Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "overloaded",
+                    "too many requests in flight; retry later",
+                )
+                .retry(1)
+                .for_path(&path);
+            }
         };
         shared.metrics.in_flight().fetch_add(1, Relaxed);
         let _gauge = Gauge(shared.metrics.in_flight());
