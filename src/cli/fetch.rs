@@ -51,7 +51,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     loop {
         let exit = run_once(&args, &path, &config_path)?;
         let Some(every) = args.every else { return Ok(exit) };
-        let wait = every + every.mul_f64(jitter() * 0.1);
+        let wait = every + every.mul_f64(mediamatch::fetch::http::jitter() * 0.1);
         eprintln!("mediamatch fetch: next run in {} s", wait.as_secs());
         std::thread::sleep(wait);
     }
@@ -121,14 +121,6 @@ fn duration(s: &str) -> Result<Duration, String> {
         Some(secs) if secs >= 1 => Ok(Duration::from_secs(secs)),
         _ => Err(format!("{s:?} is not a duration of at least one second")),
     }
-}
-
-/// A number in [0, 1) that differs between runs.
-fn jitter() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(now_secs());
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The text line of a report.

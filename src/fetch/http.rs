@@ -235,8 +235,8 @@ fn transport_message(t: &ureq::Transport) -> String {
     }
 }
 
-/// A number in [0, 1) that differs between calls (for backoff jitter).
-fn jitter() -> f64 {
+/// A number in [0, 1) that differs between calls (backoff jitter; `fetch --every`'s too).
+pub fn jitter() -> f64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(

@@ -327,7 +327,7 @@ fn run(
     }
     apply_batch(path, name, list, &mut batch, mode, options, report)?;
     // The merges the batches deferred (none if the last batch ran them).
-    merge_deferred(path).map_err(index_error)?;
+    let version = merge_deferred(path, name).map_err(index_error)?;
     let mut state = FetchState::load(path)?;
     let entry = state.lists.entry(name.to_string()).or_default();
     entry.source = report.source.clone();
@@ -335,7 +335,7 @@ fn run(
     entry.last_success = Some(options.now);
     entry.last_error = None;
     report.checkpoint_after = entry.checkpoint.clone();
-    report.version = current_version(path, name).map_err(index_error)?.unwrap_or(entry.list_version);
+    report.version = version.unwrap_or(entry.list_version);
     state.save(path)?;
     drop(lock);
     Ok(())
@@ -358,12 +358,14 @@ struct Batch {
 /// merges the policy asks for, once.
 pub const DEFERRED_SEGMENTS: usize = 32;
 
-/// Runs the merges the merge policy asks for on the index at `path`, if any.
-fn merge_deferred(path: &Path) -> Result<(), IndexError> {
+/// Runs the merges the merge policy asks for on the index at `path`, if any, and gives
+/// the version of the list `name` (`None`: no index or no such list).
+fn merge_deferred(path: &Path, name: &str) -> Result<Option<u64>, IndexError> {
     if !path.exists() {
-        return Ok(());
+        return Ok(None);
     }
     let (index, manifest) = Index::open_with_manifest(path)?;
+    let version = index.lists().iter().find(|l| l.name == name).map(|l| l.version);
     let update = Update { add: Vec::new(), remove: Vec::new(), lists: index.lists().to_vec() };
     let build = index.build_options();
     commit(
@@ -372,7 +374,8 @@ fn merge_deferred(path: &Path) -> Result<(), IndexError> {
         &update,
         &CommitOptions { build, ..CommitOptions::default() },
     )?;
-    Ok(())
+    // Merges rewrite entries, never a list's version.
+    Ok(version)
 }
 
 /// Applies the batch (if it holds a page) as one import, then saves its checkpoint.
@@ -442,15 +445,6 @@ fn apply_batch(
     state.save(path)?;
     report.checkpoint_after = after;
     Ok(())
-}
-
-/// The list's version in the index at `path`, if the index and the list exist.
-fn current_version(path: &Path, name: &str) -> Result<Option<u64>, IndexError> {
-    if !path.exists() {
-        return Ok(None);
-    }
-    let (index, _) = Index::open_with_manifest(path)?;
-    Ok(index.lists().iter().find(|l| l.name == name).map(|l| l.version))
 }
 
 /// A checkpoint stored for one kind of source is not read by another.
