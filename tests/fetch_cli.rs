@@ -1,7 +1,8 @@
 //! `mediamatch fetch` against mock exchange APIs on loopback that speak the real wire
 //! formats: NCMEC's pages are the saved API responses in `../shared/lists/ncmec-*.xml`
 //! (linked by their own `<next>` paths), StopNCII's the saved `FetchHashes` pages plus
-//! pages made here. Paging, resuming, deletions, refused credentials, throttling, server
+//! pages made here; Tech Against Terrorism's TCAP and ThreatExchange's `threat_updates`
+//! serve pages made here in their wire formats (no saved responses exist). Paging, resuming, deletions, refused credentials, throttling, server
 //! errors, connections dropped mid-body, malformed pages, a kill -9 between pages, and
 //! full snapshots at a URL.
 #![cfg(all(unix, feature = "fetch"))]
@@ -23,6 +24,10 @@ use serde_json::Value;
 const PASSWORD: &str = "s3cret-pass";
 /// `base64("user:s3cret-pass")`, as any HTTP client sends it.
 const BASIC: &str = "Basic dXNlcjpzM2NyZXQtcGFzcw==";
+/// The secret half of the ThreatExchange app token.
+const TE_SECRET: &str = "te-secret-0123456789abcdef";
+/// A ThreatExchange app token, `APP_ID|SECRET`.
+const TE_TOKEN: &str = "1234567890|te-secret-0123456789abcdef";
 /// 2017-10-20T00:00:00Z, where the saved pages' window starts.
 const START: u64 = 1_508_457_600;
 /// The import time written by every fetch here, so two runs can be compared byte for byte.
@@ -79,9 +84,13 @@ fn setup(lists: &str) -> Setup {
     let ncmec = private("ncmec.credentials", &format!("username = user\npassword = {PASSWORD}\n"));
     let stopncii =
         private("stopncii.credentials", "subscription_key = sub-key\nfetch_function_key = fn-key\n");
+    let tcap = private("tcap.credentials", &format!("username = user\npassword = {PASSWORD}\n"));
+    let te = private("te.credentials", &format!("app_token = {TE_TOKEN}\n"));
     let text = format!("[http]\nbackoff_ms = 10\nretries = 4\n\n[batch]\nrecords = 1\n\n{lists}")
         .replace("{ncmec}", &ncmec.display().to_string())
-        .replace("{stopncii}", &stopncii.display().to_string());
+        .replace("{stopncii}", &stopncii.display().to_string())
+        .replace("{tcap}", &tcap.display().to_string())
+        .replace("{te}", &te.display().to_string());
     let config = dir.join("fetch.toml");
     std::fs::write(&config, text).unwrap();
     Setup { index: dir.join("lists.idx"), config, dir, _dir: tmp }
@@ -146,14 +155,17 @@ fn state(index: &Path) -> Value {
 fn no_secret(out: &Output, s: &Setup) {
     for (what, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
         let t = text(bytes);
-        for secret in [PASSWORD, "sub-key", "fn-key", "dXNlcjpzM2NyZXQtcGFzcw"] {
+        for secret in [PASSWORD, "sub-key", "fn-key", "dXNlcjpzM2NyZXQtcGFzcw", TE_SECRET] {
             assert!(!t.contains(secret), "{what} shows a credential: {t}");
         }
     }
     let mut p = s.index.as_os_str().to_owned();
     p.push(".fetch.json");
     if let Ok(state) = std::fs::read_to_string(PathBuf::from(p)) {
-        assert!(!state.contains(PASSWORD) && !state.contains("fn-key"), "{state}");
+        assert!(
+            !state.contains(PASSWORD) && !state.contains("fn-key") && !state.contains(TE_SECRET),
+            "{state}"
+        );
     }
 }
 
@@ -535,4 +547,379 @@ fn configurations_that_would_leak_or_misfire_are_refused() {
     let err = text(&out.stderr);
     assert!(err.contains("list ncmec") && err.contains("ncmec.credentials"), "{err}");
     no_secret(&out, &s);
+}
+
+/// A TCAP hash list record.
+fn tcap_record(id: u64, updated_on: f64, algorithm: &str, hash: &str, deleted: bool) -> Value {
+    serde_json::json!({
+        "hash_digest": hash, "algorithm": algorithm, "ideology": if id.is_multiple_of(2) { "far-right" } else { "islamist" },
+        "file_type": "mp4", "deleted": deleted, "updated_on": updated_on,
+        "created_on": "2025-03-03 23:05:22,587", "id": id,
+    })
+}
+
+/// TCAP's API over `records` (sorted by `updated_on`, then `id`): a login that answers a
+/// new token per login, each token good for `pages_per_token` pages, and pages of
+/// `page_size` records after the `after` checkpoint, linked by absolute `next` URLs with
+/// `limit` and `offset`.
+fn tcap_api(records: Arc<std::sync::Mutex<Vec<Value>>>, page_size: usize, pages_per_token: usize) -> Mock {
+    let tokens = Arc::new(std::sync::Mutex::new(Vec::<(String, usize)>::new()));
+    let base = Arc::new(std::sync::Mutex::new(String::new()));
+    let b = Arc::clone(&base);
+    let mock = Mock::start(move |r, _| {
+        if r.method == "POST" {
+            assert_eq!(r.path(), "/token-auth/tcap/");
+            if r.form("username").as_deref() != Some("user")
+                || r.form("password").as_deref() != Some(PASSWORD)
+            {
+                return Reply::status(
+                    400,
+                    r#"{"non_field_errors":["Unable to log in with provided credentials."]}"#,
+                );
+            }
+            let mut t = tokens.lock().unwrap();
+            let token = format!("eyJ.jwt-{}", t.len());
+            t.push((token.clone(), 0));
+            return Reply::ok(serde_json::json!({ "token": token }).to_string());
+        }
+        assert_eq!(r.path(), "/api/hash-list/v2/all", "{}", r.target);
+        {
+            let mut t = tokens.lock().unwrap();
+            let given = r.header("authorization").unwrap_or("");
+            match t.iter_mut().find(|(tok, _)| given == format!("Bearer {tok}")) {
+                Some((_, used)) if *used < pages_per_token => *used += 1,
+                _ => return Reply::status(401, r#"{"detail":"Given token not valid for any token type"}"#),
+            }
+        }
+        let key = |v: &Value| format!("{},{}", v["updated_on"], v["id"]);
+        let after = r.param("after").unwrap_or_default();
+        let position = |v: &Value| (v["updated_on"].as_f64().unwrap(), v["id"].as_u64().unwrap());
+        let after_pos =
+            after.split_once(',').map(|(u, i)| (u.parse::<f64>().unwrap(), i.parse::<u64>().unwrap()));
+        let all = records.lock().unwrap();
+        let rest: Vec<&Value> = all.iter().filter(|v| after_pos.is_none_or(|a| position(v) > a)).collect();
+        let offset: usize = r.param("offset").map_or(0, |o| o.parse().unwrap());
+        let page: Vec<Value> = rest.iter().skip(offset).take(page_size).map(|v| (*v).clone()).collect();
+        let next = (offset + page_size < rest.len()).then(|| {
+            format!(
+                "{}/api/hash-list/v2/all?after={after}&limit={page_size}&offset={}&order=asc",
+                b.lock().unwrap(),
+                offset + page_size
+            )
+        });
+        let checkpoint = page.last().map_or_else(String::new, key);
+        Reply::ok(
+            serde_json::json!({ "count": rest.len(), "next": next, "previous": Value::Null,
+                                "checkpoint": checkpoint, "results": page })
+            .to_string(),
+        )
+    });
+    *base.lock().unwrap() = mock.base.clone();
+    mock
+}
+
+fn md5_of(i: u64) -> String {
+    format!("{i:032x}")
+}
+
+#[test]
+fn tcap_logs_in_pages_to_the_end_resumes_after_its_checkpoint_and_applies_deletions() {
+    let pdq = "f".repeat(64);
+    let records = Arc::new(std::sync::Mutex::new(vec![
+        tcap_record(2819, 1704901040.222779, "MD5", &md5_of(1), false),
+        tcap_record(2820, 1704901040.24492, "MD5", &md5_of(2), false),
+        tcap_record(2821, 1704901040.25555, "PDQ", &pdq, false),
+        tcap_record(2822, 1704901041.5, "SHA256", &"ab".repeat(32), false),
+        tcap_record(2823, 1704901042.5, "TMK", "abc", false),
+    ]));
+    // Two records a page; each token is good for two pages: the third page needs a login.
+    let api = tcap_api(Arc::clone(&records), 2, 2);
+    let s = setup(&format!(
+        "[lists.tcap]\nsource = \"tcap\"\nbase_url = \"{}\"\ncredentials_file = \"{{tcap}}\"\n",
+        api.base
+    ));
+    let out = fetch(&s, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    no_secret(&out, &s);
+    let r = &reports(&out)["tcap"];
+    assert_eq!(
+        (r["pages"].as_u64(), r["added"].as_u64(), r["skipped"].as_u64()),
+        (Some(3), Some(4), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["skipped_kinds"]["tmk"], 1, "{r}");
+    let logins = api.requests().iter().filter(|q| q.method == "POST").count();
+    assert_eq!(logins, 2, "a login, and one more when the token expired");
+    assert_eq!(query(&s.index, &format!("md5:{}", md5_of(1))), ["2819"]);
+    assert_eq!(query(&s.index, &format!("pdq:{pdq}")), ["2821"]);
+    assert_eq!(query(&s.index, &format!("sha256:{}", "ab".repeat(32))), ["2822"]);
+    let cp = state(&s.index)["lists"]["tcap"]["checkpoint"].clone();
+    assert_eq!(cp, serde_json::json!({ "after": "1704901042.5,2823" }), "the last record's position");
+
+    // Later: one hash deleted, one added. The next fetch asks only after the checkpoint.
+    records.lock().unwrap().push(tcap_record(2819, 1704902000.0, "MD5", &md5_of(1), true));
+    records.lock().unwrap().push(tcap_record(2824, 1704902001.0, "MD5", &md5_of(3), false));
+    let asked_before = api.requests().len();
+    let out = fetch(&s, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page_requests: Vec<Request> =
+        api.requests()[asked_before..].iter().filter(|q| q.method == "GET").cloned().collect();
+    assert_eq!(page_requests.len(), 1);
+    assert_eq!(page_requests[0].param("after").as_deref(), Some("1704901042.5,2823"));
+    let r = &reports(&out)["tcap"];
+    assert_eq!((r["added"].as_u64(), r["removed"].as_u64()), (Some(1), Some(1)), "{r}");
+    assert!(query(&s.index, &format!("md5:{}", md5_of(1))).is_empty(), "the deleted hash is gone");
+    assert_eq!(query(&s.index, &format!("md5:{}", md5_of(3))), ["2824"]);
+    assert_eq!(query(&s.index, &format!("md5:{}", md5_of(2))), ["2820"], "the others stay");
+}
+
+#[test]
+fn tcap_refused_logins_foreign_links_and_malformed_pages_change_nothing() {
+    // A wrong password: the login is refused (400), the list fails naming it.
+    let records = Arc::new(std::sync::Mutex::new(vec![tcap_record(1, 1.0, "MD5", &md5_of(1), false)]));
+    let api = tcap_api(Arc::clone(&records), 2, 10);
+    let s = setup(&format!(
+        "[lists.tcap]\nsource = \"tcap\"\nbase_url = \"{}\"\ncredentials_file = \"{{tcap}}\"\n",
+        api.base
+    ));
+    std::fs::write(s.dir.join("tcap.credentials"), "username = user\npassword = wrong\n").unwrap();
+    let out = fetch(&s, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("list tcap") && err.contains("credentials were refused"), "{err}");
+    assert!(!err.contains("wrong"), "the password is not shown: {err}");
+    assert!(!s.index.exists());
+
+    // A page whose `next` points at another host: the token is not sent there, the page
+    // is not applied, the checkpoint stays.
+    let evil = Mock::start(|_, _| Reply::ok("{}"));
+    let evil_base = evil.base.clone();
+    let api = Mock::start(move |r, _| {
+        if r.method == "POST" {
+            return Reply::ok(r#"{"token": "eyJ.t"}"#);
+        }
+        let page = serde_json::json!({ "count": 2, "next": format!("{evil_base}/api/hash-list/v2/all?offset=1"),
+            "previous": null, "checkpoint": "1.0,1", "results": [tcap_record(1, 1.0, "MD5", &md5_of(1), false)] });
+        match r.param("after").as_deref() {
+            Some("") => Reply::ok(page.to_string()),
+            // Malformed: not JSON, then JSON without results.
+            Some("bad") => Reply::ok("<html>maintenance</html>"),
+            _ => Reply::ok(r#"{"count": 0}"#),
+        }
+    });
+    let s = setup(&format!(
+        "[lists.tcap]\nsource = \"tcap\"\nbase_url = \"{}\"\ncredentials_file = \"{{tcap}}\"\n",
+        api.base
+    ));
+    let out = fetch(&s, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("not on the API's host"), "{err}");
+    assert!(evil.requests().is_empty(), "nothing was sent to the other host");
+    assert!(!s.index.exists(), "the page was not applied");
+
+    for (after, says) in [("bad", "not JSON"), ("other", "no results array")] {
+        let s = setup(&format!(
+            "[lists.tcap]\nsource = \"tcap\"\nbase_url = \"{}\"\ncredentials_file = \"{{tcap}}\"\n",
+            api.base
+        ));
+        // Start at a stored checkpoint, as a resumed fetch would.
+        let mut p = s.index.as_os_str().to_owned();
+        p.push(".fetch.json");
+        let state = serde_json::json!({ "lists": { "tcap": { "source": format!("tcap {}", api.base), "checkpoint": { "after": after }, "list_version": 0 } } });
+        std::fs::write(PathBuf::from(&p), state.to_string()).unwrap();
+        let out = fetch(&s, &[]);
+        assert_eq!(out.status.code(), Some(2), "{after}");
+        assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+        assert_eq!(
+            self::state(&s.index)["lists"]["tcap"]["checkpoint"]["after"],
+            after,
+            "the checkpoint stays"
+        );
+    }
+}
+
+/// A ThreatExchange update of `id` (an MD5 indicator unless `kind` says otherwise).
+fn te_update(
+    id: u64,
+    last_updated: u64,
+    kind: &str,
+    indicator: &str,
+    should_delete: bool,
+    status: &str,
+) -> Value {
+    serde_json::json!({
+        "id": id.to_string(), "indicator": indicator, "type": kind, "last_updated": last_updated,
+        "should_delete": should_delete,
+        "descriptors": { "data": [ { "id": format!("9{id}"), "owner": { "id": "4242" }, "status": status,
+                                     "tags": ["media_type_photo", "terrorism"] } ] },
+    })
+}
+
+/// The Graph API's `/{group}/threat_updates/` over `updates` (in `last_updated` order):
+/// the app token as `access_token`, `start_time` inclusive, `limit`, and cursors whose
+/// `next` URLs carry the token as the real API's do.
+fn te_api(group: u64, updates: Arc<std::sync::Mutex<Vec<Value>>>) -> Mock {
+    let base = Arc::new(std::sync::Mutex::new(String::new()));
+    let b = Arc::clone(&base);
+    let mock = Mock::start(move |r, _| {
+        if r.param("access_token").as_deref() != Some(TE_TOKEN) {
+            return Reply::status(
+                400,
+                r#"{"error":{"message":"Invalid OAuth access token - Cannot parse access token","type":"OAuthException","code":190,"fbtrace_id":"AbC"}}"#,
+            );
+        }
+        assert_eq!(r.path(), format!("/{group}/threat_updates/"), "{}", r.target);
+        assert!(r.param("fields").unwrap().contains("descriptors{"), "{}", r.target);
+        let start: u64 = r.param("start_time").map_or(0, |s| s.parse().unwrap());
+        let limit: usize = r.param("limit").unwrap().parse().unwrap();
+        let offset: usize = match r.param("after") {
+            Some(c) => match c.strip_prefix("cursor-") {
+                Some(n) => n.parse().unwrap(),
+                None => {
+                    return Reply::status(
+                        400,
+                        r#"{"error":{"message":"Invalid cursor","type":"GraphMethodException","code":100}}"#,
+                    )
+                }
+            },
+            None => 0,
+        };
+        let all = updates.lock().unwrap();
+        let rest: Vec<&Value> = all.iter().filter(|u| u["last_updated"].as_u64().unwrap() >= start).collect();
+        let page: Vec<Value> = rest.iter().skip(offset).take(limit).map(|v| (*v).clone()).collect();
+        let mut paging = serde_json::json!({ "cursors": { "before": format!("cursor-{offset}"), "after": format!("cursor-{}", offset + page.len()) } });
+        if offset + limit < rest.len() {
+            paging["next"] = Value::String(format!(
+                "{}/{group}/threat_updates/?access_token={}&limit={limit}&after=cursor-{}",
+                b.lock().unwrap(),
+                TE_TOKEN.replace('|', "%7C"),
+                offset + limit
+            ));
+        }
+        Reply::ok(serde_json::json!({ "data": page, "paging": paging }).to_string())
+    });
+    *base.lock().unwrap() = mock.base.clone();
+    mock
+}
+
+#[test]
+fn threatexchange_pages_by_cursor_applies_deletions_and_a_stale_checkpoint_refetches_everything() {
+    const GROUP: u64 = 1012345678901234;
+    let pdq = "e".repeat(64);
+    let updates = Arc::new(std::sync::Mutex::new(vec![
+        te_update(1, 100, "HASH_MD5", &md5_of(1), false, "MALICIOUS"),
+        te_update(2, 110, "HASH_PDQ", &pdq, false, "MALICIOUS"),
+        te_update(3, 120, "URI", "https://example.org/x", false, "MALICIOUS"),
+        te_update(4, 130, "HASH_MD5", &md5_of(4), false, "NON_MALICIOUS"),
+        te_update(5, 140, "HASH_VIDEO_MD5", &md5_of(5), false, "UNKNOWN"),
+    ]));
+    let api = te_api(GROUP, Arc::clone(&updates));
+    let s = setup(&format!(
+        "[lists.te]\nsource = \"threatexchange\"\nbase_url = \"{}\"\nprivacy_group = {GROUP}\npage_size = 2\ncredentials_file = \"{{te}}\"\n",
+        api.base
+    ));
+    let began = now();
+    let out = fetch(&s, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    no_secret(&out, &s);
+    let r = &reports(&out)["te"];
+    assert_eq!((r["pages"].as_u64(), r["added"].as_u64()), (Some(3), Some(3)), "{r}");
+    assert_eq!(r["skipped_kinds"]["url"], 1, "{r}");
+    assert_eq!(api.requests()[1].param("after").as_deref(), Some("cursor-2"), "paged by cursor");
+    assert_eq!(query(&s.index, &format!("md5:{}", md5_of(1))), ["1"]);
+    assert_eq!(query(&s.index, &format!("pdq:{pdq}")), ["2"]);
+    assert_eq!(query(&s.index, &format!("md5:{}", md5_of(5))), ["5"]);
+    assert!(query(&s.index, &format!("md5:{}", md5_of(4))).is_empty(), "known benign: not matched");
+    let cp = state(&s.index)["lists"]["te"]["checkpoint"].clone();
+    assert_eq!(cp["start"], 140, "{cp}");
+    assert!(cp["fetched"].as_u64().unwrap() >= began, "{cp}");
+    assert!(cp.get("cursor").is_none_or(Value::is_null), "{cp}");
+
+    // An update deletes indicator 1: the next fetch starts at the checkpoint.
+    updates.lock().unwrap().push(te_update(1, 150, "HASH_MD5", &md5_of(1), true, "MALICIOUS"));
+    let asked = api.requests().len();
+    let out = fetch(&s, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(api.requests()[asked].param("start_time").as_deref(), Some("140"));
+    assert_eq!(reports(&out)["te"]["removed"], 1);
+    assert!(query(&s.index, &format!("md5:{}", md5_of(1))).is_empty());
+
+    // 86 days without a fetch: deletions may have expired from the API, so the next fetch
+    // reads everything and replaces the list. Indicator 2's tombstone is gone: the
+    // refetch alone removes it.
+    updates.lock().unwrap().retain(|u| u["id"] != "2");
+    let mut st = state(&s.index);
+    st["lists"]["te"]["checkpoint"]["fetched"] = Value::from(began - 86 * 24 * 3600);
+    let mut p = s.index.as_os_str().to_owned();
+    p.push(".fetch.json");
+    std::fs::write(PathBuf::from(p), st.to_string()).unwrap();
+    let asked = api.requests().len();
+    let out = fetch(&s, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(api.requests()[asked].param("start_time"), None, "from the beginning");
+    let r = &reports(&out)["te"];
+    assert_eq!(r["removed"], 1, "{r}");
+    assert!(query(&s.index, &format!("pdq:{pdq}")).is_empty(), "removed by the refetch");
+    assert_eq!(query(&s.index, &format!("md5:{}", md5_of(5))), ["5"], "the live one stays");
+    assert_eq!(state(&s.index)["lists"]["te"]["checkpoint"]["start"], 150);
+
+    // A refused token: a clear error naming the list; the token never shown.
+    std::fs::write(s.dir.join("te.credentials"), "app_token = 1234567890|not-the-token\n").unwrap();
+    let before = index_files(&s.index);
+    let out = fetch(&s, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("list te") && err.contains("credentials were refused") && err.contains("OAuthException"),
+        "{err}"
+    );
+    assert!(err.contains("access_token=(hidden)") && !err.contains("not-the-token"), "{err}");
+    assert_eq!(index_files(&s.index), before);
+}
+
+#[test]
+fn threatexchange_resumes_at_its_cursor_and_restarts_when_the_cursor_expired() {
+    const GROUP: u64 = 77;
+    let updates: Vec<Value> =
+        (1..=6).map(|i| te_update(i, 100 + i, "HASH_MD5", &md5_of(i), false, "MALICIOUS")).collect();
+    let updates = Arc::new(std::sync::Mutex::new(updates));
+    let api = te_api(GROUP, Arc::clone(&updates));
+    let s = setup(&format!(
+        "[lists.te]\nsource = \"threatexchange\"\nbase_url = \"{}\"\nprivacy_group = {GROUP}\npage_size = 2\nstart = 103\ncredentials_file = \"{{te}}\"\n",
+        api.base
+    ));
+    // A stored mid-fetch checkpoint with a live cursor: the fetch goes on from it.
+    let write_state = |checkpoint: Value| {
+        let mut p = s.index.as_os_str().to_owned();
+        p.push(".fetch.json");
+        let source = format!("threatexchange {}/{GROUP}", api.base);
+        let st = serde_json::json!({ "lists": { "te": { "source": source, "checkpoint": checkpoint, "list_version": 0 } } });
+        std::fs::write(PathBuf::from(p), st.to_string()).unwrap();
+    };
+    write_state(serde_json::json!({ "start": 103, "fetched": null, "cursor": "cursor-2", "highest": 104 }));
+    let out = fetch(&s, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let first = &api.requests()[0];
+    assert_eq!(
+        (first.param("start_time").as_deref(), first.param("after").as_deref()),
+        (Some("103"), Some("cursor-2"))
+    );
+    assert_eq!(reports(&out)["te"]["added"], 2, "updates 5 and 6");
+    assert!(query(&s.index, &format!("md5:{}", md5_of(3))).is_empty(), "before the cursor: not read again");
+    assert_eq!(state(&s.index)["lists"]["te"]["checkpoint"]["start"], 106);
+
+    // An expired cursor: once again from the fetch's start.
+    write_state(serde_json::json!({ "start": 103, "fetched": null, "cursor": "expired", "highest": 104 }));
+    let asked = api.requests().len();
+    let out = fetch(&s, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let again = &api.requests()[asked + 1];
+    assert_eq!((again.param("start_time").as_deref(), again.param("after")), (Some("103"), None));
+    assert_eq!(query(&s.index, &format!("md5:{}", md5_of(3))), ["3"]);
+    assert!(query(&s.index, &format!("md5:{}", md5_of(2))).is_empty(), "before `start`");
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
 }

@@ -26,6 +26,20 @@
 //! page_size = 800
 //! credentials_file = "/etc/mediamatch/stopncii.credentials"  # subscription_key, fetch_function_key
 //!
+//! [lists.tcap]
+//! source = "tcap"
+//! base_url = "https://app.terrorismanalytics.org"   # the default
+//! credentials_file = "/etc/mediamatch/tcap.credentials"  # username, password
+//!
+//! [lists.te]
+//! source = "threatexchange"
+//! privacy_group = 1012345678901234
+//! base_url = "https://graph.facebook.com/v21.0"     # the default
+//! page_size = 500
+//! start = 0                   # Unix seconds: where the first fetch starts (default: all)
+//! max_shrink = 50             # percent: a full refetch removing more is refused
+//! credentials_file = "/etc/mediamatch/te.credentials"  # app_token = APP_ID|SECRET
+//!
 //! [lists.local]
 //! source = "url"              # or "file" with path = "..."
 //! url = "https://lists.example.org/known.csv"
@@ -128,6 +142,10 @@ pub enum SourceKind {
     Ncmec,
     /// StopNCII's `FetchHashes`.
     Stopncii,
+    /// Tech Against Terrorism's TCAP hash list.
+    Tcap,
+    /// Meta ThreatExchange's `threat_updates` of one privacy group.
+    Threatexchange,
     /// A full snapshot at a URL.
     Url,
     /// A full snapshot in a local file.
@@ -146,8 +164,10 @@ pub struct ListConfig {
     pub environment: Option<String>,
     /// Where the first fetch starts, in Unix seconds (NCMEC, StopNCII).
     pub start: Option<u64>,
-    /// Records per page asked for (StopNCII).
+    /// Records per page asked for (StopNCII, ThreatExchange).
     pub page_size: Option<u32>,
+    /// The ThreatExchange privacy group.
+    pub privacy_group: Option<u64>,
     /// The credentials file (mode 600).
     pub credentials_file: Option<PathBuf>,
     /// The snapshot's URL (`url`).
@@ -196,6 +216,10 @@ impl ListConfig {
         let allowed: &[&str] = match self.source {
             SourceKind::Ncmec => &["base_url", "environment", "start", "credentials_file"],
             SourceKind::Stopncii => &["base_url", "start", "page_size", "credentials_file"],
+            SourceKind::Tcap => &["base_url", "credentials_file"],
+            SourceKind::Threatexchange => {
+                &["base_url", "privacy_group", "start", "page_size", "credentials_file", "max_shrink"]
+            }
             SourceKind::Url => &["url", "format", "kind", "max_shrink", "credentials_file"],
             SourceKind::File => &["path", "format", "kind", "max_shrink"],
         };
@@ -204,6 +228,7 @@ impl ListConfig {
             ("environment", self.environment.is_some()),
             ("start", self.start.is_some()),
             ("page_size", self.page_size.is_some()),
+            ("privacy_group", self.privacy_group.is_some()),
             ("credentials_file", self.credentials_file.is_some()),
             ("url", self.url.is_some()),
             ("path", self.path.is_some()),
@@ -226,6 +251,9 @@ impl ListConfig {
                 }
                 _ => {}
             },
+            SourceKind::Threatexchange if self.privacy_group.is_none() => {
+                return bad("needs privacy_group (the ThreatPrivacyGroup's id)".into())
+            }
             SourceKind::Url if self.url.is_none() => return bad("needs url".into()),
             SourceKind::File if self.path.is_none() => return bad("needs path".into()),
             _ => {}
@@ -253,6 +281,8 @@ impl ListConfig {
                 .find(|(n, _)| n == e)
                 .map_or_else(String::new, |(_, u)| u.to_string()),
             (SourceKind::Stopncii, None, _) => STOPNCII_BASE_URL.to_string(),
+            (SourceKind::Tcap, None, _) => super::tcap::BASE_URL.to_string(),
+            (SourceKind::Threatexchange, None, _) => super::threatexchange::BASE_URL.to_string(),
             _ => self.url.clone().unwrap_or_default(),
         };
         base.trim_end_matches('/').to_string()
@@ -272,6 +302,8 @@ mod tests {
         .unwrap();
         assert_eq!(ok.lists["ncmec"].base(), "https://exttest.cybertip.org/hashsharing");
         assert_eq!(ok.lists["s"].base(), STOPNCII_BASE_URL);
+        let te = FetchConfig::parse("[lists.te]\nsource = \"threatexchange\"\nprivacy_group = 7\n").unwrap();
+        assert_eq!(te.lists["te"].base(), super::super::threatexchange::BASE_URL);
         for (text, says) in [
             ("[lists.a]\nsource = \"ncmec\"\n", "needs environment"),
             ("[lists.a]\nsource = \"ncmec\"\nenvironment = \"moon\"\n", "unknown environment"),
@@ -280,6 +312,8 @@ mod tests {
             ("[lists.a]\nsource = \"ftp\"\n", "unknown variant"),
             ("[lists.a]\nsource = \"file\"\npath = \"x\"\ncolour = 1\n", "unknown field"),
             ("[batch]\nrecords = 0\n", "at least 1"),
+            ("[lists.a]\nsource = \"threatexchange\"\n", "needs privacy_group"),
+            ("[lists.a]\nsource = \"tcap\"\npage_size = 5\n", "does not apply"),
         ] {
             let e = FetchConfig::parse(text).unwrap_err().to_string();
             assert!(e.contains(says), "{text:?}: {e}");

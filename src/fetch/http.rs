@@ -3,8 +3,10 @@
 //! `Retry-After`). TLS is rustls; proxies come from the environment (`HTTPS_PROXY`,
 //! `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`).
 //!
-//! Credentials travel only in headers ([`Header`]), and errors never contain them: an
-//! error names the list, the URL (secrets are never put in URLs) and the status.
+//! Credentials travel in headers ([`Header`]) or a login form ([`Client::post_form`]),
+//! except the Graph API's app token, which the API takes as the `access_token` query
+//! parameter; errors never contain any of them: an error names the list, the URL with
+//! secret parameters hidden ([`redact`]) and the status.
 
 use std::io::Read;
 use std::time::Duration;
@@ -103,9 +105,33 @@ impl Client {
     /// GETs `url` with `headers`, retrying as the options say. 200 and 304 are answers;
     /// 401/403 are [`FetchError::Unauthorized`], other statuses [`FetchError::Status`].
     pub fn get(&self, list: &str, url: &str, headers: &[Header]) -> Result<Response, FetchError> {
+        self.send(list, url, headers, None)
+    }
+
+    /// POSTs `form` as `application/x-www-form-urlencoded` to `url` (a login), with the
+    /// same limits and retries as [`Client::get`]. The form's values are secrets: no error
+    /// holds them.
+    pub fn post_form(
+        &self,
+        list: &str,
+        url: &str,
+        headers: &[Header],
+        form: &[(&str, &str)],
+    ) -> Result<Response, FetchError> {
+        self.send(list, url, headers, Some(form))
+    }
+
+    fn send(
+        &self,
+        list: &str,
+        url: &str,
+        headers: &[Header],
+        form: Option<&[(&str, &str)]>,
+    ) -> Result<Response, FetchError> {
+        let shown = redact(url);
         let mut attempt = 0;
         loop {
-            let outcome = self.attempt(list, url, headers);
+            let outcome = self.attempt(list, url, &shown, headers, form);
             let wait = match &outcome {
                 Err(Attempt::Retry { after, .. }) if attempt < self.options.retries => {
                     let backoff = self.backoff(attempt);
@@ -119,7 +145,7 @@ impl Client {
                 Err(Attempt::Retry { error, .. }) if attempt >= self.options.retries => {
                     return Err(FetchError::GaveUp {
                         list: list.to_string(),
-                        url: url.to_string(),
+                        url: shown.clone(),
                         attempts: attempt + 1,
                         last: error,
                     })
@@ -138,12 +164,26 @@ impl Client {
         base + base.mul_f64(jitter() * 0.5)
     }
 
-    fn attempt(&self, list: &str, url: &str, headers: &[Header]) -> Result<Response, Attempt> {
-        let mut request = self.agent.get(url);
+    fn attempt(
+        &self,
+        list: &str,
+        url: &str,
+        shown: &str,
+        headers: &[Header],
+        form: Option<&[(&str, &str)]>,
+    ) -> Result<Response, Attempt> {
+        let mut request = match form {
+            Some(_) => self.agent.post(url),
+            None => self.agent.get(url),
+        };
         for h in headers {
             request = request.set(h.name, &h.value);
         }
-        let response = match request.call() {
+        let result = match form {
+            Some(form) => request.send_form(form),
+            None => request.call(),
+        };
+        let response = match result {
             Ok(r) => r,
             Err(ureq::Error::Status(status, r)) => {
                 let retry_after = r.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
@@ -151,7 +191,7 @@ impl Client {
                 return Err(match status {
                     401 | 403 => Attempt::Fail(FetchError::Unauthorized {
                         list: list.to_string(),
-                        url: url.to_string(),
+                        url: shown.to_string(),
                         status,
                         message: excerpt,
                     }),
@@ -161,7 +201,7 @@ impl Client {
                     },
                     _ => Attempt::Fail(FetchError::Status {
                         list: list.to_string(),
-                        url: url.to_string(),
+                        url: shown.to_string(),
                         status,
                         message: excerpt,
                     }),
@@ -180,7 +220,7 @@ impl Client {
         if status != 200 {
             return Err(Attempt::Fail(FetchError::Status {
                 list: list.to_string(),
-                url: url.to_string(),
+                url: shown.to_string(),
                 status,
                 message: "expected 200".into(),
             }));
@@ -190,7 +230,7 @@ impl Client {
             if len > cap {
                 return Err(Attempt::Fail(FetchError::TooLarge {
                     list: list.into(),
-                    url: url.into(),
+                    url: shown.into(),
                     limit: cap,
                 }));
             }
@@ -198,7 +238,7 @@ impl Client {
         let mut body = Vec::new();
         match response.into_reader().take(cap + 1).read_to_end(&mut body) {
             Ok(_) if body.len() as u64 > cap => {
-                Err(Attempt::Fail(FetchError::TooLarge { list: list.into(), url: url.into(), limit: cap }))
+                Err(Attempt::Fail(FetchError::TooLarge { list: list.into(), url: shown.into(), limit: cap }))
             }
             Ok(_) => Ok(Response { status, body, etag, last_modified }),
             // A connection dropped mid-body: the page is incomplete, ask again.
@@ -233,6 +273,41 @@ fn transport_message(t: &ureq::Transport) -> String {
         Some(m) => format!("{}: {m}", t.kind()),
         None => t.kind().to_string(),
     }
+}
+
+/// Query parameters whose values are secrets (the Graph API's app token travels as
+/// `access_token`, as python-threatexchange sends it).
+const SECRET_PARAMS: &[&str] = &["access_token"];
+
+/// `url` with the values of secret query parameters (`access_token`) replaced by
+/// `(hidden)`: how errors and reports name a URL.
+///
+/// ```
+/// use mediamatch::fetch::http::redact;
+/// assert_eq!(
+///     redact("https://graph.example/1/threat_updates/?limit=5&access_token=12|ab&after=x"),
+///     "https://graph.example/1/threat_updates/?limit=5&access_token=(hidden)&after=x"
+/// );
+/// ```
+pub fn redact(url: &str) -> String {
+    let Some((path, query)) = url.split_once('?') else { return url.to_string() };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if SECRET_PARAMS.contains(&k) => format!("{k}=(hidden)"),
+            _ => p.to_string(),
+        })
+        .collect();
+    let mut out = format!("{path}?{}", parts.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 /// A number in [0, 1) that differs between calls (backoff jitter; `fetch --every`'s too).

@@ -1,8 +1,9 @@
 //! Fetching hash lists from the clearing houses' APIs into an index, incrementally and
 //! atomically (`mediamatch fetch`).
 //!
-//! Each configured list has a [`Source`] (NCMEC's hash-sharing API,
-//! StopNCII's `FetchHashes`, or a full snapshot at a URL or in a file) positioned at the
+//! Each configured list has a [`Source`] (NCMEC's hash-sharing API, StopNCII's
+//! `FetchHashes`, Tech Against Terrorism's TCAP, ThreatExchange's `threat_updates`, or a
+//! full snapshot at a URL or in a file) positioned at the
 //! list's checkpoint. [`fetch_list`] takes the index's [`WriteLock`], reads pages until a
 //! batch holds at least [`BatchConfig::records`](config::BatchConfig::records) records
 //! (or the source has no more), and applies the batch through the same delta import as
@@ -29,6 +30,8 @@ pub mod snapshot;
 pub mod source;
 pub mod state;
 pub mod stopncii;
+pub mod tcap;
+pub mod threatexchange;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -54,14 +57,15 @@ use state::{FetchState, ListState};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
-    /// The API refused the credentials (401) or the access (403).
+    /// The API refused the credentials (401, or 400 for a refused login or a Graph API
+    /// `OAuthException`) or the access (403).
     #[error("list {list}: {url} answered {status}: the credentials were refused ({message})")]
     Unauthorized {
         /// The list.
         list: String,
         /// The URL asked.
         url: String,
-        /// 401 or 403.
+        /// 401, 403 or 400.
         status: u16,
         /// The start of the answer's body.
         message: String,
@@ -495,6 +499,17 @@ fn open_source(
             list.start.unwrap_or(stopncii::DEFAULT_START),
             list.page_size.unwrap_or(stopncii::DEFAULT_PAGE_SIZE),
             checkpoint,
+        )?),
+        SourceKind::Tcap => Box::new(tcap::Tcap::new(name, list.base(), &credentials()?, checkpoint)?),
+        SourceKind::Threatexchange => Box::new(threatexchange::ThreatExchange::new(
+            name,
+            list.base(),
+            list.privacy_group.unwrap_or_default(),
+            &credentials()?,
+            list.start,
+            list.page_size.unwrap_or(threatexchange::DEFAULT_PAGE_SIZE),
+            checkpoint,
+            now,
         )?),
         SourceKind::Url | SourceKind::File => {
             let format = match &list.format {

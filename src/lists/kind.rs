@@ -66,8 +66,9 @@ const KNOWN: &[(&str, Kind)] = &[
 /// canonical name). Records of these kinds are counted as `skipped (unsupported kind)`.
 ///
 /// PhotoDNA (`pdna` in NCMEC's XML), NetClean, TMK+PDQF (video, `tmk-pdqf` in NCMEC's
-/// XML, `VideoTMK` in StopNCII), Videntifier, SSVH, video PDQ, and the non-media signal
-/// types of python-threatexchange and StopNCII (URLs, text, TLSH, ...).
+/// XML, `VideoTMK` in StopNCII, `HASH_TMK` in ThreatExchange), Videntifier, SSVH, video
+/// PDQ, and the non-media signal types of python-threatexchange, StopNCII and
+/// ThreatExchange (URLs, text, TLSH, `DEBUG_STRING`, ...).
 pub const UNSUPPORTED: &[(&str, &str)] = &[
     ("photodna", "photodna"),
     ("pdna", "photodna"),
@@ -86,6 +87,12 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
     ("tlsh", "tlsh"),
     ("tlshpdf", "tlsh"),
     ("url", "url"),
+    ("uri", "url"),
+    ("rawuri", "url"),
+    ("unclickableurl", "url"),
+    ("hashpdqocr", "pdq_ocr"),
+    ("hashtexttlsh", "tlsh"),
+    ("debugstring", "debug_string"),
     ("urlmd5", "url_md5"),
     ("hashurlmd5", "url_md5"),
     ("text", "text"),

@@ -16,6 +16,8 @@ pub struct Request {
     pub target: String,
     /// The headers, names in lower case.
     pub headers: Vec<(String, String)>,
+    /// The body (as long as its `Content-Length`).
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -32,8 +34,17 @@ impl Request {
     /// A query parameter, percent-decoded.
     pub fn param(&self, key: &str) -> Option<String> {
         let query = self.target.split_once('?')?.1;
-        query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == key).map(|(_, v)| decode(v))
+        field(query, key)
     }
+
+    /// A field of an `application/x-www-form-urlencoded` body, decoded.
+    pub fn form(&self, key: &str) -> Option<String> {
+        field(&String::from_utf8_lossy(&self.body), key)
+    }
+}
+
+fn field(query: &str, key: &str) -> Option<String> {
+    query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == key).map(|(_, v)| decode(v))
 }
 
 fn decode(s: &str) -> String {
@@ -139,7 +150,16 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Request>>, handler: &Handler) {
             headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
         }
     }
-    let request = Request { method, target, headers };
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length.min(1 << 20)];
+    if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+        body.clear();
+    }
+    let request = Request { method, target, headers, body };
     let n = {
         let mut seen = seen.lock().unwrap();
         seen.push(request.clone());
