@@ -140,6 +140,8 @@ fn run(seed: u64, steps: usize, merge: MergePolicy) -> (usize, usize) {
         assert_eq!(sorted(index.catalog().unwrap()), sorted(oracle.clone()), "step {step}");
         assert_eq!(index.len() as usize, oracle.entries.len(), "step {step}");
         let fresh = Index::from_bytes(build(&oracle, &BuildOptions::default()).unwrap()).unwrap();
+        // Counted over segments and tombstones, and by the one-segment pass of a fresh build.
+        assert_eq!(index.item_pairs().unwrap(), fresh.item_pairs().unwrap(), "step {step}: item pairs");
         for q in pool.iter().step_by(3) {
             let radii: &[u32] = match q {
                 HashValue::Phash(_) => &[0, 3, 8],

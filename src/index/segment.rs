@@ -113,7 +113,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
         self.data.as_ref().get(r.clone()).unwrap_or(&[])
     }
 
-    fn string(&self, r: StringRef, what: &'static str) -> Result<&str, IndexError> {
+    pub(super) fn string(&self, r: StringRef, what: &'static str) -> Result<&str, IndexError> {
         let (off, len) = (r.offset, r.len);
         let strings = self.bytes(&self.layout.strings);
         let start = usize::try_from(off).ok();
