@@ -2,13 +2,15 @@
 //! (when present) the shared corpus. Compare with `benches/python_hash_baseline.py`, which
 //! times Python `imagehash` and `pdqhash` on the same files.
 //!
-//! `cargo bench --bench hashing` (one thread: the hashers are single-threaded per image).
+//! `cargo bench --bench hashing` (one thread: the hashers are single-threaded per image);
+//! `MEDIAMATCH_BENCH_DIR=DIR` benchmarks only the images of DIR. `phash@PATH` and
+//! `all@PATH` hash through each CPU path of the kernels this machine has.
 
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mediamatch::decode::{decode, Limits};
-use mediamatch::hash::KindSet;
+use mediamatch::hash::{simd, KindSet};
 use mediamatch::hashing::{hash_bytes, HashOptions};
 use mediamatch::Kind;
 
@@ -43,11 +45,27 @@ fn bench_set(c: &mut Criterion, name: &str, files: &[(PathBuf, Vec<u8>)]) {
             b.iter(|| files.iter().filter(|(_, bytes)| hash_bytes(bytes, &opts).image.is_some()).count())
         });
     }
+    // The same hashing through each CPU path of the kernels (same bits, tests/simd_paths.rs).
+    for path in simd::supported() {
+        simd::force(path).expect("a supported path");
+        for (label, kinds) in [("phash", KindSet::NONE.with(Kind::Phash)), ("all", KindSet::all())] {
+            let opts = HashOptions { kinds, ..HashOptions::default() };
+            group.bench_function(BenchmarkId::new(format!("{label}@{}", path.name()), files.len()), |b| {
+                b.iter(|| files.iter().filter(|(_, bytes)| hash_bytes(bytes, &opts).image.is_some()).count())
+            });
+        }
+    }
+    simd::force(simd::detected()).expect("the detected path");
     group.finish();
 }
 
 fn hashing(c: &mut Criterion) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // MEDIAMATCH_BENCH_DIR=DIR benchmarks that directory's images alone.
+    if let Some(dir) = std::env::var_os("MEDIAMATCH_BENCH_DIR") {
+        bench_set(c, "dir", &images_in(Path::new(&dir)));
+        return;
+    }
     bench_set(c, "fixtures", &images_in(&root.join("fixtures/photos")));
     let corpus = root.join("../shared/corpus");
     if corpus.is_dir() {

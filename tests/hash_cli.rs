@@ -219,3 +219,23 @@ fn names_that_are_not_utf8_are_printed_losslessly() {
         ]
     );
 }
+
+/// `--version` says whether the JPEG decoder has its SIMD code and which kernel paths run;
+/// CI installs `nasm`, so there it must say SIMD (a CI image that lost `nasm` would halve
+/// hashing speed without any test noticing otherwise).
+#[test]
+fn version_names_the_decoder_simd_and_the_kernel_paths() {
+    let out = run(&["--version"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.starts_with("mediamatch ") && text.contains("JPEG decoder: libjpeg-turbo"), "{text}");
+    let kernels = mediamatch::hash::simd::current().name();
+    assert!(text.contains(&format!("hashing kernels: {kernels}")), "{text}");
+    assert_eq!(text.contains("with SIMD"), mediamatch::decode::jpeg_simd(), "{text}");
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        assert!(
+            mediamatch::decode::jpeg_simd(),
+            "CI built the JPEG decoder without SIMD (is nasm installed?): {text}"
+        );
+    }
+}

@@ -121,6 +121,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         kinds,
         lists,
         popcount: mediamatch::index::popcount::selected_features(),
+        hash_kernels: mediamatch::hash::simd::current().name(),
+        jpeg_simd: mediamatch::decode::jpeg_simd(),
         segments: info.segments,
         tombstones: info.tombstones,
         significance: effective(sizes, args.max_evalue),

@@ -49,9 +49,28 @@ pub(crate) use exit::Exit;
 
 pub(crate) use lists::lists_index;
 
+/// The version, with what makes this build fast or slow on this machine: whether the JPEG
+/// decoder has its SIMD code, and the CPU paths of the hashing and popcount kernels.
+fn version_text() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let jpeg = if mediamatch::decode::jpeg_simd() {
+            "libjpeg-turbo with SIMD"
+        } else {
+            "libjpeg-turbo WITHOUT SIMD (install nasm and rebuild: twice as fast)"
+        };
+        format!(
+            "{} (JPEG decoder: {jpeg}; hashing kernels: {}; popcount: {})",
+            env!("CARGO_PKG_VERSION"),
+            mediamatch::hash::simd::current().name(),
+            mediamatch::index::popcount::selected_features()
+        )
+    })
+}
+
 /// mediamatch: find re-uploads of known media by perceptual and cryptographic hashes.
 #[derive(Parser, Debug)]
-#[command(name = "mediamatch", version, about, long_about = None)]
+#[command(name = "mediamatch", version = version_text(), about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -222,8 +222,12 @@ pub(crate) struct IndexInfo {
     pub(crate) file_bytes: u64,
     /// The index format version.
     pub(crate) format_version: u32,
+    /// The CPU path of the hashing kernels ([`mediamatch::hash::simd`]).
+    pub(crate) hash_kernels: &'static str,
     /// The index path as given.
     pub(crate) index: String,
+    /// Whether the JPEG decoder runs its SIMD code.
+    pub(crate) jpeg_simd: bool,
     /// One section per kind.
     pub(crate) kinds: Vec<KindSection>,
     /// The lists with their provenance.

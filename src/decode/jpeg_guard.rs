@@ -164,3 +164,17 @@ extern "C-unwind" fn error_exit(cinfo: &mut jpeg_common_struct) {
     };
     std::panic::resume_unwind(Box::new(format!("libjpeg fatal error: {message}")));
 }
+
+extern "C" {
+    /// libjpeg-turbo's own check, before its first SIMD inverse DCT: non-zero when the
+    /// library was built with its SIMD code (`nasm`) and this CPU runs it. A build
+    /// without `nasm` links `jsimd_none.c`, whose version always answers 0.
+    fn jsimd_can_idct_islow() -> c_int;
+}
+
+/// Whether libjpeg-turbo decodes with its SIMD code here (see [`super::jpeg_simd`]).
+pub(super) fn simd() -> bool {
+    // SAFETY: a C function without arguments that only reads the CPU's features (and
+    // libjpeg-turbo's `JSIMD_*` environment variables) once and returns an int.
+    unsafe { jsimd_can_idct_islow() != 0 }
+}

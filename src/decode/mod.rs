@@ -320,6 +320,13 @@ pub enum DecodeError {
     },
 }
 
+/// Whether the JPEG decoder (libjpeg-turbo) runs its SIMD code on this machine: it does
+/// when the crate was built with `nasm` installed (the same pixels, about twice as fast),
+/// and `mediamatch --version` and `info` say so.
+pub fn jpeg_simd() -> bool {
+    jpeg_guard::simd()
+}
+
 /// Decodes `bytes`, sniffing the format from the content.
 ///
 /// Returns the stored pixels as Pillow would hand them to the hashers (see the module

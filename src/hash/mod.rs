@@ -14,6 +14,7 @@ pub mod dihedral;
 mod kind_set;
 pub mod pdq;
 pub mod phash;
+pub mod simd;
 
 use std::fmt;
 use std::str::FromStr;

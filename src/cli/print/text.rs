@@ -144,6 +144,13 @@ fn info(out: &mut impl Write, info: &IndexInfo) -> std::io::Result<()> {
         info.table_bytes, info.string_bytes
     )?;
     writeln!(out, "popcount:       {}", info.popcount)?;
+    writeln!(out, "hash kernels:   {}", info.hash_kernels)?;
+    let jpeg = if info.jpeg_simd {
+        "libjpeg-turbo with SIMD"
+    } else {
+        "libjpeg-turbo WITHOUT SIMD (install nasm, rebuild)"
+    };
+    writeln!(out, "jpeg decoder:   {jpeg}")?;
     writeln!(out)?;
     writeln!(
         out,

@@ -19,6 +19,7 @@
 //! * `resize()` without `reducing_gap` (imagehash passes none) does **not** call `reduce()`
 //!   first, so there is no box-filter pre-shrink to reproduce.
 
+use crate::hash::simd::kernel;
 use crate::image::pixels::{Image, Pixels};
 
 /// Fractional bits of Pillow's fixed-point filter taps (`PRECISION_BITS`, 32 - 8 - 2).
@@ -123,10 +124,26 @@ fn luma_row(image: &Image, y: usize, out: &mut [u8]) {
     let w = image.width as usize;
     match &image.pixels {
         Pixels::Gray(samples) => out.copy_from_slice(&samples[y * w..(y + 1) * w]),
-        Pixels::Rgb(samples) => {
-            for (o, px) in out.iter_mut().zip(samples[y * w * 3..(y + 1) * w * 3].chunks_exact(3)) {
-                *o = luma(px[0], px[1], px[2]);
+        Pixels::Rgb(samples) => luma_rgb(&samples[y * w * 3..(y + 1) * w * 3], out),
+    }
+}
+
+/// Pixels per step of [`luma_rgb`]: a fixed count lets the compiler deinterleave R, G
+/// and B with vector shuffles.
+const LUMA_STEP: usize = 16;
+
+kernel! {
+    /// [`luma`] of each RGB pixel of `rgb` (3 bytes a pixel) into `out`.
+    fn luma_rgb(rgb: &[u8], out: &mut [u8]) {
+        let mut px = rgb.chunks_exact(3 * LUMA_STEP);
+        let mut outs = out.chunks_exact_mut(LUMA_STEP);
+        for (o, p) in (&mut outs).zip(&mut px) {
+            for i in 0..LUMA_STEP {
+                o[i] = luma(p[3 * i], p[3 * i + 1], p[3 * i + 2]);
             }
+        }
+        for (o, p) in outs.into_remainder().iter_mut().zip(px.remainder().chunks_exact(3)) {
+            *o = luma(p[0], p[1], p[2]);
         }
     }
 }
@@ -215,15 +232,18 @@ fn vertical_then_horizontal(image: &Image, out_w: usize, out_h: usize, need_hori
     out
 }
 
-/// One row of the horizontal pass (Pillow's `ImagingResampleHorizontal_8bpc`).
-fn horizontal_row(src: &[u8], taps: &Taps, out: &mut [u8]) {
-    for (xx, o) in out.iter_mut().enumerate() {
-        let (start, k) = taps.get(xx);
-        let mut sum = HALF;
-        for (&p, &c) in src[start..start + k.len()].iter().zip(k) {
-            sum = sum.wrapping_add(i32::from(p).wrapping_mul(c));
+kernel! {
+    /// One row of the horizontal pass (Pillow's `ImagingResampleHorizontal_8bpc`). Integer
+    /// sums are exact in any order, so the dot products may run many taps per instruction.
+    fn horizontal_row(src: &[u8], taps: &Taps, out: &mut [u8]) {
+        for (xx, o) in out.iter_mut().enumerate() {
+            let (start, k) = taps.get(xx);
+            let mut sum = HALF;
+            for (&p, &c) in src[start..start + k.len()].iter().zip(k) {
+                sum = sum.wrapping_add(i32::from(p).wrapping_mul(c));
+            }
+            *o = clip8(sum);
         }
-        *o = clip8(sum);
     }
 }
 
