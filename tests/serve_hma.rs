@@ -207,10 +207,102 @@ fn mutating_curation_routes_say_lists_are_managed_by_import() {
     let probes = serde_json::json!({ "planted": [] });
     let index = bench_index(tmp.path(), &probes);
     let served = Served::start(ServeConfig::default(), index, None);
-    for (method, path) in [("POST", "/c/banks"), ("PUT", "/c/bank/BENCH"), ("DELETE", "/c/bank/BENCH")] {
+    for (method, path) in [
+        ("POST", "/c/banks"),
+        ("PUT", "/c/bank/BENCH"),
+        ("DELETE", "/c/bank/BENCH"),
+        // HMA's routes that add content or signals to a bank.
+        ("POST", "/c/bank/BENCH/content"),
+        ("POST", "/c/bank/BENCH/signal"),
+    ] {
         let a = served.send(method, path, &[("Content-Type", "application/json")], b"{\"name\":\"X\"}");
         assert_eq!(a.status, 501, "{method} {path}");
         assert!(a.json()["message"].as_str().unwrap().contains("mediamatch import"), "{}", a.text());
     }
+    let routes = served.get("/site-map").json();
+    for route in ["/c/bank/<bank_name>/content", "/c/bank/<bank_name>/signal"] {
+        assert!(routes.as_array().unwrap().iter().any(|r| r == route), "{route} in {routes}");
+    }
     served.stop();
+}
+
+/// An index of `fixtures/demo/known.csv` held by two lists, `demo` and `other`.
+fn two_bank_index(dir: &Path) -> PathBuf {
+    use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
+    use mediamatch::lists::{ListFile, ParseOptions};
+    let csv = common::cli::crate_dir().join("fixtures/demo/known.csv");
+    let mut catalog = Catalog::default();
+    for name in ["demo", "other"] {
+        let source = ListFile::read(&csv, &ParseOptions::default()).expect("known.csv parses");
+        apply(&mut catalog, name, &[source], &ApplyOptions { mode: Mode::Replace, imported_at: 0 });
+    }
+    let path = dir.join("two.mmi");
+    write_atomic(&path, &build(&catalog, &BuildOptions::default()).expect("builds")).expect("written");
+    path
+}
+
+/// The banks of every signal type of a `POST /m/lookup` answer that hold a match.
+fn banks_matched(answer: &Value) -> BTreeSet<String> {
+    answer
+        .as_object()
+        .expect("an object")
+        .values()
+        .flat_map(|banks| banks.as_object().expect("banks").keys().cloned())
+        .collect()
+}
+
+#[test]
+fn post_lookup_restricts_matches_to_the_banks_named_like_get() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let trail = tmp.path().join("audit.jsonl");
+    let mut config = ServeConfig::default();
+    config.audit.file = Some(trail.clone());
+    let served = Served::start(config, two_bank_index(tmp.path()), None);
+    let photo = std::fs::read(common::cli::crate_dir().join("fixtures/demo/scan/rocket-mirrored.jpg"))
+        .expect("fixture");
+    let (ct, body) = multipart("photo", "rocket.jpg", &photo);
+    let post = |query: &str| {
+        let a = served.send("POST", &format!("/m/lookup{query}"), &[("Content-Type", &ct)], &body);
+        assert_eq!(a.status, 200, "{query}: {}", a.text());
+        a.json()
+    };
+    let pdq = "8792786c87937064bf1bc0e43f1fc0e03f1cc2e33da4c2537cec821b2ce4f376";
+    let get = |query: &str| {
+        let a = served.get(&format!("/m/lookup?signal_type=pdq&signal={pdq}{query}"));
+        assert_eq!(a.status, 200, "{query}: {}", a.text());
+        a.json()
+    };
+    let every = post("");
+    assert_eq!(banks_matched(&every), ["demo", "other"].map(String::from).into(), "{every}");
+    // `banks=` keeps the matches of the banks named, as GET does.
+    let demo = post("?banks=demo");
+    assert_eq!(banks_matched(&demo), ["demo".to_string()].into(), "{demo}");
+    assert_eq!(demo["pdq"]["demo"], every["pdq"]["demo"]);
+    assert_eq!(get("&banks=demo").as_object().unwrap().keys().collect::<Vec<_>>(), ["demo"]);
+    let both = post("?banks=other,%20demo");
+    assert_eq!(both, every);
+    // An unknown bank selects nothing: GET answers `{}` (as HMA does), POST an empty group
+    // per signal type.
+    assert_eq!(get("&banks=NO_SUCH_BANK"), serde_json::json!({}));
+    let none = post("?banks=NO_SUCH_BANK");
+    assert!(banks_matched(&none).is_empty(), "{none}");
+    assert_eq!(
+        none.as_object().unwrap().keys().collect::<Vec<_>>(),
+        every.as_object().unwrap().keys().collect::<Vec<_>>()
+    );
+    served.stop();
+
+    // The audit trail holds what was answered: no record for the upload that matched only
+    // banks not asked for, and the banks asked for in the others.
+    let text = std::fs::read_to_string(&trail).expect("audit trail");
+    let checks: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a record"))
+        .filter(|r| r["type"] == "check")
+        .collect();
+    assert_eq!(checks.len(), 3, "{text}");
+    assert_eq!(checks[0]["banks"], Value::Null);
+    assert_eq!(checks[1]["banks"], serde_json::json!(["demo"]));
+    assert!(checks[1]["matches"].as_array().unwrap().iter().all(|m| m["list"] == "demo"), "{}", checks[1]);
+    assert_eq!(checks[2]["banks"], serde_json::json!(["other", "demo"]));
 }

@@ -550,3 +550,210 @@ fn the_openapi_document_describes_every_route_as_served() {
     assert!(wrong.is_empty(), "answers the document does not list:\n{}", wrong.join("\n"));
     assert!(calls >= 24, "only {calls} operations documented");
 }
+
+#[test]
+fn a_matches_trail_records_only_the_hashes_of_a_batch_that_matched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let trail = tmp.path().join("audit.jsonl");
+    let mut c = quiet_config();
+    c.audit.file = Some(trail.clone());
+    assert_eq!(c.audit.records, AuditRecords::Matches, "the default");
+    let served = Served::start(c, demo_index(tmp.path()), None);
+    let (hit, miss) = ("phash:e4d5b5a92b54523a", "md5:abababababababababababababababab");
+    let other_miss = "pdq:5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+    let body = json!({ "hashes": [miss, hit, other_miss] }).to_string();
+    let a = served.send("POST", "/v1/lookup", &[("X-Request-Id", "batch-1")], body.as_bytes());
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.json()["results"].as_array().unwrap().len(), 3, "the answer has every hash");
+    // A batch without a hit is not recorded at all.
+    let body = json!({ "hashes": [miss, other_miss] }).to_string();
+    assert_eq!(served.send("POST", "/v1/lookup", &[], body.as_bytes()).status, 200);
+    served.stop();
+
+    let text = std::fs::read_to_string(&trail).unwrap();
+    let records: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 1, "{text}");
+    let r = &records[0];
+    assert_eq!((r["request_id"].as_str(), r["looked_up"].as_u64()), (Some("batch-1"), Some(3)), "{r}");
+    let results = r["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{r}");
+    assert_eq!(results[0]["hash"], hit);
+    assert_eq!(results[0]["matches"][0]["id"], "coins");
+    for h in [miss, other_miss] {
+        let hex = h.split_once(':').unwrap().1;
+        assert!(!text.contains(hex), "a hash that matched nothing was recorded: {text}");
+    }
+}
+
+#[test]
+fn records_all_keeps_every_hash_of_a_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let trail = tmp.path().join("audit.jsonl");
+    let mut c = quiet_config();
+    c.audit.file = Some(trail.clone());
+    c.audit.records = AuditRecords::All;
+    let served = Served::start(c, demo_index(tmp.path()), None);
+    let body = json!({ "hashes": ["md5:00000000000000000000000000000000", "phash:e4d5b5a92b54523a"] });
+    assert_eq!(served.send("POST", "/v1/lookup", &[], body.to_string().as_bytes()).status, 200);
+    served.stop();
+    let text = std::fs::read_to_string(&trail).unwrap();
+    let r: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!((r["looked_up"].as_u64(), r["results"].as_array().map(Vec::len)), (Some(2), Some(2)), "{r}");
+}
+
+/// logrotate's `create` recipe: the file is moved away, an empty one created, and the
+/// server sent SIGHUP. The server writes on in the new file, whose first record continues
+/// the chain of the old one, so the two verify joined, and without the old one the new
+/// file shows where it continues from.
+#[test]
+fn the_binary_reopens_the_audit_file_on_sighup_and_continues_the_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = demo_index(tmp.path());
+    let trail = tmp.path().join("audit.jsonl");
+    let rotated = tmp.path().join("audit.jsonl.1");
+    let config = tmp.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[audit]\nfile = {:?}\nfsync = \"always\"\n[reload]\npoll_seconds = 0\n",
+            trail.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let mut child = common::cli::mediamatch()
+        .args(["serve", "--listen", "127.0.0.1:0", "--index"])
+        .arg(&index)
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr: std::net::SocketAddr = line.trim().strip_prefix("listening on ").expect(&line).parse().unwrap();
+    let lookup = |id: &str| {
+        let a = send(
+            addr,
+            "GET",
+            "/m/lookup?signal_type=phash&signal=e4d5b5a92b54523a",
+            &[("X-Request-Id", id)],
+            b"",
+        );
+        assert_eq!(a.status, 200, "{}", a.text());
+    };
+    lookup("before-1");
+    lookup("before-2");
+    let head = send(addr, "GET", "/v1/info", &[], b"").json()["audit"]["head"].clone();
+    std::fs::rename(&trail, &rotated).unwrap();
+    std::fs::write(&trail, b"").unwrap();
+    // The HUP handler reopens the trail, then reloads the index: once the new index
+    // answers, the trail has been reopened.
+    write_index(&index, "renamed");
+    unsafe_free_kill(child.id(), "HUP");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while send(addr, "GET", "/c/banks", &[], b"").json()[0]["name"] != "renamed" {
+        assert!(Instant::now() < deadline, "SIGHUP did not reload");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    lookup("after-1");
+    unsafe_free_kill(child.id(), "TERM");
+    assert!(child.wait().unwrap().success());
+
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    let new = std::fs::read_to_string(&trail).unwrap();
+    assert_eq!(old.lines().count(), 2, "{old}");
+    assert_eq!(new.lines().count(), 1, "the record after SIGHUP is in the new file: {new}");
+    let first: Value = serde_json::from_str(new.lines().next().unwrap()).unwrap();
+    assert_eq!((first["request_id"].as_str(), first["seq"].as_u64()), (Some("after-1"), Some(3)));
+    assert_eq!(first["prev"], head, "the new file continues the old chain");
+    let verify = |files: &[&Path]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["audit".as_ref(), "verify".as_ref()];
+        args.extend(files.iter().map(|f| f.as_os_str()));
+        common::cli::run(&args)
+    };
+    let out = verify(&[&rotated, &trail]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 records intact, from the start"));
+    let out = verify(&[&trail]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("continuing after seq 2"), "{out:?}");
+    // A file missing from between two others breaks the chain.
+    let out = verify(&[&trail, &rotated]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// Under reloads that alternate two indexes (lists `demo` and `demo2`), every answer's
+/// version header names the index that answered: the one whose list the matches name,
+/// and, for `/v1` answers, the `index_version` of the body.
+#[test]
+fn the_index_version_header_names_the_index_that_answered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = demo_index(tmp.path());
+    let mut c = quiet_config();
+    c.limits.hash_workers = 1;
+    let served = Served::start(c, index.clone(), None);
+    let addr = served.addr;
+    let stop = Arc::new(AtomicBool::new(false));
+    let photo = Arc::new(fixture("demo/scan/rocket-mirrored.jpg"));
+    let load: Vec<_> = (0..4)
+        .map(|t| {
+            let (stop, photo) = (stop.clone(), photo.clone());
+            std::thread::spawn(move || {
+                // (header version, list that matched, body version when there is one)
+                let mut seen: Vec<(String, String, Option<String>)> = Vec::new();
+                // At least one request each, however late the thread starts.
+                loop {
+                    let (list, body_version, a) = if t == 3 {
+                        let a = send(addr, "GET", "/m/lookup?signal_type=pdq&signal=8792786c87937064bf1bc0e43f1fc0e03f1cc2e33da4c2537cec821b2ce4f376", &[], b"");
+                        assert_eq!(a.status, 200, "{}", a.text());
+                        let j = a.json();
+                        let list = j.as_object().unwrap().keys().next().cloned().unwrap_or_default();
+                        (list, None, a)
+                    } else {
+                        let a = send(addr, "POST", "/v1/check", &[], &photo);
+                        assert_eq!(a.status, 200, "{}", a.text());
+                        let j = a.json();
+                        let list = j["matches"][0]["list"].as_str().unwrap_or_default().to_string();
+                        (list, j["index_version"].as_str().map(String::from), a)
+                    };
+                    let header = a.header("mediamatch-index-version").unwrap_or("-").to_string();
+                    seen.push((header, list, body_version));
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut list_of: std::collections::BTreeMap<String, String> = Default::default();
+    for i in 0..12 {
+        let list = if i % 2 == 0 { "demo2" } else { "demo" };
+        write_index(&index, list);
+        let a = served.send("POST", "/v1/reload", &[], b"");
+        assert_eq!(a.status, 200, "{}", a.text());
+        // The answer to a reload names the version it loaded, and with no reload running
+        // a lookup is answered by that version and its list.
+        let version = a.json()["index_version"].as_str().unwrap().to_string();
+        assert_eq!(a.header("mediamatch-index-version"), Some(version.as_str()));
+        let a = served.get("/m/lookup?signal_type=phash&signal=e4d5b5a92b54523a");
+        assert_eq!(a.header("mediamatch-index-version"), Some(version.as_str()));
+        assert!(a.json()[list].is_array(), "{}", a.text());
+        let known = list_of.entry(version.clone()).or_insert_with(|| list.to_string());
+        assert_eq!(known, list, "version {version}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut total = 0;
+    for t in load {
+        for (header, list, body_version) in t.join().unwrap() {
+            total += 1;
+            if let Some(v) = body_version {
+                assert_eq!(header, v, "the header and the body name different indexes");
+            }
+            let known = list_of.entry(header.clone()).or_insert_with(|| list.clone());
+            assert_eq!(*known, list, "version {header} answered with the lists of another index");
+        }
+    }
+    assert!(total > 0 && list_of.len() == 2, "{total} answers, versions {list_of:?}");
+    served.stop();
+}

@@ -1,5 +1,6 @@
 //! `mediamatch serve`: the HTTP matching service (the library's `serve` module), on a
-//! tokio runtime of its own, with the signals an init system sends.
+//! tokio runtime of its own, with the signals an init system sends (`SIGHUP` reopens the
+//! audit file and reloads the index; `SIGTERM` stops).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -62,6 +63,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
             tokio::spawn(async move {
                 while hup.recv().await.is_some() {
+                    // The audit file first (logrotate's `create` then `kill -HUP`), then
+                    // the index; each failure is logged and leaves the old one in use.
+                    let _ = reloader.reopen_audit().await;
                     let _ = reloader.reload().await;
                 }
             });

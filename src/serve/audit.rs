@@ -6,8 +6,10 @@
 //! for the first record of a trail). Changing, removing or inserting any line breaks the
 //! `prev` of the line after it, which [`verify`] finds. The last line has no successor:
 //! pin its hash ([`Report::head`], `mediamatch audit verify` prints it) somewhere else to
-//! protect it too. A trail continued in a new file (after rotation) starts with the `prev`
-//! and `seq` of the last record of the old one, so the files verify joined.
+//! protect it too. A trail continued in a new file (after rotation: the file moved away,
+//! then [`AuditLog::reopen`]) starts with the `prev` and `seq` that follow the last record
+//! of the old one, so the files verify joined and a file removed from between two others
+//! breaks the chain.
 //!
 //! The media is never written: records hold sizes, types, digests and hashes.
 
@@ -43,6 +45,13 @@ pub enum AuditError {
          check it with `mediamatch audit verify`, move the file aside and start a new one"
     )]
     TornTail(PathBuf),
+    /// At a reopen, the file now at the path holds records that do not end with the
+    /// trail's head: continuing there would break the chain, so the old file stays open.
+    #[error(
+        "{0}: the file now at the audit path holds records of another trail (its last record \
+         is not this trail's head); still writing to the file opened before"
+    )]
+    Foreign(PathBuf),
 }
 
 /// An open audit trail. `Send + Sync`: records from all requests go through one lock.
@@ -62,24 +71,30 @@ struct Tail {
 
 impl AuditLog {
     /// Opens (or creates) the trail at `path` and continues it after its last record.
+    /// A new (or empty) file starts a trail: its first record's `prev` is [`GENESIS`].
     pub fn open(path: &Path, fsync: FsyncPolicy) -> Result<AuditLog, AuditError> {
-        let io = |source| AuditError::Io { path: path.into(), source };
-        let mut file = OpenOptions::new().create(true).append(true).read(true).open(path).map_err(io)?;
-        let (prev, seq) = match last_line(&mut file).map_err(io)? {
-            None => (GENESIS.to_string(), 0),
-            Some(line) => {
-                if !line.ends_with(b"\n") {
-                    return Err(AuditError::TornTail(path.into()));
-                }
-                let line = &line[..line.len() - 1];
-                let seq = serde_json::from_slice::<Value>(line)
-                    .ok()
-                    .and_then(|v| v.get("seq").and_then(Value::as_u64))
-                    .ok_or_else(|| AuditError::TornTail(path.into()))?;
-                (hex(&Sha256::digest(line)), seq)
-            }
-        };
+        let (file, last) = open_at(path)?;
+        let (prev, seq) = last.unwrap_or_else(|| (GENESIS.to_string(), 0));
         Ok(AuditLog { path: path.into(), fsync, state: Mutex::new(Tail { file, prev, seq }) })
+    }
+
+    /// Opens the file at the trail's path again (after logrotate moved the old one away
+    /// and created an empty one, or when nothing is there any more) and writes the next
+    /// records there. A new or empty file continues the chain: its first record carries
+    /// the `seq` and `prev` that follow the last record written to the old file. The path
+    /// still naming the file in use (its last record is the head) changes nothing. A file
+    /// whose last record is not the head, or is cut off, is refused and the old file stays
+    /// in use. Returns whether the file at the path was empty (a new file).
+    pub fn reopen(&self) -> Result<bool, AuditError> {
+        let mut tail = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (file, last) = open_at(&self.path)?;
+        let fresh = match last {
+            None => true,
+            Some((head, _)) if head == tail.prev => false,
+            Some(_) => return Err(AuditError::Foreign(self.path.clone())),
+        };
+        tail.file = file;
+        Ok(fresh)
     }
 
     /// The file.
@@ -112,6 +127,28 @@ impl AuditLog {
         tail.seq = seq;
         Ok(seq)
     }
+}
+
+/// Opens (or creates) `path` for appending, with the hash and `seq` of its last record
+/// (`None` for an empty file).
+fn open_at(path: &Path) -> Result<(File, Option<(String, u64)>), AuditError> {
+    let io = |source| AuditError::Io { path: path.into(), source };
+    let mut file = OpenOptions::new().create(true).append(true).read(true).open(path).map_err(io)?;
+    let last = match last_line(&mut file).map_err(io)? {
+        None => None,
+        Some(line) => {
+            if !line.ends_with(b"\n") {
+                return Err(AuditError::TornTail(path.into()));
+            }
+            let line = &line[..line.len() - 1];
+            let seq = serde_json::from_slice::<Value>(line)
+                .ok()
+                .and_then(|v| v.get("seq").and_then(Value::as_u64))
+                .ok_or_else(|| AuditError::TornTail(path.into()))?;
+            Some((hex(&Sha256::digest(line)), seq))
+        }
+    };
+    Ok((file, last))
 }
 
 /// The last line of `file` (with its newline, if it has one), reading backwards from the end.
@@ -264,5 +301,36 @@ mod tests {
         assert!(verify(cut.as_bytes()).is_err());
         std::fs::write(&path, cut).unwrap();
         assert!(matches!(AuditLog::open(&path, FsyncPolicy::Never), Err(AuditError::TornTail(_))));
+    }
+
+    #[test]
+    fn a_reopened_trail_continues_its_chain_in_the_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let old = dir.path().join("audit.jsonl.1");
+        let log = AuditLog::open(&path, FsyncPolicy::Never).unwrap();
+        log.append(record(0)).unwrap();
+        log.append(record(1)).unwrap();
+        // The path still names the file in use: nothing changes.
+        assert!(!log.reopen().unwrap());
+        log.append(record(2)).unwrap();
+        let (head, _) = log.head();
+        std::fs::rename(&path, &old).unwrap();
+        assert!(log.reopen().unwrap(), "a new file at the path");
+        assert_eq!(log.append(record(3)).unwrap(), 4);
+        log.append(record(4)).unwrap();
+        let new = verify(File::open(&path).unwrap()).unwrap();
+        assert_eq!((new.records, new.first_seq, new.first_prev.as_str()), (2, 4, head.as_str()));
+        let mut joined = std::fs::read(&old).unwrap();
+        joined.extend(std::fs::read(&path).unwrap());
+        let all = verify(joined.as_slice()).unwrap();
+        assert_eq!((all.records, all.first_prev.as_str(), all.head), (5, GENESIS, log.head().0));
+        // A file of another trail at the path is refused; the one in use stays.
+        std::fs::rename(&path, dir.path().join("audit.jsonl.2")).unwrap();
+        std::fs::copy(&old, &path).unwrap();
+        assert!(matches!(log.reopen(), Err(AuditError::Foreign(_))));
+        log.append(record(5)).unwrap();
+        let kept = verify(File::open(dir.path().join("audit.jsonl.2")).unwrap()).unwrap();
+        assert_eq!(kept.records, 3);
     }
 }

@@ -248,9 +248,14 @@ fn radius(shared: &Shared, kind: Kind) -> u32 {
     }
 }
 
-/// The list numbers of `banks=` (comma-separated names); unknown names select nothing.
+/// The names of `banks=` (comma-separated, blanks around names ignored), when given.
+fn bank_names(q: &HashMap<String, String>) -> Option<Vec<String>> {
+    q.get("banks").map(|b| b.split(',').map(|n| n.trim().to_string()).collect())
+}
+
+/// The list numbers of `banks=`; unknown names select nothing (HMA answers `{}` for them).
 fn bank_filter(view: &View, q: &HashMap<String, String>) -> Option<Vec<u32>> {
-    q.get("banks").map(|b| b.split(',').map(str::trim).filter_map(|n| view.list_number(n)).collect())
+    bank_names(q).map(|names| names.iter().filter_map(|n| view.list_number(n)).collect())
 }
 
 fn matches_json(found: &BTreeMap<String, Vec<(u64, u32)>>, kind: Kind) -> Value {
@@ -560,21 +565,26 @@ pub(crate) fn check_refusal(e: &CheckError) -> Refusal {
     }
 }
 
-/// `POST /m/lookup` (multipart file): the upload checked by the matcher, its matches
-/// grouped as `{signal_type: {bank: [{bank_content_id, distance}]}}`.
+/// `POST /m/lookup[?banks=]` (multipart file): the upload checked by the matcher, its
+/// matches grouped as `{signal_type: {bank: [{bank_content_id, distance}]}}`; `banks=`
+/// keeps the matches of those banks only, as in `GET /m/lookup`.
 pub(crate) async fn lookup_post(
     State(shared): State<Arc<Shared>>,
     Extension(principal): Extension<Principal>,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    q: Params,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
+    let q = tri!(params(q));
+    let banks = bank_names(&q);
     let upload = tri!(one_file(multipart).await.map_err(Refusal::hma));
     if upload.content_type != "photo" && upload.content_type != "video" {
         return bad(format!("no such content_type: '{}'", upload.content_type));
     }
-    let checked = tri!(super::v1::run_check(&shared, upload.bytes, principal, request_id, "/m/lookup")
-        .await
-        .map_err(Refusal::hma));
+    let checked =
+        tri!(super::v1::run_check(&shared, upload.bytes, principal, request_id, "/m/lookup", banks)
+            .await
+            .map_err(Refusal::hma));
     let (view, verdict) = (checked.view, checked.verdict);
     let mut out: BTreeMap<&'static str, BTreeMap<String, BTreeMap<u64, u32>>> = BTreeMap::new();
     for kind in Kind::ALL {

@@ -277,6 +277,30 @@ impl Server {
         tokio::task::spawn_blocking(move || shared.reload_now()).await.unwrap_or_else(|e| Err(e.to_string()))
     }
 
+    /// Reopens the audit trail's file (on `SIGHUP`, after logrotate moved it away), on a
+    /// blocking thread; without a trail it does nothing. A new file continues the chain of
+    /// the old one ([`AuditLog::reopen`]); on failure the file in use stays, and the
+    /// failure is logged and returned.
+    pub async fn reopen_audit(&self) -> Result<(), String> {
+        let shared = self.shared.clone();
+        let outcome = tokio::task::spawn_blocking(move || match &shared.audit {
+            None => Ok(()),
+            Some(log) => match log.reopen() {
+                Ok(fresh) => {
+                    let (_, seq) = log.head();
+                    tracing::info!(new_file = fresh, seq, "audit trail reopened");
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "audit trail not reopened");
+                    Err(e.to_string())
+                }
+            },
+        })
+        .await;
+        outcome.unwrap_or_else(|e| Err(e.to_string()))
+    }
+
     /// Checks the index path every `reload.poll_seconds` (with jitter) and reloads when
     /// it names another file (a new manifest or index renamed into place). Never returns;
     /// run it beside [`Server::serve`].
@@ -358,11 +382,50 @@ impl Shared {
         self.metrics.set_index(view.as_ref().map(|v| v.sizes), stale);
     }
 
-    /// The view, or the 503 that says no index is loaded.
+    /// The view, or the 503 that says no index is loaded. The request's answer names this
+    /// view's version in its header ([`answered_by`]).
     pub fn view(&self) -> Result<Arc<View>, Refusal> {
-        self.view.load_full().ok_or_else(|| {
+        let view = self.view.load_full().ok_or_else(|| {
             Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "index_not_loaded", "index not yet loaded").retry(5)
-        })
+        })?;
+        answered_by(&view);
+        Ok(view)
+    }
+
+    /// The view of `index`: the published one when it is that snapshot, else one made for
+    /// it (a reload swapped the matcher's index in and has not published its view yet).
+    fn view_of(&self, index: Arc<MatcherIndex>) -> Arc<View> {
+        match self.view.load_full() {
+            Some(v) if Arc::ptr_eq(&v.index, &index) => v,
+            _ => Arc::new(View::of(index)),
+        }
+    }
+
+    /// Checks `bytes` with `matcher` (blocking), and returns the view of the very index
+    /// snapshot the check used: the matcher takes its index itself, so the snapshot is
+    /// read before and after the check, and the check runs again if a reload swapped it.
+    pub fn check_bytes(
+        &self,
+        matcher: &Matcher,
+        bytes: &[u8],
+    ) -> (Arc<View>, Result<crate::matcher::Verdict, crate::matcher::CheckError>) {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let before = matcher.index();
+            let result = matcher.check_bytes(bytes);
+            let after = matcher.index();
+            // `before` is held, so no other snapshot can have its address: equal pointers
+            // mean no reload happened during the check.
+            if Arc::ptr_eq(&before, &after) || attempt == 4 {
+                if attempt == 4 && !Arc::ptr_eq(&before, &after) {
+                    tracing::warn!(
+                        "reloads overlapped an upload check 4 times; its index version may be the one before"
+                    );
+                }
+                return (self.view_of(before), result);
+            }
+        }
     }
 
     /// The matcher, or the 503 that says no index is loaded.
@@ -478,7 +541,9 @@ type MakeRoute = fn() -> axum::routing::MethodRouter<Arc<Shared>>;
 /// Every route but `/openapi.json`, in the order `/site-map` lists them.
 pub(crate) const ROUTES: &[(&str, MakeRoute)] = &[
     ("/c/bank/{bank_name}", || get(hma::bank).put(hma::read_only).delete(hma::read_only)),
+    ("/c/bank/{bank_name}/content", || axum::routing::post(hma::read_only)),
     ("/c/bank/{bank_name}/content/{content_id}", || get(hma::bank_content).delete(hma::read_only)),
+    ("/c/bank/{bank_name}/signal", || axum::routing::post(hma::read_only)),
     ("/c/banks", || get(hma::banks).post(hma::read_only)),
     ("/c/signal_type", || get(hma::signal_types)),
     ("/c/signal_type/index", || get(hma::signal_type_index)),
@@ -529,6 +594,7 @@ async fn admit(State(shared): State<Arc<Shared>>, mut request: Request, next: Ne
     let path = request.uri().path().to_string();
     let request_id = shared.request_id(request.headers().get(REQUEST_ID_HEADER));
     let mut principal_name = String::from("-");
+    let used: UsedView = Arc::default();
     let response = 'answer: {
         // Health checks never wait for a slot: a probe shed under load would have the
         // orchestrator restart a server that is only busy.
@@ -596,7 +662,7 @@ async fn admit(State(shared): State<Arc<Shared>>, mut request: Request, next: Ne
         }
         request.extensions_mut().insert(RequestId(request_id.clone()));
         let limit = Duration::from_millis(shared.config.limits.request_timeout_ms);
-        match tokio::time::timeout(limit, next.run(request)).await {
+        match tokio::time::timeout(limit, USED_VIEW.scope(used.clone(), next.run(request))).await {
             Ok(r) => r,
             Err(_) => {
                 shared.metrics.shed(Shed::Timeout);
@@ -615,7 +681,10 @@ async fn admit(State(shared): State<Arc<Shared>>, mut request: Request, next: Ne
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
-    if let Some(view) = shared.view.load().as_ref() {
+    // The version of the snapshot the handler used; for answers that used none (errors
+    // before a lookup, health checks, reloads), the one in use now.
+    let used = used.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(view) = used.or_else(|| shared.view.load_full()) {
         if let Ok(v) = HeaderValue::from_str(&view.version) {
             headers.insert(HeaderName::from_static(INDEX_VERSION_HEADER), v);
         }
@@ -640,6 +709,21 @@ impl Drop for Gauge<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Relaxed);
     }
+}
+
+/// The view a request's handler answered from (set by [`answered_by`]).
+type UsedView = Arc<std::sync::Mutex<Option<Arc<View>>>>;
+
+tokio::task_local! {
+    /// The slot of the request being handled, so that its version header names the
+    /// snapshot its handler used, not one a reload published since.
+    static USED_VIEW: UsedView;
+}
+
+/// Records that the request being handled (on this task) is answered from `view`; the
+/// last call wins. Outside a request (no slot on this task) it does nothing.
+pub(crate) fn answered_by(view: &Arc<View>) {
+    let _ = USED_VIEW.try_with(|slot| *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(view.clone()));
 }
 
 /// The request id, for handlers and audit records.

@@ -18,6 +18,7 @@ use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Map, Value};
 
+use super::config::AuditRecords;
 use super::hma::{check_refusal, one_file};
 use super::{json_response, signal, Refusal, RequestId, Shared, View};
 use crate::hash::{HashValue, Kind};
@@ -45,24 +46,42 @@ pub(crate) struct Checked {
 }
 
 /// Checks `bytes` on a hashing thread and writes its audit record there (before the
-/// answer, synced when configured).
+/// answer, synced when configured). With `banks`, only matches (and weak candidates) of
+/// those lists are kept, before the record is written: the record holds what the answer
+/// says, and names the banks asked for.
 pub(crate) async fn run_check(
     shared: &Arc<Shared>,
     bytes: Bytes,
     principal: Principal,
     request_id: String,
     endpoint: &'static str,
+    banks: Option<Vec<String>>,
 ) -> Result<Checked, Refusal> {
     let matcher = shared.matcher()?;
-    let view = shared.view()?;
-    let (s, v) = (shared.clone(), view.clone());
-    let verdict = shared
+    let s = shared.clone();
+    let (view, result) = shared
         .hash_job(move || {
             let size = bytes.len();
-            let result = matcher.check_bytes(&bytes);
+            let (view, mut result) = s.check_bytes(&matcher, &bytes);
+            if let (Some(banks), Ok(verdict)) = (&banks, &mut result) {
+                verdict.matches.retain(|m| banks.contains(&m.list));
+                verdict.weak.retain(|m| banks.contains(&m.list));
+                // An upload that is no image is checked only for its digests: with none of
+                // the banks asked for matching, it is refused as it would be without hits.
+                if verdict.matches.is_empty() && verdict.weak.is_empty() {
+                    if let Some(Err(_)) = &verdict.hashes.image {
+                        if let Some(Err(e)) = verdict.hashes.image.take() {
+                            result = Err(crate::matcher::classify(e));
+                        }
+                    }
+                }
+            }
             let matched = result.as_ref().is_ok_and(Verdict::is_match);
             s.audit_check(matched, || {
-                let mut r = audit_record(&s, &v, &principal, &request_id, endpoint, size, &result);
+                let mut r = audit_record(&s, &view, &principal, &request_id, endpoint, size, &result);
+                if let Some(banks) = &banks {
+                    r.insert("banks".into(), json!(banks));
+                }
                 // The upload's SHA-256 always, even when the index holds no SHA-256 entries.
                 if let Some(Value::Object(upload)) = r.get_mut("upload") {
                     upload.entry("sha256").or_insert_with(|| {
@@ -74,10 +93,12 @@ pub(crate) async fn run_check(
                 r
             });
             drop(bytes);
-            result
+            (view, result)
         })
-        .await?
-        .map_err(|e| check_refusal(&e))?;
+        .await?;
+    // The answer (and its version header) is the index the check used.
+    super::answered_by(&view);
+    let verdict = result.map_err(|e| check_refusal(&e))?;
     for m in &verdict.matches {
         shared.metrics.matched(&m.list, m.kind, 1);
     }
@@ -215,7 +236,7 @@ pub(crate) async fn check(
     if bytes.is_empty() {
         return Refusal::new(StatusCode::BAD_REQUEST, "empty", "the upload is empty").native();
     }
-    let checked = tri!(run_check(&shared, bytes, principal, request_id, "/v1/check").await);
+    let checked = tri!(run_check(&shared, bytes, principal, request_id, "/v1/check", None).await);
     let v = &checked.verdict;
     let body = json!({
         "match": v.is_match(),
@@ -350,7 +371,17 @@ pub(crate) async fn lookup(
             "thresholds".into(),
             json!({ "pdq": pdq, "phash": phash, "max_evalue": finite(max_evalue) }),
         );
-        r.insert("results".into(), body["results"].clone());
+        // With `records = "matches"`, the hashes that matched nothing are not written.
+        let all = shared.config.audit.records == AuditRecords::All;
+        let results: Vec<Value> = body["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| all || r["matches"].as_array().is_some_and(|m| !m.is_empty()))
+            .cloned()
+            .collect();
+        r.insert("looked_up".into(), json!(values.len()));
+        r.insert("results".into(), Value::Array(results));
         r
     });
     json_response(StatusCode::OK, &body)
