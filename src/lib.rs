@@ -162,6 +162,7 @@ pub mod regular;
 pub mod serve;
 pub mod significance;
 pub mod timestamp;
+pub mod video;
 
 pub use error::{Error, Result};
 pub use hash::KindSet;

@@ -2,7 +2,7 @@
 //!
 //! | module | holds |
 //! | --- | --- |
-//! | `audit`, `build`, `compact`, `eval`, `fetch`, `hash`, `import`, `info`, `null_model`, `query`, `scan`, `serve`, `upgrade`, `verify` | one subcommand each: its `Args` and `run` |
+//! | `audit`, `build`, `compact`, `eval`, `fetch`, `hash`, `import`, `info`, `null_model`, `query`, `scan`, `serve`, `upgrade`, `verify`, `video` | one subcommand each: its `Args` and `run` |
 //! | `record` | every record the commands print, one `#[serde(tag = "type")]` enum (the JSON schema) |
 //! | `print` | the one printer: `text`, `json` (JSON Lines) and `csv` writers of those records |
 //! | `output` | `OutputFormat` and the `--format` parsers |
@@ -41,6 +41,7 @@ mod serve;
 mod sigbus;
 mod upgrade;
 mod verify;
+mod video;
 pub(crate) mod walk;
 
 use clap::{Parser, Subcommand};
@@ -105,6 +106,8 @@ enum Command {
     /// Check the audit trail `serve` writes.
     #[cfg(feature = "serve")]
     Audit(audit::Args),
+    /// Video: vPDQ hashes, vPDQ and TMK+PDQF comparisons (decoded by ffmpeg out of process).
+    Video(video::Args),
     /// Measure recall and false matches on transformed copies of a folder of photos.
     #[cfg(feature = "eval")]
     Eval(eval::Args),
@@ -154,6 +157,7 @@ pub(crate) fn main() -> std::process::ExitCode {
         Command::Serve(a) => serve::run(a),
         #[cfg(feature = "serve")]
         Command::Audit(a) => audit::run(a),
+        Command::Video(a) => video::run(a),
         #[cfg(feature = "eval")]
         Command::Eval(a) => eval::run(a),
         #[cfg(feature = "eval")]

@@ -52,7 +52,24 @@ const MIN_SIDE: usize = 5;
 /// If `image.pixels` holds fewer samples than `width * height` pixels need, which the
 /// [`Image`] constructors and the decoder rule out.
 pub fn hash(image: &Image) -> PdqHash {
-    match coefficients(image) {
+    hash_with(image, LumaRule::Pdqhash)
+}
+
+/// How RGB becomes the luma PDQ filters: the references differ in the last bits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LumaRule {
+    /// Python `pdqhash` (what photo lists are hashed with): `R*0.299 + G*0.587 + B*0.114`
+    /// in `f64` (NumPy), then cast to `f32`.
+    #[default]
+    Pdqhash,
+    /// Meta's C++ `fillFloatLumaFromRGB` (what vPDQ hashes video frames with): the same
+    /// sum with `f32` weights, in `f32`.
+    MetaCpp,
+}
+
+/// [`hash`] with the luma computed by `rule`.
+pub fn hash_with(image: &Image, rule: LumaRule) -> PdqHash {
+    match coefficients(image, rule) {
         Some((block, quality)) => PdqHash { hash: bits(&block), quality },
         None => PdqHash { hash: Pdq::default(), quality: 0 },
     }
@@ -71,27 +88,27 @@ pub fn hash(image: &Image) -> PdqHash {
 ///
 /// As [`hash`].
 pub fn hash_dihedral(image: &Image) -> ([Pdq; 8], u8) {
-    match coefficients(image) {
+    match coefficients(image, LumaRule::Pdqhash) {
         Some((block, quality)) => (Variant::ALL.map(|v| bits(&transform(&block, v))), quality),
         None => ([Pdq::default(); 8], 0),
     }
 }
 
 /// The 16x16 DCT block and the quality, or `None` for an image too small to hash.
-fn coefficients(image: &Image) -> Option<([[f32; 16]; 16], u8)> {
+fn coefficients(image: &Image, rule: LumaRule) -> Option<([[f32; 16]; 16], u8)> {
     let (width, height) = (image.width as usize, image.height as usize);
     if width < MIN_SIDE || height < MIN_SIDE {
         return None;
     }
     let block = if width == 64 && height == 64 {
-        let luma = luma(image);
+        let luma = luma(image, rule);
         let mut block = [[0.0f32; 64]; 64];
         for (dst, src) in block.iter_mut().zip(luma.chunks_exact(64)) {
             dst.copy_from_slice(src);
         }
         block
     } else {
-        downsample(image, width, height)
+        downsample(image, width, height, rule)
     };
     Some((dct16::dct64_to_16(&block), quality(&block)))
 }
@@ -102,18 +119,25 @@ enum Luma<'a> {
     Gray(&'a [u8], Box<[f32; 256]>),
     /// RGB samples, with each channel's products `v * weight` in tables.
     Rgb(&'a [u8], Box<[[f64; 256]; 3]>),
+    /// RGB samples through Meta's C++ `f32` formula ([`LumaRule::MetaCpp`]).
+    MetaRgb(&'a [u8]),
 }
 
 impl<'a> Luma<'a> {
-    fn new(image: &'a Image) -> Luma<'a> {
+    fn new(image: &'a Image, rule: LumaRule) -> Luma<'a> {
         match &image.pixels {
             Pixels::Gray(samples) => {
                 let mut table = Box::new([0.0f32; 256]);
                 for (v, t) in table.iter_mut().enumerate() {
-                    *t = rgb_luma(v as u8, v as u8, v as u8);
+                    let v = v as u8;
+                    *t = match rule {
+                        LumaRule::Pdqhash => rgb_luma(v, v, v),
+                        LumaRule::MetaCpp => meta_luma(v, v, v),
+                    };
                 }
                 Luma::Gray(samples, table)
             }
+            Pixels::Rgb(samples) if rule == LumaRule::MetaCpp => Luma::MetaRgb(samples),
             Pixels::Rgb(samples) => {
                 let table = |w: f64| -> [f64; 256] { std::array::from_fn(|v| v as f64 * w) };
                 Luma::Rgb(samples, Box::new([table(0.299), table(0.587), table(0.114)]))
@@ -138,6 +162,12 @@ impl<'a> Luma<'a> {
                     *d = (tr[usize::from(p[0])] + tg[usize::from(p[1])] + tb[usize::from(p[2])]) as f32;
                 }
             }
+            Luma::MetaRgb(samples) => {
+                for (d, p) in out.iter_mut().zip(samples[3 * y * width..3 * (y + 1) * width].chunks_exact(3))
+                {
+                    *d = meta_luma(p[0], p[1], p[2]);
+                }
+            }
         }
     }
 }
@@ -149,10 +179,17 @@ fn rgb_luma(r: u8, g: u8, b: u8) -> f32 {
     (f64::from(r) * 0.299 + f64::from(g) * 0.587 + f64::from(b) * 0.114) as f32
 }
 
+/// Meta's C++ luma (`fillFloatLumaFromRGB`): `float` weights times the samples, summed
+/// left to right in `float`.
+#[inline]
+fn meta_luma(r: u8, g: u8, b: u8) -> f32 {
+    0.299f32 * f32::from(r) + 0.587f32 * f32::from(g) + 0.114f32 * f32::from(b)
+}
+
 /// The luma of every pixel, row-major.
-fn luma(image: &Image) -> Vec<f32> {
+fn luma(image: &Image, rule: LumaRule) -> Vec<f32> {
     let (width, height) = (image.width as usize, image.height as usize);
-    let source = Luma::new(image);
+    let source = Luma::new(image, rule);
     let mut out = vec![0.0f32; width * height];
     for (y, row) in out.chunks_exact_mut(width).enumerate() {
         source.row(y, width, row);
@@ -171,14 +208,14 @@ fn luma(image: &Image) -> Vec<f32> {
 /// * round 1 along columns hands each output row straight to round 2 along rows, which
 ///   keeps only the 64 sampled columns;
 /// * round 2 along columns runs over those 64 columns and keeps the 64 sampled rows.
-fn downsample(image: &Image, width: usize, height: usize) -> [[f32; 64]; 64] {
+fn downsample(image: &Image, width: usize, height: usize, rule: LumaRule) -> [[f32; 64]; 64] {
     use jarosz::LANES;
     let along_rows = jarosz::window_size(width, 64);
     let along_cols = jarosz::window_size(height, 64);
     let sample_cols: [usize; 64] = std::array::from_fn(|j| jarosz::sample_index(j, width, 64));
     let sample_rows: [usize; 64] = std::array::from_fn(|i| jarosz::sample_index(i, height, 64));
 
-    let mut pass1 = RowPass::new(Luma::new(image), width, height, along_rows, along_cols);
+    let mut pass1 = RowPass::new(Luma::new(image, rule), width, height, along_rows, along_cols);
     let mut lanes_in = vec![[0.0f32; LANES]; width];
     let mut lanes_out = vec![[0.0f32; LANES]; width];
     let mut reduced = vec![0.0f32; height * 64];
@@ -360,7 +397,7 @@ mod tests {
     /// Meta's order of work, literally: four full passes over two full buffers, then sampling.
     fn downsample_as_meta(image: &Image) -> [[f32; 64]; 64] {
         let (width, height) = (image.width as usize, image.height as usize);
-        let mut buf1 = luma(image);
+        let mut buf1 = luma(image, LumaRule::Pdqhash);
         let mut buf2 = vec![0.0f32; buf1.len()];
         let mut sums = Vec::new();
         for _ in 0..2 {
@@ -387,7 +424,7 @@ mod tests {
             let rgb = Image::rgb(w, h, samples).expect("valid");
             let grey = gray(w, h, |x, y| (x * 3 + y * 5 + (x * y) % 7) as u8);
             for img in [rgb, grey] {
-                let fast = downsample(&img, w as usize, h as usize);
+                let fast = downsample(&img, w as usize, h as usize, LumaRule::Pdqhash);
                 let meta = downsample_as_meta(&img);
                 let same =
                     fast.iter().flatten().zip(meta.iter().flatten()).all(|(a, b)| a.to_bits() == b.to_bits());
@@ -441,7 +478,9 @@ mod tests {
         let g = gray(16, 16, |x, y| (x * 16 + y) as u8);
         let Pixels::Gray(samples) = &g.pixels else { unreachable!() };
         let rgb = Image::rgb(16, 16, samples.iter().flat_map(|&v| [v, v, v]).collect()).expect("valid");
-        assert_eq!(luma(&g), luma(&rgb));
+        for rule in [LumaRule::Pdqhash, LumaRule::MetaCpp] {
+            assert_eq!(luma(&g, rule), luma(&rgb, rule), "{rule:?}");
+        }
     }
 
     #[test]
@@ -450,7 +489,10 @@ mod tests {
             (0..3 * 4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
         let img = Image::rgb(64, 64, samples.clone()).expect("valid");
         let want: Vec<f32> = samples.chunks_exact(3).map(|p| rgb_luma(p[0], p[1], p[2])).collect();
-        assert_eq!(luma(&img), want);
+        assert_eq!(luma(&img, LumaRule::Pdqhash), want);
+        let meta: Vec<f32> = samples.chunks_exact(3).map(|p| meta_luma(p[0], p[1], p[2])).collect();
+        assert_eq!(luma(&img, LumaRule::MetaCpp), meta);
+        assert_ne!(meta, want, "the two rules differ in some last bits");
     }
 
     /// Applies a dihedral transform to a square grey image's pixels, as Pillow would.

@@ -2,7 +2,7 @@
 //!
 //! The hot loops of hashing (Pillow's luma and resampling for pHash; PDQ's luma, Jarosz
 //! box filters and downsampling) are written once, as plain Rust shaped so that the
-//! compiler vectorises them, and compiled three times on `x86_64` by [`kernel!`]: for the
+//! compiler vectorises them, and compiled three times on `x86_64` by `kernel!`: for the
 //! baseline target (SSE2), for AVX2 + FMA, and for AVX-512 (F, BW, VL). Each call takes
 //! the path [`current`] names. On `aarch64` the baseline already has NEON, so there is one
 //! path.
@@ -16,7 +16,7 @@
 //! every path this CPU has ([`force`]).
 //!
 //! **The only `unsafe`.** Calling a function compiled for CPU features the caller was not
-//! compiled for is `unsafe` in Rust: on a CPU without them it would fault. [`kernel!`]
+//! compiled for is `unsafe` in Rust: on a CPU without them it would fault. `kernel!`
 //! makes that call in one `match` on [`current`], which names a path only after
 //! `is_x86_feature_detected!` confirmed every feature of that path on this CPU.
 //!
