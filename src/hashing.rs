@@ -90,8 +90,12 @@ pub struct ImageHashes {
     pub extended: Vec<Extended>,
     /// With [`HashOptions::frames`]: the hashes of the later distinct frames of an
     /// animation, in display order (empty otherwise, and for still images). The fields
-    /// above are always those of frame 0, the image the references hash.
+    /// above are always those of frame 0, the image the references hash. For a video
+    /// ([`hash_video`]): its later sampled frames, numbered in decoding order.
     pub frames: Vec<FrameHashes>,
+    /// A video's frames per second (`frame / frame_rate` is a frame's time); `None` for
+    /// images and animations.
+    pub frame_rate: Option<f64>,
 }
 
 /// The perceptual hashes of one later frame of an animation.
@@ -183,6 +187,64 @@ pub fn hash_bytes(bytes: &[u8], options: &HashOptions) -> Hashes {
     Hashes { md5: d.md5, sha1: d.sha1, sha256: d.sha256, image }
 }
 
+/// The perceptual hashes of a video's sampled frames, to check against photo entries: one
+/// frame every `sampling.seconds_per_frame` (decoded by ffmpeg in a child process, see
+/// [`crate::video::ffmpeg`]). The first sampled frame (frame 0) gets everything `options`
+/// asks for (border trimming, guesses) as a still image would; each later one that differs
+/// from the frame kept before it is a [`FrameHashes`] with its decoding-order number, as
+/// the later frames of an animation are. Frames are hashed with the photo rules (pHash as
+/// imagehash, PDQ as `pdqhash`), since the entries they are compared with are photos'.
+pub fn hash_video(
+    path: &std::path::Path,
+    options: &HashOptions,
+    sampling: &crate::video::FrameSampling,
+) -> Result<ImageHashes, DecodeError> {
+    use crate::video::{ffmpeg, vpdq};
+    let failed = |message: String| DecodeError::Corrupt { format: ImageFormat::Video, message };
+    let info = ffmpeg::probe(path, &sampling.limits).map_err(|e| failed(e.to_string()))?;
+    let step = vpdq::frame_step(sampling.seconds_per_frame, info.frame_rate);
+    let plain = HashOptions { border: false, extend: false, rotate: false, ..*options };
+    let (w, h) = (info.width, info.height);
+    let mut first: Option<ImageHashes> = None;
+    let mut frames: Vec<FrameHashes> = Vec::new();
+    let mut bad_frame = None;
+    ffmpeg::frames(path, &info, &sampling.limits, |n, rgb| {
+        if n % step != 0 {
+            return true;
+        }
+        let Some(image) = Image::rgb(w, h, rgb.to_vec()) else {
+            bad_frame = Some(n);
+            return false;
+        };
+        match &first {
+            None => first = Some(hash_image(&image, options)),
+            Some(f) => {
+                let hashes = hash_pixels(&image, &plain);
+                let previous = frames.last().map_or(f, |p| &p.hashes);
+                let same = hashes.phash == previous.phash
+                    && hashes.pdq.map(|p| p.hash) == previous.pdq.map(|p| p.hash);
+                if !same {
+                    frames.push(FrameHashes { frame: u32::try_from(n).unwrap_or(u32::MAX), hashes });
+                }
+            }
+        }
+        true
+    })
+    .map_err(|e| failed(e.to_string()))?;
+    if let Some(n) = bad_frame {
+        return Err(failed(format!("frame {n} is not {w}x{h} RGB")));
+    }
+    let mut out = first.ok_or_else(|| failed("the video has no frame".into()))?;
+    out.format = ImageFormat::Video;
+    for f in &mut frames {
+        f.hashes.format = ImageFormat::Video;
+        f.hashes.frame_rate = Some(info.frame_rate);
+    }
+    out.frames = frames;
+    out.frame_rate = Some(info.frame_rate);
+    Ok(out)
+}
+
 /// Reads `reader` to the end (at most `max_bytes`) and hashes the bytes.
 pub fn hash_reader<R: Read>(reader: R, max_bytes: u64, options: &HashOptions) -> std::io::Result<Hashes> {
     let bytes = read_at_most(reader, max_bytes)?;
@@ -246,6 +308,7 @@ fn hash_pixels(image: &Image, options: &HashOptions) -> ImageHashes {
         trimmed: None,
         extended: Vec::new(),
         frames: Vec::new(),
+        frame_rate: None,
     };
     if k.contains(Kind::Phash) {
         if options.dihedral {

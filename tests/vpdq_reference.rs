@@ -235,3 +235,75 @@ fn the_video_commands_hash_compare_and_exit_like_ripgrep() {
         common::cli::text(&bad.stderr)
     );
 }
+
+/// `scan --video`: a video's sampled frames are checked against photo entries, and a match
+/// names the frame and its time. The list holds the hashes of a still taken out of the
+/// video by ffmpeg at 5 s, as a platform's photo list would hold a still of a known video.
+#[test]
+fn scan_video_checks_sampled_frames_against_photo_entries() {
+    let Some(dir) = video_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let video = dir.join("sample-videos/chair-20-sd-bar.mp4");
+    let still = tmp.path().join("still.png");
+    let ff = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", "5", "-i"])
+        .arg(&video)
+        .args(["-frames:v", "1"])
+        .arg(&still)
+        .status()
+        .unwrap();
+    assert!(ff.success());
+    let hashed = common::cli::run(&[
+        "hash".as_ref(),
+        "--kind".as_ref(),
+        "pdq,phash".as_ref(),
+        "--format".as_ref(),
+        "csv".as_ref(),
+        still.as_os_str(),
+    ]);
+    assert_eq!(hashed.status.code(), Some(0));
+    let list = tmp.path().join("stills.csv");
+    std::fs::write(&list, &hashed.stdout).unwrap();
+    let index = tmp.path().join("stills.mmi");
+    let built = common::cli::run(&["build".as_ref(), "-o".as_ref(), index.as_os_str(), list.as_os_str()]);
+    assert_eq!(built.status.code(), Some(0), "{}", common::cli::text(&built.stderr));
+    // A file that starts like an MP4 but is not one: an error for that file only.
+    let fake = tmp.path().join("fake.mp4");
+    std::fs::write(&fake, b"\0\0\0\x18ftypmp42\0\0\0\0mp42isomgarbage").unwrap();
+    let scan = |extra: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> =
+            ["scan", "--index"].iter().map(Into::into).chain([index.clone().into_os_string()]).collect();
+        args.extend(["--format", "json", "-q"].iter().map(Into::into));
+        args.extend(extra.iter().map(Into::into));
+        args.push(video.clone().into_os_string());
+        args.push(dir.join("sample-videos/pattern-sd-grey-bar.mp4").into_os_string());
+        args.push(fake.clone().into_os_string());
+        common::cli::run(&args)
+    };
+    let without = scan(&[]);
+    assert_eq!(
+        without.status.code(),
+        Some(1),
+        "videos are matched by digest only: {}",
+        common::cli::text(&without.stdout)
+    );
+    let with = scan(&["--video"]);
+    assert_eq!(
+        with.status.code(),
+        Some(2),
+        "a match and an error: exit 2 ({})",
+        common::cli::text(&with.stderr)
+    );
+    let records: Vec<serde_json::Value> = common::cli::json_lines(&with.stdout);
+    let matches: Vec<&serde_json::Value> = records.iter().filter(|r| r["type"] == "match").collect();
+    assert!(!matches.is_empty(), "{records:?}");
+    for m in &matches {
+        assert!(m["path"].as_str().unwrap().ends_with("chair-20-sd-bar.mp4"), "{m}");
+        assert_eq!(m["distance"], 0, "{m}");
+        // One frame a second at 30 fps: the still at 5 s is frame 150.
+        assert_eq!((m["frame"].as_u64(), m["seconds"].as_f64()), (Some(150), Some(5.0)), "{m}");
+    }
+    let errors: Vec<&serde_json::Value> = records.iter().filter(|r| r["type"] == "error").collect();
+    assert_eq!(errors.len(), 1, "{records:?}");
+    assert!(errors[0]["path"].as_str().unwrap().ends_with("fake.mp4"), "{}", errors[0]);
+}

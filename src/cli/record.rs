@@ -80,6 +80,9 @@ pub(crate) struct ScanMatch<'a> {
     /// The frame of an animation the match came from; absent for frame 0.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) frame: Option<u32>,
+    /// For a video (`scan --video`): the matched frame's time in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) seconds: Option<f64>,
 }
 
 /// A query match: one hash, one entry, one list.

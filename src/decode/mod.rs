@@ -150,6 +150,9 @@ pub enum ImageFormat {
     Bmp,
     /// TIFF.
     Tiff,
+    /// A video, whose sampled frames were decoded by ffmpeg ([`crate::video`]); never
+    /// sniffed by [`decode`].
+    Video,
 }
 
 impl ImageFormat {
@@ -162,6 +165,7 @@ impl ImageFormat {
             ImageFormat::Webp => "WebP",
             ImageFormat::Bmp => "BMP",
             ImageFormat::Tiff => "TIFF",
+            ImageFormat::Video => "video",
         }
     }
 

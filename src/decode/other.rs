@@ -20,6 +20,8 @@ pub(super) fn decode(
         ImageFormat::Bmp => image::ImageFormat::Bmp,
         ImageFormat::Tiff => image::ImageFormat::Tiff,
         ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+        // Never sniffed: videos go to ffmpeg, not here.
+        ImageFormat::Video => return Err(DecodeError::NotAnImage),
     };
     let error = |e| image_error(format, e);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);

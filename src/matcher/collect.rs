@@ -96,6 +96,7 @@ pub(crate) fn collect(
     config: &Config,
     kinds: KindSet,
     bytes: &[u8],
+    path: Option<&std::path::Path>,
     reach: &Reach,
 ) -> Result<Collected, CheckError> {
     // Extended and turned-back guesses are only worth hashing when something can use
@@ -111,7 +112,14 @@ pub(crate) fn collect(
         // Frames beyond the first are checked as images, up to `limits.max_frames`.
         frames: config.limits.max_frames > 0,
     };
-    let hashes = hash_bytes(bytes, &options);
+    let mut hashes = hash_bytes(bytes, &options);
+    // A video: its sampled frames, when asked for and read from a file.
+    if let (Some(sampling), Some(path)) = (&config.video, path) {
+        let undecodable = matches!(&hashes.image, Some(Err(crate::decode::DecodeError::NotAnImage)));
+        if undecodable && crate::video::looks_like_video(&bytes[..bytes.len().min(512)]) {
+            hashes.image = Some(crate::hashing::hash_video(path, &options, sampling));
+        }
+    }
     let mut hits: Vec<Hit> = Vec::new();
     let unavailable = CheckError::IndexUnavailable;
     for digest in [

@@ -125,6 +125,10 @@ pub struct Config {
     /// for a perceptual match to count. Empty (the default) means any one kind suffices.
     /// Digest matches always count.
     pub require: KindSet,
+    /// Check the sampled frames of video files against the index's photo entries (PDQ and
+    /// pHash), as the later frames of an animation are; needs `ffmpeg` and a file path
+    /// ([`Matcher::check_path`]). `None` (the default) leaves videos to their digests.
+    pub video: Option<crate::video::FrameSampling>,
 }
 
 /// The default corroboration thresholds ([`Config::corroborate`]): pHash 12 and PDQ 64,
@@ -155,6 +159,7 @@ impl Default for Config {
             rotate: true,
             corroborate: Some(DEFAULT_CORROBORATE),
             require: KindSet::NONE,
+            video: None,
         }
     }
 }
@@ -398,10 +403,17 @@ impl Matcher {
 
     /// Checks one input held in memory.
     pub fn check_bytes(&self, bytes: &[u8]) -> Result<Verdict, CheckError> {
+        self.check(bytes, None)
+    }
+
+    /// Checks `bytes`, read from `path` when they came from a file (a video's frames are
+    /// decoded from the file).
+    fn check(&self, bytes: &[u8], path: Option<&Path>) -> Result<Verdict, CheckError> {
         let index = self.index.load_full();
         let kinds = kinds_for(&index, &self.config);
         let corroborate = self.config.rule(Significance::none()).for_kinds(kinds).corroborate();
-        let collected = self.collect(&index, kinds, bytes, &Reach::verdict(&self.config, corroborate))?;
+        let collected =
+            self.collect(&index, kinds, bytes, path, &Reach::verdict(&self.config, corroborate))?;
         let sizes = IndexSizes::of_index(&index).map_err(CheckError::IndexUnavailable)?;
         let rule = self.config.rule(Significance::of(sizes, collected.queries)).for_kinds(kinds);
         verdict(&index, rule, collected)
@@ -415,6 +427,7 @@ impl Matcher {
         index: &MatcherIndex,
         kinds: KindSet,
         bytes: &[u8],
+        path: Option<&Path>,
         reach: &Reach,
     ) -> Result<Collected, CheckError> {
         if bytes.len() as u64 > self.config.max_bytes {
@@ -424,7 +437,7 @@ impl Matcher {
                 self.config.max_bytes
             )));
         }
-        let mut collected = collect::collect(index, &self.config, kinds, bytes, reach)?;
+        let mut collected = collect::collect(index, &self.config, kinds, bytes, path, reach)?;
         if let Some(Err(_)) = &collected.hashes.image {
             if collected.hits.is_empty() {
                 let Some(Err(e)) = collected.hashes.image.take() else { unreachable!("matched above") };
@@ -434,10 +447,20 @@ impl Matcher {
         Ok(collected)
     }
 
-    /// Reads a whole file (up to `max_bytes`) and checks it.
+    /// Reads a whole file (up to `max_bytes`) and checks it; with [`Config::video`], a
+    /// video's sampled frames too.
     pub fn check_path(&self, path: impl AsRef<Path>) -> Result<Verdict, CheckError> {
+        let path = path.as_ref();
         let file = std::fs::File::open(path).map_err(CheckError::Io)?;
-        self.check_reader(file)
+        let bytes = read_at_most(file, self.config.max_bytes).map_err(CheckError::Io)?;
+        self.check_file_bytes(&bytes, path)
+    }
+
+    /// Checks `bytes` that were read from the file at `path` (for callers that read files
+    /// themselves, as `scan` does): like [`Matcher::check_bytes`], and with
+    /// [`Config::video`] a video's sampled frames are decoded from `path`.
+    pub fn check_file_bytes(&self, bytes: &[u8], path: &Path) -> Result<Verdict, CheckError> {
+        self.check(bytes, Some(path))
     }
 
     /// Reads `reader` to its end (up to `max_bytes`) and checks the bytes.

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Limits on one video's decode.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VideoLimits {
     /// Largest frame, in pixels (default 8,294,400: 3840x2160).
     pub max_pixels: u64,

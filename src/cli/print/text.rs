@@ -70,7 +70,11 @@ fn scan_match(out: &mut impl Write, m: &ScanMatch<'_>, what: &str) -> std::io::R
         if m.trimmed { " (border trimmed)" } else { "" },
         if m.extended { " (edges extended)" } else { "" },
         if m.corroborated { " (corroborated)" } else { "" },
-        m.frame.map(|f| format!(" (frame {f})")).unwrap_or_default(),
+        match (m.frame, m.seconds) {
+            (f, Some(s)) => format!(" (frame {} at {s:.2} s)", f.unwrap_or(0)),
+            (Some(f), None) => format!(" (frame {f})"),
+            (None, None) => String::new(),
+        },
         m.list,
         or_dash(m.id),
         or_dash(m.label),

@@ -73,6 +73,11 @@ pub(crate) struct Args {
     /// No progress display and no per-file messages for low-quality images and non-images.
     #[arg(long, short)]
     quiet: bool,
+    /// Also check video files' frames, one a second, against the photo entries (PDQ and
+    /// pHash); a match names the frame and its time. Needs ffmpeg (decoded in a child
+    /// process). Without it, videos are matched by their digests only.
+    #[arg(long)]
+    video: bool,
 }
 
 /// Counters for the summary. Those the SIGBUS guard reports live in its `Progress`.
@@ -102,10 +107,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("starting worker threads")?;
+    if args.video && !mediamatch::video::ffmpeg::available() {
+        bail!("--video needs ffmpeg and ffprobe on the PATH (apt-get install ffmpeg)");
+    }
     let config = args.matching.config(Config {
         max_bytes: args.max_filesize,
         verify_on_load: !args.no_verify,
         limits: args.decoding.limits(pool.current_num_threads()),
+        video: args.video.then(mediamatch::video::FrameSampling::default),
         ..Config::default()
     });
     let matcher = match &args.index {
@@ -166,16 +175,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                         let pdq_quality = v.pdq_quality().unwrap_or(0);
                         records.push(Record::LowQuality(LowQuality { path: &path, pdq_quality }));
                     }
+                    let rate = frame_rate(v);
                     if v.is_match() {
                         counts.seen.matched_files.fetch_add(1, Ordering::Relaxed);
                         counts.seen.matches.fetch_add(v.matches.len() as u64, Ordering::Relaxed);
-                        records.extend(match_records(&path, &v.matches).map(Record::Match));
+                        records.extend(match_records(&path, &v.matches, rate).map(Record::Match));
                     } else if !v.weak.is_empty() {
                         counts.weak_files.fetch_add(1, Ordering::Relaxed);
                     }
                     counts.weak.fetch_add(v.weak.len() as u64, Ordering::Relaxed);
                     if args.show_weak {
-                        records.extend(match_records(&path, &v.weak).map(Record::Weak));
+                        records.extend(match_records(&path, &v.weak, rate).map(Record::Weak));
                     }
                 }
                 Outcome::NotImage(reason) => {
@@ -241,7 +251,7 @@ fn check_file(matcher: &Matcher, path: &Path, max: u64) -> Outcome {
         Ok(b) => b,
         Err(e) => return Outcome::Failed(e),
     };
-    match matcher.check_bytes(&bytes) {
+    match matcher.check_file_bytes(&bytes, path) {
         Ok(v) => Outcome::Checked(Box::new(v)),
         Err(CheckError::NotAnImage(e)) => Outcome::NotImage(e.to_string()),
         Err(e) => Outcome::Failed(e.to_string()),
@@ -249,7 +259,16 @@ fn check_file(matcher: &Matcher, path: &Path, max: u64) -> Outcome {
 }
 
 /// The records of a file's matches (or weak candidates).
-fn match_records<'a>(path: &'a PathText, matches: &'a [Match]) -> impl Iterator<Item = ScanMatch<'a>> {
+/// A video's frame rate (its frames' times), `None` for images.
+fn frame_rate(v: &mediamatch::matcher::Verdict) -> Option<f64> {
+    v.hashes.image.as_ref()?.as_ref().ok()?.frame_rate
+}
+
+fn match_records<'a>(
+    path: &'a PathText,
+    matches: &'a [Match],
+    frame_rate: Option<f64>,
+) -> impl Iterator<Item = ScanMatch<'a>> {
     matches.iter().map(move |m| ScanMatch {
         path,
         kind: m.kind.name(),
@@ -265,5 +284,7 @@ fn match_records<'a>(path: &'a PathText, matches: &'a [Match]) -> impl Iterator<
         corroborated: m.corroborated,
         kinds: m.kinds.iter().map(|k| k.name()).collect(),
         frame: m.frame,
+        // A video's frame 0 is at 0 s; an animation's frames have no rate.
+        seconds: frame_rate.map(|r| f64::from(m.frame.unwrap_or(0)) / r),
     })
 }

@@ -87,7 +87,7 @@ impl Checker<'_> {
                 },
             };
             let start = Instant::now();
-            let collected = matcher.collect(&index, kinds, bytes, &reach);
+            let collected = matcher.collect(&index, kinds, bytes, None, &reach);
             let check_s = start.elapsed().as_secs_f64();
             let collected = match collected {
                 Ok(v) => v,
