@@ -1,11 +1,13 @@
 //! `mediamatch video`: vPDQ hashes of a video, vPDQ comparison of two videos (or their saved
-//! hashes) by HMA's rule, and TMK+PDQF comparison of two `.tmk` signatures.
+//! hashes) by HMA's rule, the TMK+PDQF signature of a video, and TMK+PDQF comparison of two
+//! `.tmk` signatures.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use mediamatch::video::ffmpeg::VideoLimits;
 use mediamatch::video::tmk::{self, Signature};
+use mediamatch::video::tmk_hash;
 use mediamatch::video::vpdq::{self, Frame};
 use serde_json::json;
 
@@ -84,6 +86,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
     },
+    /// Compute the TMK+PDQF signature of one video as Meta's `tmk-hash-video` does (15
+    /// frames a second of 64x64 frames, decoded by ffmpeg in a child process): written to
+    /// --output as a `.tmk` file, or printed in ThreatExchange's text form
+    /// (`TMK1FVECPDQF|base64`) without --output or with --text (exit 0, or 2 on error).
+    TmkHash {
+        /// The video file.
+        video: PathBuf,
+        /// Where to write the signature (replaced atomically); stdout when absent.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Write ThreatExchange's text form instead of the `.tmk` bytes.
+        #[arg(long)]
+        text: bool,
+        /// Wall-clock limit of the decode, in seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
     /// Score two TMK+PDQF signatures (`.tmk` files, or ThreatExchange's text form) as Meta's
     /// `tmk-two-level-score` does; a match when level 1 reaches --c1 and level 2 --c2.
     /// Exit 0 match, 1 no match, 2 error.
@@ -153,6 +172,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             }
             Ok(if matched { Exit::Success } else { Exit::NoMatch })
         }
+        Command::TmkHash { video, output, text, timeout } => {
+            let limits = VideoLimits {
+                timeout: std::time::Duration::from_secs(timeout.max(1)),
+                ..VideoLimits::default()
+            };
+            let sig = tmk_hash::hash_file(&video, &limits).with_context(|| video.display().to_string())?;
+            match output {
+                Some(path) => {
+                    let bytes = if text { format!("{}\n", sig.to_text()).into_bytes() } else { sig.write() };
+                    write_replacing(&path, &bytes).with_context(|| path.display().to_string())?;
+                }
+                None => println!("{}", sig.to_text()),
+            }
+            Ok(Exit::Success)
+        }
         Command::TmkCompare { a, b, c1, c2, format } => {
             let (sa, sb) = (signature(&a)?, signature(&b)?);
             let level1 = tmk::level1(&sa, &sb);
@@ -211,6 +245,27 @@ fn read_head(path: &Path) -> anyhow::Result<Vec<u8>> {
         head.pop();
     }
     Ok(head)
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it over `path`, so `path`
+/// is never left half-written.
+fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_else(|| "signature".as_ref()));
+    name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = dir.join(name);
+    let result = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()))
+        .and_then(|_| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// A TMK signature from a `.tmk` file or ThreatExchange's text form.

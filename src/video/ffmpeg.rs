@@ -105,8 +105,9 @@ pub fn available() -> bool {
     })
 }
 
-/// A command for `tool` under `prlimit` when it exists.
-fn limited(tool: &str, limits: &VideoLimits) -> Command {
+/// A command for `tool` under `prlimit` (address space and CPU seconds) when util-linux's
+/// `prlimit` is installed, with no stdin.
+pub(crate) fn limited(tool: &str, limits: &VideoLimits) -> Command {
     static PRLIMIT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let has_prlimit = *PRLIMIT.get_or_init(|| {
         Command::new("prlimit")

@@ -7,6 +7,7 @@
 
 pub mod ffmpeg;
 pub mod tmk;
+pub mod tmk_hash;
 pub mod vpdq;
 
 use ffmpeg::VideoLimits;

@@ -1,6 +1,7 @@
 //! TMK+PDQF video signatures (Meta's Temporal Match Kernel over PDQ float features): the
 //! `.tmk` file format, ThreatExchange's text form, and the two-level pair score, computed
-//! the way Meta's reference (`tmk/cpp` in facebook/ThreatExchange) computes it.
+//! the way Meta's reference (`tmk/cpp` in facebook/ThreatExchange) computes it. Computing a
+//! signature from a video is [`super::tmk_hash`].
 //!
 //! # The file
 //!
@@ -341,6 +342,81 @@ impl Signature {
         }
         Ok(Signature {
             frames_per_second: fps as u32,
+            frame_count,
+            periods,
+            fourier_coefficients,
+            pure_average,
+            cos,
+            sin,
+            normalizer,
+        })
+    }
+
+    /// A signature from computed parts (the hasher, [`super::tmk_hash`]), checked as
+    /// [`Signature::read`] checks a file: a positive frame rate, periods in
+    /// `1..=MAX_PERIOD`, counts that fit the header's `i32`s, arrays of the lengths the
+    /// counts imply, finite floats and a positive normaliser.
+    pub(crate) fn from_parts(
+        frames_per_second: u32,
+        frame_count: u32,
+        periods: Vec<u32>,
+        fourier_coefficients: Vec<f32>,
+        pure_average: Vec<f32>,
+        cos: Vec<f32>,
+        sin: Vec<f32>,
+    ) -> Result<Signature, TmkError> {
+        let field = |field: &'static str, value: u64, why: &'static str| TmkError::BadField {
+            field,
+            value: i64::try_from(value).unwrap_or(i64::MAX),
+            why,
+        };
+        let fits = |v: u64| v <= i32::MAX as u64;
+        if frames_per_second == 0 || !fits(frames_per_second.into()) {
+            return Err(field("frames per second", frames_per_second.into(), "must be positive"));
+        }
+        if !fits(frame_count.into()) {
+            return Err(field("frame count", frame_count.into(), "must fit an i32"));
+        }
+        if let Some(&p) = periods.iter().find(|&&p| !(1..=MAX_PERIOD).contains(&p)) {
+            return Err(field("period", p.into(), "must be between 1 and MAX_PERIOD frames"));
+        }
+        let n = periods.len() * fourier_coefficients.len() * PDQF_DIMENSION;
+        if !fits(periods.len() as u64) {
+            return Err(field("period count", periods.len() as u64, "must fit an i32"));
+        }
+        if !fits(fourier_coefficients.len() as u64) {
+            return Err(field(
+                "Fourier coefficient count",
+                fourier_coefficients.len() as u64,
+                "must fit an i32",
+            ));
+        }
+        if pure_average.len() != PDQF_DIMENSION {
+            return Err(field(
+                "frame-feature dimension",
+                pure_average.len() as u64,
+                "PDQF features have 256",
+            ));
+        }
+        if cos.len() != n || sin.len() != n {
+            return Err(field("feature count", cos.len().max(sin.len()) as u64, "must be P * C * 256"));
+        }
+        for (what, part) in [
+            ("Fourier coefficients", &fourier_coefficients),
+            ("pure-average feature", &pure_average),
+            ("cosine features", &cos),
+            ("sine features", &sin),
+        ] {
+            if let Some(index) = part.iter().position(|v| !v.is_finite()) {
+                return Err(TmkError::NotFinite { what, index });
+            }
+        }
+        let normalizer = pair_score_normalizer(&fourier_coefficients);
+        if !(normalizer.is_finite() && normalizer > 0.0) {
+            return Err(TmkError::BadNormalizer(normalizer));
+        }
+        Ok(Signature {
+            frames_per_second,
             frame_count,
             periods,
             fourier_coefficients,
