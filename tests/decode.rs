@@ -684,3 +684,34 @@ fn decoded_types_are_send_and_sync() {
     assert_send_sync::<DecodeError>();
     assert_send_sync::<Limits>();
 }
+
+/// `--decode fast`: a large JPEG is decoded by libjpeg-turbo's DCT scaling at the smallest
+/// of 1/8, 1/4, 1/2 whose shorter side stays at least `jpeg_min_side`; smaller files and
+/// the default (exact) path decode every pixel. The fast path's hashes stay near the exact
+/// ones (docs/decoding.md has the corpus and 12 MP measurements).
+#[test]
+fn fast_decode_scales_large_jpegs_and_leaves_the_exact_path_alone() {
+    use mediamatch::hash::{pdq, phash};
+    // A photo (a fixture, 640x427) enlarged to 2400x1600 and saved as a JPEG.
+    let photo = image::open(common::cli::crate_dir().join("fixtures/photos/china.jpg")).unwrap().to_rgb8();
+    let large = image::imageops::resize(&photo, 2400, 1600, image::imageops::FilterType::Lanczos3);
+    let big = encode(2400, 1600, large.as_raw(), image::ExtendedColorType::Rgb8, image::ImageFormat::Jpeg);
+    let exact = decode(&big, &Limits::default()).unwrap();
+    assert_eq!((exact.image.width, exact.image.height), (2400, 1600));
+    let fast_limits =
+        Limits { jpeg_min_side: Some(mediamatch::decode::FAST_DECODE_SIDE), ..Limits::default() };
+    let fast = decode(&big, &fast_limits).unwrap();
+    // 1/2 keeps the shorter side at 800 >= 512; 1/4 would give 400.
+    assert_eq!((fast.image.width, fast.image.height), (1200, 800));
+    assert_eq!(fast.format, ImageFormat::Jpeg);
+    let d_phash = phash::hash(&exact.image).distance(&phash::hash(&fast.image));
+    let d_pdq = pdq::hash(&exact.image).hash.distance(&pdq::hash(&fast.image).hash);
+    eprintln!("fast decode moved pHash {d_phash} bits, PDQ {d_pdq} bits");
+    assert!(d_phash <= 4 && d_pdq <= 16, "pHash moved {d_phash} bits, PDQ {d_pdq}");
+    // A small JPEG is decoded whole either way, to the same pixels.
+    let small = card_jpeg(640, 480);
+    assert_eq!(
+        rgb(&decode(&small, &fast_limits).unwrap().image),
+        rgb(&decode(&small, &Limits::default()).unwrap().image)
+    );
+}

@@ -51,6 +51,11 @@ pub(crate) struct Args {
     /// Skip (and report) files larger than this: bytes, or with a K/M/G suffix.
     #[arg(long, value_parser = parse_size, default_value = "256M")]
     max_filesize: u64,
+    /// How the checked copies are decoded: `exact`, or `fast` (JPEGs at a reduced DCT
+    /// scale, as `scan --decode fast`). The known photos are always hashed exactly, as a
+    /// list provider hashes them.
+    #[arg(long, value_enum, default_value_t = super::decoding::DecodeMode::Exact)]
+    decode: super::decoding::DecodeMode,
     /// The distractor benchmark: one run per size N (entries besides the known photos'),
     /// e.g. `0,1e4,1e5,1e6,1e7` (0 = the known photos alone). Queries only out to the
     /// caps, so the report has no threshold sweeps.
@@ -131,7 +136,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         limit: args.limit,
         // `measure` replaces the thresholds, policy and corroboration by its wide radii;
         // `report` applies them.
-        config: matching.config(Config { max_bytes: args.max_filesize, ..Config::default() }),
+        config: matching.config(Config {
+            max_bytes: args.max_filesize,
+            limits: mediamatch::decode::Limits {
+                jpeg_min_side: (args.decode == super::decoding::DecodeMode::Fast)
+                    .then_some(mediamatch::decode::FAST_DECODE_SIDE),
+                ..mediamatch::decode::Limits::default()
+            },
+            ..Config::default()
+        }),
         wide: WIDE,
     };
     let pool = rayon::ThreadPoolBuilder::new()

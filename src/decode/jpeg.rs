@@ -191,7 +191,7 @@ fn run_libjpeg(
     // unwinding included): libjpeg holds a pointer to it.
     let mut progress = Box::new(jpeg_guard::progress_mgr());
     let _watch = jpeg_guard::Watch::start(&mut progress, deadline.at(), limits.max_scans);
-    let dec = Decompress::builder()
+    let mut dec = Decompress::builder()
         .with_err(jpeg_guard::error_mgr())
         .with_markers(&[Marker::APP(1)])
         .from_reader(reader)
@@ -204,19 +204,30 @@ fn run_libjpeg(
     limits.check_alloc(alloc_estimate(width, height, frame))?;
 
     let orientation = dec.markers().find_map(|m| m.data.strip_prefix(b"Exif\0\0").and_then(exif_orientation));
-
+    if let Some(side) = limits.jpeg_min_side {
+        let n = super::jpeg_scale(width, height, side);
+        if n < 8 {
+            dec.scale(n);
+        }
+    }
+    // The output size (libjpeg's, after any scaling).
+    let out_size =
+        |w: usize, h: usize| (u32::try_from(w).unwrap_or(u32::MAX), u32::try_from(h).unwrap_or(u32::MAX));
     let image = match dec.image().map_err(corrupt)? {
         mozjpeg::Format::RGB(mut d) => {
+            let (width, height) = out_size(d.width(), d.height());
             let rgb: Vec<u8> = d.read_scanlines().map_err(corrupt)?;
             d.finish().map_err(corrupt)?;
             Image::rgb(width, height, rgb)
         }
         mozjpeg::Format::Gray(mut d) => {
+            let (width, height) = out_size(d.width(), d.height());
             let grey: Vec<u8> = d.read_scanlines().map_err(corrupt)?;
             d.finish().map_err(corrupt)?;
             Image::gray(width, height, grey)
         }
         mozjpeg::Format::CMYK(mut d) => {
+            let (width, height) = out_size(d.width(), d.height());
             let cmyk: Vec<u8> = d.read_scanlines().map_err(corrupt)?;
             d.finish().map_err(corrupt)?;
             Image::rgb(width, height, cmyk_to_rgb(&cmyk))

@@ -72,6 +72,35 @@ pub struct Limits {
     /// Largest number of frames of an animated GIF, WebP or PNG decoded and hashed besides
     /// the first (distinct frames only; later frames are not checked).
     pub max_frames: u32,
+    /// Fast decode (opt-in; `--decode fast`): a JPEG is decoded by libjpeg-turbo's DCT
+    /// scaling at the smallest of 1/8, 1/4 and 1/2 whose shorter side is still at least
+    /// this many pixels ([`FAST_DECODE_SIDE`] for `--decode fast`), or at full size when
+    /// even 1/2 is smaller. Hashes then differ from the references' in a few bits
+    /// (docs/decoding.md has the measurements). `None` (the default) decodes every pixel:
+    /// the exact path, bit-identical to Pillow.
+    pub jpeg_min_side: Option<u32>,
+}
+
+/// The shorter side a fast decode keeps ([`Limits::jpeg_min_side`]): well above pHash's
+/// 32x32 thumbnail and PDQ's 64x64 block after its blur. Measured on 12 MP photos: 512
+/// keeps every pHash and moves PDQ by 2-6 bits at 5x the exact path's speed; 256 was 6x
+/// as fast but moved PDQ by up to 16 bits.
+pub const FAST_DECODE_SIDE: u32 = 512;
+
+/// The DCT scale numerator (of 8) a fast decode uses for a `width` x `height` JPEG: the
+/// smallest of 1, 2 and 4 whose scaled shorter side is at least `min_side`, else 8 (full
+/// size). libjpeg-turbo rounds scaled sizes up.
+///
+/// ```
+/// use mediamatch::decode::jpeg_scale;
+/// assert_eq!(jpeg_scale(4000, 3000, 512), 2); // 1000x750
+/// assert_eq!(jpeg_scale(1600, 1200, 512), 4); // 800x600
+/// assert_eq!(jpeg_scale(8000, 6000, 512), 1); // 1000x750
+/// assert_eq!(jpeg_scale(800, 600, 512), 8); // even 1/2 is too small
+/// ```
+pub fn jpeg_scale(width: u32, height: u32, min_side: u32) -> u8 {
+    let short = u64::from(width.min(height));
+    [1u8, 2, 4].into_iter().find(|&n| (short * u64::from(n)).div_ceil(8) >= u64::from(min_side)).unwrap_or(8)
 }
 
 impl Default for Limits {
@@ -84,6 +113,7 @@ impl Default for Limits {
             max_scans: 100,
             max_time: Duration::from_secs(5),
             max_frames: 64,
+            jpeg_min_side: None,
         }
     }
 }

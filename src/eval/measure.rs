@@ -362,7 +362,8 @@ fn known_entries(
     let hash_options = HashOptions {
         kinds: eval_kinds(),
         dihedral: false,
-        limits: options.config.limits,
+        // Every pixel, whatever the checked side's decode: lists come from exact hashes.
+        limits: crate::decode::Limits { jpeg_min_side: None, ..options.config.limits },
         border: false,
         extend: false,
         rotate: false,
