@@ -56,6 +56,8 @@ pub struct ServeConfig {
     pub matching: MatchingConfig,
     /// Prometheus metrics.
     pub metrics: MetricsConfig,
+    /// Fetching media by URL (`GET /h/hash?url=`, `GET /m/lookup?url=`); off by default.
+    pub url_fetch: UrlFetchConfig,
 }
 
 impl Default for ServeConfig {
@@ -69,6 +71,7 @@ impl Default for ServeConfig {
             audit: AuditConfig::default(),
             matching: MatchingConfig::default(),
             metrics: MetricsConfig::default(),
+            url_fetch: UrlFetchConfig::default(),
         }
     }
 }
@@ -214,6 +217,50 @@ pub struct MetricsConfig {
     pub open: bool,
 }
 
+/// `[url_fetch]`: fetching media by URL for `GET /h/hash?url=` and `GET /m/lookup?url=`,
+/// as HMA does. Off by default; when on, only hosts on the allowlist are fetched, over
+/// HTTPS (plain HTTP to loopback addresses only), without redirects unless allowed, and a
+/// host resolving to a private address is refused unless `allow_private` says otherwise.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct UrlFetchConfig {
+    /// Fetch media by URL at all. Default false: `?url=` answers 400.
+    pub enabled: bool,
+    /// The hosts that may be fetched from: exact names or IP addresses (`media.example.org`,
+    /// `127.0.0.1`), or `*.example.org` for any name under `example.org` (not
+    /// `example.org` itself). Compared without case. Default empty: nothing is allowed.
+    pub allowed_hosts: Vec<String>,
+    /// Largest body fetched, in bytes (by `Content-Length`, and while reading: over it,
+    /// 413). `limits.max_body_bytes` caps it too. Default 32 MiB.
+    pub max_bytes: u64,
+    /// Time for a whole fetch in milliseconds, redirects and body included (over it: 502).
+    /// Must be below `limits.request_timeout_ms`. Default 10,000.
+    pub timeout_ms: u64,
+    /// Time to connect in milliseconds. Default 5,000.
+    pub connect_timeout_ms: u64,
+    /// Redirects followed; each hop's URL is checked again as the first one was (scheme,
+    /// allowlist, addresses). Default 0: a redirect answers 502.
+    pub max_redirects: u32,
+    /// Fetch from hosts that resolve to loopback, private (RFC 1918), link-local,
+    /// shared (RFC 6598) or unique-local addresses. Default false: such a host is refused
+    /// with 400, whatever the allowlist says (a defence against SSRF).
+    pub allow_private: bool,
+}
+
+impl Default for UrlFetchConfig {
+    fn default() -> UrlFetchConfig {
+        UrlFetchConfig {
+            enabled: false,
+            allowed_hosts: Vec::new(),
+            max_bytes: 32 << 20,
+            timeout_ms: 10_000,
+            connect_timeout_ms: 5_000,
+            max_redirects: 0,
+            allow_private: false,
+        }
+    }
+}
+
 impl ServeConfig {
     /// Reads and checks a configuration file.
     pub fn read(path: &std::path::Path) -> Result<ServeConfig, ConfigError> {
@@ -253,6 +300,21 @@ impl ServeConfig {
         }
         if self.matching.pdq > 256 || self.matching.phash > 64 {
             return bad("matching: pdq is at most 256 and phash at most 64");
+        }
+        let f = &self.url_fetch;
+        if f.max_bytes == 0 || f.timeout_ms == 0 || f.connect_timeout_ms == 0 {
+            return bad("url_fetch: max_bytes, timeout_ms and connect_timeout_ms must be above 0");
+        }
+        if f.enabled && f.timeout_ms >= l.request_timeout_ms {
+            return bad("url_fetch.timeout_ms must be below limits.request_timeout_ms");
+        }
+        if f.max_redirects > 20 {
+            return bad("url_fetch.max_redirects is at most 20");
+        }
+        for host in &f.allowed_hosts {
+            if let Err(why) = super::remote::check_pattern(host) {
+                return Err(ConfigError::Invalid(format!("url_fetch.allowed_hosts: {host:?}: {why}")));
+            }
         }
         if self.matching.max_evalue.is_nan() || self.matching.max_evalue < 0.0 {
             return bad("matching.max_evalue must be a number >= 0 (inf turns the test off)");
@@ -297,5 +359,24 @@ mod tests {
         assert!(e.contains("max_inflight"), "{e}");
         assert!(ServeConfig::parse("[reload]\njitter = 1.5\n").is_err());
         assert!(ServeConfig::parse("[audit]\nrecords = \"some\"\n").is_err());
+        assert!(!ServeConfig::default().url_fetch.enabled, "url fetching is off by default");
+        let c = ServeConfig::parse(
+            "[url_fetch]\nenabled = true\nallowed_hosts = [\"media.example.org\", \"*.cdn.example\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.url_fetch.allowed_hosts.len(), 2);
+        for bad in ["*", "*.", "https://x.example", "a/b", "", "user@host"] {
+            let text = format!("[url_fetch]\nallowed_hosts = [{bad:?}]\n");
+            assert!(ServeConfig::parse(&text).is_err(), "{bad}");
+        }
+        assert!(ServeConfig::parse("[url_fetch]\nenabled = true\ntimeout_ms = 30000\n").is_err());
+    }
+
+    #[test]
+    fn the_documented_file_is_the_defaults() {
+        let doc = include_str!("../../docs/serve.md");
+        let start = doc.find("```toml\nlisten =").expect("the configuration block") + "```toml\n".len();
+        let block = &doc[start..start + doc[start..].find("```").expect("its end")];
+        assert_eq!(ServeConfig::parse(block).unwrap(), ServeConfig::default());
     }
 }

@@ -11,7 +11,10 @@
 //!   threshold, as HMA does (no E-value test: `/v1/lookup` gives E-values); an upload to
 //!   `POST /m/lookup` is checked by the matcher (dihedral variants, border trimming,
 //!   corroboration, E-values), its matches grouped per signal type as HMA groups them;
-//! - fetching media by URL (`?url=`) is not offered.
+//! - fetching media by URL (`GET /h/hash?url=`, `GET /m/lookup?url=`) is off unless
+//!   `[url_fetch]` enables it, and then only from allowed hosts, over https, within a size
+//!   cap and a time limit (`remote`); fetched media is answered as an upload of the same
+//!   bytes would be.
 
 // Handlers answer errors as ready responses: the size of `Response` is the point.
 #![allow(clippy::result_large_err)]
@@ -303,9 +306,9 @@ pub(crate) async fn lookup_get(
 ) -> Response {
     let q = tri!(params(q));
     if q.contains_key("url") {
-        return bad(
-            "fetching media by url is not offered by this server; upload the file with POST /m/lookup",
-        );
+        let _slot = tri!(upload_slot(&shared));
+        let (upload, host) = tri!(fetch_media(&shared, &q, "/m/lookup").await);
+        return lookup_upload(&shared, principal, request_id, &q, upload, Some(host)).await;
     }
     if !q.contains_key("signal") || !q.contains_key("signal_type") {
         return bad("Either url or both signal and signal_type are required");
@@ -415,9 +418,93 @@ pub(crate) async fn compare(State(shared): State<Arc<Shared>>, body: axum::body:
     json_response(StatusCode::OK, &Value::Object(out))
 }
 
-/// `GET /h/hash?url=`: not offered (the server never fetches media).
-pub(crate) async fn hash_url() -> Response {
-    bad("fetching media by url is not offered by this server; upload the file with POST /h/hash")
+/// `GET /h/hash?url=[&content_type=][&types=]`: the media at `url` fetched (when
+/// `[url_fetch]` enables it) and hashed as `POST /h/hash` hashes an upload.
+pub(crate) async fn hash_url(State(shared): State<Arc<Shared>>, q: Params) -> Response {
+    let q = tri!(params(q));
+    let _slot = tri!(upload_slot(&shared));
+    let (upload, _host) = tri!(fetch_media(&shared, &q, "/h/hash").await);
+    hash_upload(&shared, &q, upload).await
+}
+
+/// An upload slot for a `GET ...?url=` (a `POST` takes one on admission), or the 503 of a
+/// full queue.
+fn upload_slot(shared: &Shared) -> Result<tokio::sync::SemaphorePermit<'_>, Response> {
+    shared.uploads.try_acquire().map_err(|_| {
+        shared.metrics.shed(super::metrics::Shed::HashQueue);
+        Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "too many uploads are waiting to be hashed; retry later",
+        )
+        .retry(1)
+        .hma()
+    })
+}
+
+/// Fetches the media at `?url=` on the blocking pool, as an upload whose content type is
+/// `content_type=` when given, else `video` for a `video/...` answer and `photo`
+/// otherwise. Returns it with the URL's host; refusals are HMA's `{"message": ...}` with
+/// 400 (URL refused), 413 (over the cap) or 502 (the remote failed).
+async fn fetch_media(
+    shared: &Arc<Shared>,
+    q: &HashMap<String, String>,
+    route: &str,
+) -> Result<(Upload, String), Response> {
+    if shared.fetcher.is_none() {
+        return Err(bad(format!(
+            "fetching media by url is not enabled on this server ([url_fetch] enabled); upload the file with POST {route}"
+        )));
+    }
+    let wanted = match q.get("content_type").map(String::as_str) {
+        None | Some("") => None,
+        Some(t @ ("photo" | "video")) => Some(t.to_string()),
+        Some(other) => return Err(bad(format!("no such content_type: '{other}'"))),
+    };
+    let url = q.get("url").cloned().unwrap_or_default();
+    let s = shared.clone();
+    let started = std::time::Instant::now();
+    let result = tokio::task::spawn_blocking(move || s.fetcher.as_ref().map(|f| f.fetch(&url))).await;
+    let elapsed = started.elapsed();
+    let result = match result {
+        Ok(Some(r)) => r,
+        _ => {
+            shared.metrics.fetched(super::metrics::FetchOutcome::Unreachable, elapsed);
+            return Err(
+                Refusal::new(StatusCode::BAD_GATEWAY, "fetch_failed", "fetching the media failed").hma()
+            );
+        }
+    };
+    match result {
+        Ok(fetched) => {
+            shared.metrics.fetched(super::metrics::FetchOutcome::Ok, elapsed);
+            tracing::info!(
+                target: "mediamatch::url_fetch",
+                host = %fetched.host,
+                bytes = fetched.bytes.len(),
+                micros = elapsed.as_micros() as u64,
+                "media fetched"
+            );
+            let content_type = wanted.unwrap_or_else(|| {
+                let video = fetched
+                    .content_type
+                    .as_deref()
+                    .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("video/"));
+                if video { "video" } else { "photo" }.to_string()
+            });
+            Ok((Upload { content_type, bytes: fetched.bytes.into() }, fetched.host))
+        }
+        Err(failure) => {
+            shared.metrics.fetched(failure.outcome, elapsed);
+            tracing::info!(
+                target: "mediamatch::url_fetch",
+                outcome = failure.outcome.name(),
+                micros = elapsed.as_micros() as u64,
+                "media not fetched"
+            );
+            Err(Refusal::new(failure.status(), failure.code(), failure.message).hma())
+        }
+    }
 }
 
 /// One uploaded file of a multipart body: HMA's content type (the field name) and bytes.
@@ -512,7 +599,12 @@ pub(crate) async fn hash_post(
 ) -> Response {
     let q = tri!(params(q));
     let upload = tri!(one_file(multipart).await.map_err(Refusal::hma));
-    let types = tri!(hash_types(&upload.content_type, &q).map_err(Refusal::hma));
+    hash_upload(&shared, &q, upload).await
+}
+
+/// The hashes of an upload (or of media fetched by URL), as `POST /h/hash` answers them.
+async fn hash_upload(shared: &Shared, q: &HashMap<String, String>, upload: Upload) -> Response {
+    let types = tri!(hash_types(&upload.content_type, q).map_err(Refusal::hma));
     let kinds: KindSet = types.iter().filter_map(|t| signal::kind_of(t)).collect();
     let mut options = HashOptions { kinds, ..HashOptions::default() };
     let matcher_config = shared.config.matcher_config();
@@ -576,15 +668,35 @@ pub(crate) async fn lookup_post(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let q = tri!(params(q));
-    let banks = bank_names(&q);
     let upload = tri!(one_file(multipart).await.map_err(Refusal::hma));
+    lookup_upload(&shared, principal, request_id, &q, upload, None).await
+}
+
+/// The answer of `POST /m/lookup` for an upload (or media fetched by URL from the host
+/// `fetched_from`, which its audit record names).
+async fn lookup_upload(
+    shared: &Arc<Shared>,
+    principal: Principal,
+    request_id: String,
+    q: &HashMap<String, String>,
+    upload: Upload,
+    fetched_from: Option<String>,
+) -> Response {
+    let banks = bank_names(q);
     if upload.content_type != "photo" && upload.content_type != "video" {
         return bad(format!("no such content_type: '{}'", upload.content_type));
     }
-    let checked =
-        tri!(super::v1::run_check(&shared, upload.bytes, principal, request_id, "/m/lookup", banks)
-            .await
-            .map_err(Refusal::hma));
+    let checked = tri!(super::v1::run_check(
+        shared,
+        upload.bytes,
+        principal,
+        request_id,
+        "/m/lookup",
+        banks,
+        fetched_from
+    )
+    .await
+    .map_err(Refusal::hma));
     let (view, verdict) = (checked.view, checked.verdict);
     let mut out: BTreeMap<&'static str, BTreeMap<String, BTreeMap<u64, u32>>> = BTreeMap::new();
     for kind in Kind::ALL {

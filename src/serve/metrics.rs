@@ -1,7 +1,8 @@
 //! Prometheus metrics, in the text exposition format, from lock-free counters.
 //!
 //! Labels have bounded values only: route templates (not paths), status codes, hash kind
-//! names, list names and reload results. Hash values never appear in a label.
+//! names, list names, reload results and URL fetch outcomes. Hash values and URLs never
+//! appear in a label.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -50,7 +51,7 @@ impl Histogram {
 }
 
 /// Status codes counted one by one; any other is counted as `other`.
-const STATUSES: [u16; 14] = [200, 204, 400, 401, 403, 404, 405, 413, 415, 422, 500, 501, 503, 504];
+const STATUSES: [u16; 15] = [200, 204, 400, 401, 403, 404, 405, 413, 415, 422, 500, 501, 502, 503, 504];
 
 /// The counters of one route.
 #[derive(Debug, Default)]
@@ -70,6 +71,47 @@ pub enum Shed {
     Timeout,
 }
 
+/// How a fetch of media by URL ended (the label of `mediamatch_url_fetches_total`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchOutcome {
+    /// The media was fetched.
+    Ok,
+    /// The URL was refused before anything was sent (not allowed, not https, private).
+    Refused,
+    /// The body was over the size cap.
+    TooLarge,
+    /// The remote answered an error status or a redirect not followed.
+    Status,
+    /// The remote could not be reached or the connection broke.
+    Unreachable,
+    /// The fetch ran over its time limit.
+    Timeout,
+}
+
+impl FetchOutcome {
+    /// Every outcome, in the order the metrics list them.
+    pub const ALL: [FetchOutcome; 6] = [
+        FetchOutcome::Ok,
+        FetchOutcome::Refused,
+        FetchOutcome::TooLarge,
+        FetchOutcome::Status,
+        FetchOutcome::Unreachable,
+        FetchOutcome::Timeout,
+    ];
+
+    /// The label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            FetchOutcome::Ok => "ok",
+            FetchOutcome::Refused => "refused",
+            FetchOutcome::TooLarge => "too_large",
+            FetchOutcome::Status => "remote_status",
+            FetchOutcome::Unreachable => "unreachable",
+            FetchOutcome::Timeout => "timeout",
+        }
+    }
+}
+
 /// Every metric of a server.
 #[derive(Debug)]
 pub struct Metrics {
@@ -87,6 +129,8 @@ pub struct Metrics {
     stale: AtomicU64,
     in_flight: AtomicU64,
     audit_failures: AtomicU64,
+    fetches: [AtomicU64; 6],
+    fetch_time: Histogram,
 }
 
 impl Metrics {
@@ -106,6 +150,8 @@ impl Metrics {
             stale: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             audit_failures: AtomicU64::new(0),
+            fetches: Default::default(),
+            fetch_time: Histogram::default(),
         }
     }
 
@@ -150,6 +196,12 @@ impl Metrics {
     /// Counts an audit record that could not be written.
     pub fn audit_failed(&self) {
         self.audit_failures.fetch_add(1, Relaxed);
+    }
+
+    /// Counts one fetch of media by URL and its time.
+    pub fn fetched(&self, outcome: FetchOutcome, elapsed: Duration) {
+        self.fetches[outcome as usize].fetch_add(1, Relaxed);
+        self.fetch_time.observe(elapsed);
     }
 
     /// Sets the index gauges.
@@ -260,6 +312,15 @@ impl Metrics {
         out.push_str("# HELP mediamatch_audit_failures_total Audit records that could not be written.\n");
         out.push_str("# TYPE mediamatch_audit_failures_total counter\n");
         let _ = writeln!(out, "mediamatch_audit_failures_total {}", self.audit_failures.load(Relaxed));
+        out.push_str("# HELP mediamatch_url_fetches_total Fetches of media by URL, by outcome.\n");
+        out.push_str("# TYPE mediamatch_url_fetches_total counter\n");
+        for outcome in FetchOutcome::ALL {
+            let n = self.fetches[outcome as usize].load(Relaxed);
+            let _ = writeln!(out, "mediamatch_url_fetches_total{{outcome=\"{}\"}} {n}", outcome.name());
+        }
+        out.push_str("# HELP mediamatch_url_fetch_duration_seconds Time of one fetch of media by URL.\n");
+        out.push_str("# TYPE mediamatch_url_fetch_duration_seconds histogram\n");
+        self.fetch_time.write(&mut out, "mediamatch_url_fetch_duration_seconds", "");
         out
     }
 }

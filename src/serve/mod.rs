@@ -18,7 +18,8 @@
 //! The server owns no runtime: [`Server::serve`] runs on the caller's tokio runtime
 //! (the CLI builds one), and uploads are hashed on tokio's blocking pool, at most
 //! [`LimitsConfig::hash_workers`](config::LimitsConfig::hash_workers) at once, so slow
-//! images never stall hash lookups. Logs (`tracing` events) name routes, statuses,
+//! images never stall hash lookups. Media fetched by URL (`[url_fetch]`, off by default)
+//! is fetched on that pool too, held in memory only, and checked like an upload. Logs (`tracing` events) name routes, statuses,
 //! times, principals and request ids; never media, query strings or hashes.
 
 pub mod audit;
@@ -27,6 +28,7 @@ pub mod config;
 mod hma;
 pub mod metrics;
 mod reload;
+mod remote;
 pub mod signal;
 mod v1;
 
@@ -122,6 +124,8 @@ pub(crate) struct Shared {
     pub tokens: Tokens,
     pub metrics: Metrics,
     pub audit: Option<AuditLog>,
+    /// The fetcher of `?url=` media, when `[url_fetch] enabled`.
+    pub fetcher: Option<remote::Fetcher>,
     hashing: tokio::sync::Semaphore,
     /// Uploads running or waiting for a hashing thread.
     /// Uploads admitted to a hashing route (reading, waiting or hashing): reserved before
@@ -245,6 +249,10 @@ impl Server {
             request_prefix: request_prefix(),
             paths: ROUTES.iter().map(|r| r.0).chain(["/openapi.json"]).collect(),
             index_path: index,
+            fetcher: config
+                .url_fetch
+                .enabled
+                .then(|| remote::Fetcher::new(&config.url_fetch, config.limits.max_body_bytes)),
             tokens,
             audit,
             config,

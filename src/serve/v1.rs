@@ -48,7 +48,9 @@ pub(crate) struct Checked {
 /// Checks `bytes` on a hashing thread and writes its audit record there (before the
 /// answer, synced when configured). With `banks`, only matches (and weak candidates) of
 /// those lists are kept, before the record is written: the record holds what the answer
-/// says, and names the banks asked for.
+/// says, and names the banks asked for. Media fetched by URL names its host in
+/// `fetched_from` (the record holds the host only, never the URL, whose query may carry a
+/// token).
 pub(crate) async fn run_check(
     shared: &Arc<Shared>,
     bytes: Bytes,
@@ -56,6 +58,7 @@ pub(crate) async fn run_check(
     request_id: String,
     endpoint: &'static str,
     banks: Option<Vec<String>>,
+    fetched_from: Option<String>,
 ) -> Result<Checked, Refusal> {
     let matcher = shared.matcher()?;
     let s = shared.clone();
@@ -81,6 +84,9 @@ pub(crate) async fn run_check(
                 let mut r = audit_record(&s, &view, &principal, &request_id, endpoint, size, &result);
                 if let Some(banks) = &banks {
                     r.insert("banks".into(), json!(banks));
+                }
+                if let Some(host) = &fetched_from {
+                    r.insert("fetched_from".into(), json!({ "host": host }));
                 }
                 // The upload's SHA-256 always, even when the index holds no SHA-256 entries.
                 if let Some(Value::Object(upload)) = r.get_mut("upload") {
@@ -236,7 +242,7 @@ pub(crate) async fn check(
     if bytes.is_empty() {
         return Refusal::new(StatusCode::BAD_REQUEST, "empty", "the upload is empty").native();
     }
-    let checked = tri!(run_check(&shared, bytes, principal, request_id, "/v1/check", None).await);
+    let checked = tri!(run_check(&shared, bytes, principal, request_id, "/v1/check", None, None).await);
     let v = &checked.verdict;
     let body = json!({
         "match": v.is_match(),
