@@ -21,6 +21,8 @@ use serde::Deserialize;
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 struct Report {
+    #[serde(rename = "type")]
+    kind: String,
     settings: Settings,
     photos: u32,
     known: u32,
@@ -220,6 +222,7 @@ fn eval_fixture_photos_json() {
     let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
     assert_eq!(stdout.lines().count(), 1, "one JSON object on one line");
     let r: Report = serde_json::from_str(&stdout).expect("the report parses strictly");
+    assert_eq!(r.kind, "eval");
 
     // Six fixture photos (reference.tsv is not an image and is skipped), every other one known.
     assert_eq!((r.photos, r.known, r.unknown), (6, 3, 3));
@@ -517,6 +520,8 @@ fn a_copy_found_only_by_corroboration_is_counted_as_such() {
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 struct DistractorReport {
+    #[serde(rename = "type")]
+    kind: String,
     settings: Settings,
     photos: u32,
     known: u32,
@@ -607,6 +612,7 @@ fn eval_with_distractors_finds_the_known_copies_and_no_false_match() {
     // reference.tsv is not an image: skipped, not a read error.
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
     let r: DistractorReport = serde_json::from_slice(&out.stdout).expect("the report parses strictly");
+    assert_eq!(r.kind, "eval_distractors");
     assert_eq!((r.photos, r.known), (6, 3));
     assert_eq!(r.distractor_photos, 6, "the eval's own photos by default");
     assert_eq!(r.items_derived, 2000);

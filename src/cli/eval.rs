@@ -156,7 +156,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         OutputFormat::Json => {
-            serde_json::to_writer(&mut out, &r)?;
+            serde_json::to_writer(&mut out, &Typed { kind: "eval", record: &r })?;
             writeln!(out)?;
         }
         // `text_or_json` admits no other value.
@@ -409,4 +409,15 @@ fn print_sweep(out: &mut impl Write, t: &SweepTable, hard: &[(usize, f64)]) -> s
         )?;
     }
     Ok(())
+}
+
+/// A JSON record with the `type` field every `--format json` output starts with.
+#[derive(serde::Serialize)]
+pub(crate) struct Typed<'a, T: serde::Serialize> {
+    /// The record type (`eval`, `eval_distractors`).
+    #[serde(rename = "type")]
+    pub(crate) kind: &'static str,
+    /// The record's own fields.
+    #[serde(flatten)]
+    pub(crate) record: &'a T,
 }

@@ -63,7 +63,7 @@ pub(super) fn run(args: &Args, photos: Vec<Photo>, read_errors: usize) -> anyhow
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         OutputFormat::Json => {
-            serde_json::to_writer(&mut out, &report)?;
+            serde_json::to_writer(&mut out, &super::Typed { kind: "eval_distractors", record: &report })?;
             writeln!(out)?;
         }
         OutputFormat::Text | OutputFormat::Csv => print_text(&mut out, &report)?,
