@@ -601,6 +601,75 @@ fn records_all_keeps_every_hash_of_a_batch() {
     assert_eq!((r["looked_up"].as_u64(), r["results"].as_array().map(Vec::len)), (Some(2), Some(2)), "{r}");
 }
 
+/// Wide lookups run (and their synced audit records are written) on the blocking pool:
+/// many at once, with health checks beside them, are all answered and recorded, and the
+/// trail verifies. A radius over the configured limit is refused with a message.
+#[test]
+fn wide_lookups_with_synced_records_are_answered_and_chained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let trail = tmp.path().join("audit.jsonl");
+    let mut c = quiet_config();
+    c.audit.file = Some(trail.clone());
+    c.audit.records = AuditRecords::All;
+    c.audit.fsync = FsyncPolicy::Always;
+    c.limits.max_pdq_distance = 256;
+    c.limits.max_phash_distance = 64;
+    let served = Served::start(c, demo_index(tmp.path()), None);
+    let addr = served.addr;
+    let pdq = format!("pdq:{}", "0".repeat(64));
+    let body =
+        json!({ "hashes": [pdq, "phash:e4d5b5a92b54523a"], "max_distance": { "pdq": 256, "phash": 64 } });
+    let body = body.to_string();
+    let info = send(addr, "GET", "/v1/info", &[], b"").json();
+    let entries = |kind: &str| info["entries"][kind].as_u64().unwrap_or(0) as usize;
+    let (pdq_entries, phash_entries) = (entries("pdq"), entries("phash"));
+    std::thread::scope(|scope| {
+        let lookups: Vec<_> =
+            (0..8).map(|_| scope.spawn(|| send(addr, "POST", "/v1/lookup", &[], body.as_bytes()))).collect();
+        for _ in 0..8 {
+            assert_eq!(send(addr, "GET", "/status/live", &[], b"").status, 200);
+        }
+        for l in lookups {
+            let a = l.join().unwrap();
+            assert_eq!(a.status, 200, "{}", a.text());
+            let results = a.json()["results"].clone();
+            // Every entry is within the widest radius (once per list that holds it).
+            let found = |i: usize| results[i]["matches"].as_array().map_or(0, Vec::len);
+            assert!(found(0) >= pdq_entries && found(1) >= phash_entries, "{results}");
+        }
+    });
+    let a = served.send(
+        "POST",
+        "/v1/lookup",
+        &[],
+        json!({ "hashes": [], "max_distance": { "pdq": 257 } }).to_string().as_bytes(),
+    );
+    assert_eq!(a.status, 400);
+    assert!(a.json()["message"].as_str().unwrap_or("").contains("limits.max_pdq_distance"), "{}", a.text());
+    served.stop();
+    let text = std::fs::read_to_string(&trail).unwrap();
+    assert_eq!(text.lines().count(), 8, "{text}");
+    let out = common::cli::run(&["audit".as_ref(), "verify".as_ref(), trail.as_os_str()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("8 records intact, from the start"));
+}
+
+/// The default limits refuse a radius the server was not configured to allow.
+#[test]
+fn a_lookup_radius_over_the_configured_limit_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = Served::start(quiet_config(), demo_index(tmp.path()), None);
+    let ask = |pdq: u32| {
+        let body = json!({ "hashes": [format!("pdq:{}", "0".repeat(64))], "max_distance": { "pdq": pdq } });
+        served.send("POST", "/v1/lookup", &[], body.to_string().as_bytes())
+    };
+    assert_eq!(ask(64).status, 200);
+    let a = ask(65);
+    assert_eq!((a.status, a.json()["code"].as_str()), (400, Some("bad_request")));
+    assert!(a.json()["message"].as_str().unwrap_or("").contains("from 0 to 64"), "{}", a.text());
+    served.stop();
+}
+
 /// logrotate's `create` recipe: the file is moved away, an empty one created, and the
 /// server sent SIGHUP. The server writes on in the new file, whose first record continues
 /// the chain of the old one, so the two verify joined, and without the old one the new

@@ -95,6 +95,12 @@ pub struct LimitsConfig {
     pub hash_workers: usize,
     /// Uploads waiting for a hashing thread; more are shed with 503. Default 64.
     pub hash_queue: usize,
+    /// Widest PDQ `max_distance` a `POST /v1/lookup` may ask for (wider: 400); at least
+    /// `matching.pdq`, at most 256. Default 64.
+    pub max_pdq_distance: u32,
+    /// Widest pHash `max_distance` a `POST /v1/lookup` may ask for (wider: 400); at least
+    /// `matching.phash`, at most 64. Default 16.
+    pub max_phash_distance: u32,
 }
 
 impl Default for LimitsConfig {
@@ -107,6 +113,8 @@ impl Default for LimitsConfig {
             max_in_flight: 1024,
             hash_workers: 0,
             hash_queue: 64,
+            max_pdq_distance: 64,
+            max_phash_distance: 16,
         }
     }
 }
@@ -295,6 +303,14 @@ impl ServeConfig {
         if l.max_in_flight == 0 {
             return bad("limits.max_in_flight must be above 0");
         }
+        if l.max_pdq_distance > 256 || l.max_phash_distance > 64 {
+            return bad("limits: max_pdq_distance must be at most 256 and max_phash_distance at most 64");
+        }
+        if self.matching.pdq > l.max_pdq_distance || self.matching.phash > l.max_phash_distance {
+            return bad(
+                "limits.max_pdq_distance and max_phash_distance must be at least matching.pdq and matching.phash",
+            );
+        }
         if !(0.0..1.0).contains(&self.reload.jitter) {
             return bad("reload.jitter must be in [0, 1)");
         }
@@ -359,6 +375,9 @@ mod tests {
         assert!(e.contains("max_inflight"), "{e}");
         assert!(ServeConfig::parse("[reload]\njitter = 1.5\n").is_err());
         assert!(ServeConfig::parse("[audit]\nrecords = \"some\"\n").is_err());
+        assert!(ServeConfig::parse("[limits]\nmax_pdq_distance = 257\n").is_err());
+        assert!(ServeConfig::parse("[limits]\nmax_phash_distance = 4\n").is_err(), "below matching.phash");
+        assert!(ServeConfig::parse("[limits]\nmax_pdq_distance = 256\nmax_phash_distance = 64\n").is_ok());
         assert!(!ServeConfig::default().url_fetch.enabled, "url fetching is off by default");
         let c = ServeConfig::parse(
             "[url_fetch]\nenabled = true\nallowed_hosts = [\"media.example.org\", \"*.cdn.example\"]\n",

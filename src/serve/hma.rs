@@ -316,9 +316,13 @@ pub(crate) async fn lookup_get(
     let (kind, value) = tri!(signal_param(&q));
     let view = tri!(shared.view().map_err(Refusal::hma));
     let banks = bank_filter(&view, &q);
-    let found =
-        tri!(shared.lookup(&view, &value, radius(&shared, kind), banks.as_deref()).map_err(Refusal::hma));
-    audit_lookup(&shared, &view, &principal, &request_id, "/m/lookup", &value, &found);
+    let s = shared.clone();
+    let found = shared.lookup_job(move || {
+        let found = s.lookup(&view, &value, radius(&s, kind), banks.as_deref())?;
+        audit_lookup(&s, &view, &principal, &request_id, "/m/lookup", &value, &found);
+        Ok(found)
+    });
+    let found = tri!(found.await.map_err(Refusal::hma));
     json_response(StatusCode::OK, &matches_json(&found, kind))
 }
 
@@ -364,8 +368,13 @@ pub(crate) async fn raw_lookup(
     };
     let (kind, value) = tri!(signal_param(&q));
     let view = tri!(shared.view().map_err(Refusal::hma));
-    let found = tri!(shared.lookup(&view, &value, radius(&shared, kind), None).map_err(Refusal::hma));
-    audit_lookup(&shared, &view, &principal, &request_id, "/m/raw_lookup", &value, &found);
+    let s = shared.clone();
+    let found = shared.lookup_job(move || {
+        let found = s.lookup(&view, &value, radius(&s, kind), None)?;
+        audit_lookup(&s, &view, &principal, &request_id, "/m/raw_lookup", &value, &found);
+        Ok(found)
+    });
+    let found = tri!(found.await.map_err(Refusal::hma));
     // One answer per item, whichever banks hold it.
     let mut items: BTreeMap<u64, u32> = BTreeMap::new();
     for &(id, d) in found.values().flatten() {

@@ -126,8 +126,12 @@ pub(crate) struct Shared {
     pub audit: Option<AuditLog>,
     /// The fetcher of `?url=` media, when `[url_fetch] enabled`.
     pub fetcher: Option<remote::Fetcher>,
-    hashing: tokio::sync::Semaphore,
-    /// Uploads running or waiting for a hashing thread.
+    /// Hashing threads: a job holds its permit until it ends, even when its request
+    /// timed out and was answered, so no more than `hash_workers` jobs ever run.
+    hashing: Arc<tokio::sync::Semaphore>,
+    /// Lookups (index searches and their audit records) running on the blocking pool,
+    /// at most `max_in_flight`: a job holds its permit until it ends, as hashing jobs do.
+    lookups: Arc<tokio::sync::Semaphore>,
     /// Uploads admitted to a hashing route (reading, waiting or hashing): reserved before
     /// the body is read, so a full queue sheds a request without receiving its upload.
     uploads: tokio::sync::Semaphore,
@@ -238,7 +242,8 @@ impl Server {
         };
         let workers = config.hash_workers();
         let shared = Shared {
-            hashing: tokio::sync::Semaphore::new(workers),
+            hashing: Arc::new(tokio::sync::Semaphore::new(workers)),
+            lookups: Arc::new(tokio::sync::Semaphore::new(config.limits.max_in_flight)),
             uploads: tokio::sync::Semaphore::new(workers + config.limits.hash_queue),
             in_flight: tokio::sync::Semaphore::new(config.limits.max_in_flight),
             metrics: Metrics::new(&ROUTES.iter().map(|r| r.0).collect::<Vec<_>>()),
@@ -444,18 +449,27 @@ impl Shared {
     }
 
     /// Runs `job` on a hashing thread when one is free (the request holds an upload slot,
-    /// taken by [`admit`]).
+    /// taken by [`admit`]). The job holds the hashing permit itself: a request that times
+    /// out is answered, but its slot frees only when the job ends.
     pub async fn hash_job<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Refusal> {
-        let _permit = self.hashing.acquire().await.expect("the hashing semaphore is never closed");
         let started = Instant::now();
-        let out = tokio::task::spawn_blocking(job).await.map_err(|_| {
-            Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "hashing the upload failed")
-        })?;
+        let out = blocking_job(&self.hashing, job, "hashing the upload failed").await?;
         self.metrics.hashed(started.elapsed());
         Ok(out)
+    }
+
+    /// Runs a lookup `job` (index searches, whose cost grows with the radius, and the
+    /// audit record, which may be synced) on the blocking pool, never on an async worker,
+    /// when one of the `max_in_flight` lookup slots is free. The job holds its slot until
+    /// it ends, even when its request timed out and was answered.
+    pub async fn lookup_job<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> Result<T, Refusal> + Send + 'static,
+    ) -> Result<T, Refusal> {
+        blocking_job(&self.lookups, job, "the lookup failed").await?
     }
 
     /// Looks `value` up within `radius` in the view's index, optionally only in `banks`:
@@ -496,6 +510,8 @@ impl Shared {
 
     /// Appends an audit record of a check (when the trail is on, and the record policy
     /// wants this one). A failed write is logged and counted; the answer still goes out.
+    /// It blocks (the record may be synced): call it on the blocking pool, in a
+    /// [`Shared::hash_job`] or [`Shared::lookup_job`], never on an async worker.
     pub fn audit_check(&self, matched: bool, record: impl FnOnce() -> Map<String, Value>) {
         let Some(log) = &self.audit else { return };
         if !matched && self.config.audit.records == AuditRecords::Matches {
@@ -520,6 +536,24 @@ impl Shared {
         }
         format!("{}-{}", self.request_prefix, self.request_seq.fetch_add(1, Relaxed))
     }
+}
+
+/// Runs `job` on the blocking pool once `slots` has a permit; the permit moves into the
+/// job and is released when the job ends (not when the request waiting for it is dropped).
+async fn blocking_job<T: Send + 'static>(
+    slots: &Arc<tokio::sync::Semaphore>,
+    job: impl FnOnce() -> T + Send + 'static,
+    failed: &'static str,
+) -> Result<T, Refusal> {
+    let internal = || Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", failed);
+    // The semaphores are never closed; a closed one would only refuse the request.
+    let permit = slots.clone().acquire_owned().await.map_err(|_| internal())?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        job()
+    })
+    .await
+    .map_err(|_| internal())
 }
 
 impl Refusal {
@@ -742,5 +776,43 @@ impl Principal {
     /// The principal of open routes.
     fn open() -> Principal {
         Tokens::default().principal(None).expect("no tokens: anonymous")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job whose request gave up (as at the request timeout) keeps its slot until it
+    /// ends: the next job waits for it, so no more jobs run than there are slots.
+    #[test]
+    fn a_timed_out_job_holds_its_slot_until_it_ends() {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let mut config = ServeConfig::default();
+        config.limits.hash_workers = 1;
+        config.limits.max_in_flight = 1;
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::new(config, dir.path().join("missing.mmi"), None).unwrap();
+        let shared = server.shared.clone();
+        let gave_up = Duration::from_millis(50);
+        rt.block_on(async {
+            let (release_hash, hash_wait) = std::sync::mpsc::channel::<()>();
+            let (release_lookup, lookup_wait) = std::sync::mpsc::channel::<()>();
+            let hashing = shared.hash_job(move || hash_wait.recv().is_ok());
+            assert!(tokio::time::timeout(gave_up, hashing).await.is_err());
+            let lookup = shared.lookup_job(move || Ok(lookup_wait.recv().is_ok()));
+            assert!(tokio::time::timeout(gave_up, lookup).await.is_err());
+            assert_eq!(shared.hashing.available_permits(), 0, "the running hash job holds its slot");
+            assert_eq!(shared.lookups.available_permits(), 0, "the running lookup holds its slot");
+            // The next jobs wait for the slots while the abandoned jobs run.
+            assert!(tokio::time::timeout(gave_up, shared.hash_job(|| 1)).await.is_err());
+            assert!(tokio::time::timeout(gave_up, shared.lookup_job(|| Ok(1))).await.is_err());
+            release_hash.send(()).unwrap();
+            release_lookup.send(()).unwrap();
+            assert_eq!(shared.hash_job(|| 2).await.unwrap(), 2);
+            assert_eq!(shared.lookup_job(|| Ok(3)).await.unwrap(), 3);
+            assert_eq!(shared.hashing.available_permits(), 1);
+            assert_eq!(shared.lookups.available_permits(), 1);
+        });
     }
 }

@@ -294,16 +294,22 @@ pub(crate) async fn lookup(
     let m = &shared.config.matching;
     let (mut pdq, mut phash) = (m.pdq, m.phash);
     if let Some(d) = request.get("max_distance") {
-        for (key, slot, bits) in [("pdq", &mut pdq, 256), ("phash", &mut phash, 64)] {
+        let l = &shared.config.limits;
+        for (key, slot, widest, limit) in [
+            ("pdq", &mut pdq, l.max_pdq_distance, "max_pdq_distance"),
+            ("phash", &mut phash, l.max_phash_distance, "max_phash_distance"),
+        ] {
             match d.get(key) {
                 None => {}
-                Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n <= bits) => {
+                Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n <= u64::from(widest)) => {
                     *slot = n.as_u64().unwrap_or(0) as u32
                 }
                 Some(_) => {
                     return bad(
                         "bad_request",
-                        format!("max_distance.{key} must be an integer from 0 to {bits}"),
+                        format!(
+                            "max_distance.{key} must be an integer from 0 to {widest} (this server's limits.{limit})"
+                        ),
                     )
                 }
             }
@@ -324,72 +330,80 @@ pub(crate) async fn lookup(
     let sizes = tri!(sizes);
     let significance = Significance::of(sizes, QueryCounts { pdq: 1, phash: 1, digest: 1 });
     let max_evalue = m.max_evalue;
-    let mut results = Vec::with_capacity(values.len());
-    let mut any = false;
-    for value in &values {
-        let kind = value.kind();
-        let radius = match kind {
-            Kind::Pdq => pdq,
-            Kind::Phash => phash,
-            _ => 0,
-        };
-        let started = std::time::Instant::now();
-        let hits = tri!(view.index.search(value, radius).map_err(super::index_refusal));
-        shared.metrics.looked_up(kind, started.elapsed());
-        let mut matches = Vec::new();
-        for hit in hits {
-            let entry = tri!(view.index.entry(hit.entry).map_err(super::index_refusal));
-            let evalue = significance.evalue(kind, hit.distance);
-            for &l in &entry.lists {
-                let list = view.index.lists().get(l as usize).map_or("", |i| i.name.as_str());
-                shared.metrics.matched(list, kind, 1);
-                matches.push(json!({
-                    "list": list,
-                    "id": entry.id,
-                    "label": entry.label,
-                    "kind": kind.name(),
-                    "hash": entry.value.hex(),
-                    "distance": hit.distance,
-                    "evalue": finite(evalue),
-                    "significant": !kind.is_perceptual() || evalue <= max_evalue,
-                    "bank_content_id": signal::bank_content_id(entry.id, &entry.value),
-                }));
+    // The searches (a wide `max_distance` scans much of the index) and the audit record
+    // (maybe synced) run on the blocking pool, never on an async worker.
+    let s = shared.clone();
+    let body = shared.lookup_job(move || {
+        let shared = s;
+        let mut results = Vec::with_capacity(values.len());
+        let mut any = false;
+        for value in &values {
+            let kind = value.kind();
+            let radius = match kind {
+                Kind::Pdq => pdq,
+                Kind::Phash => phash,
+                _ => 0,
+            };
+            let started = std::time::Instant::now();
+            let hits = view.index.search(value, radius).map_err(super::index_refusal)?;
+            shared.metrics.looked_up(kind, started.elapsed());
+            let mut matches = Vec::new();
+            for hit in hits {
+                let entry = view.index.entry(hit.entry).map_err(super::index_refusal)?;
+                let evalue = significance.evalue(kind, hit.distance);
+                for &l in &entry.lists {
+                    let list = view.index.lists().get(l as usize).map_or("", |i| i.name.as_str());
+                    shared.metrics.matched(list, kind, 1);
+                    matches.push(json!({
+                        "list": list,
+                        "id": entry.id,
+                        "label": entry.label,
+                        "kind": kind.name(),
+                        "hash": entry.value.hex(),
+                        "distance": hit.distance,
+                        "evalue": finite(evalue),
+                        "significant": !kind.is_perceptual() || evalue <= max_evalue,
+                        "bank_content_id": signal::bank_content_id(entry.id, &entry.value),
+                    }));
+                }
             }
+            matches.sort_by(|a, b| {
+                a["distance"]
+                    .as_u64()
+                    .cmp(&b["distance"].as_u64())
+                    .then_with(|| a["list"].as_str().cmp(&b["list"].as_str()))
+            });
+            any |= !matches.is_empty();
+            results.push(json!({ "hash": value.to_string(), "matches": matches }));
         }
-        matches.sort_by(|a, b| {
-            a["distance"]
-                .as_u64()
-                .cmp(&b["distance"].as_u64())
-                .then_with(|| a["list"].as_str().cmp(&b["list"].as_str()))
+        let body = json!({ "index_version": view.version, "results": results });
+        shared.audit_check(any, || {
+            let mut r = Map::new();
+            r.insert("type".into(), json!("lookup"));
+            r.insert("endpoint".into(), json!("/v1/lookup"));
+            r.insert("request_id".into(), json!(request_id));
+            r.insert("principal".into(), json!(principal.name));
+            r.insert("index_version".into(), json!(view.version));
+            r.insert(
+                "thresholds".into(),
+                json!({ "pdq": pdq, "phash": phash, "max_evalue": finite(max_evalue) }),
+            );
+            // With `records = "matches"`, the hashes that matched nothing are not written.
+            let all = shared.config.audit.records == AuditRecords::All;
+            let results: Vec<Value> = body["results"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|r| all || r["matches"].as_array().is_some_and(|m| !m.is_empty()))
+                .cloned()
+                .collect();
+            r.insert("looked_up".into(), json!(values.len()));
+            r.insert("results".into(), Value::Array(results));
+            r
         });
-        any |= !matches.is_empty();
-        results.push(json!({ "hash": value.to_string(), "matches": matches }));
-    }
-    let body = json!({ "index_version": view.version, "results": results });
-    shared.audit_check(any, || {
-        let mut r = Map::new();
-        r.insert("type".into(), json!("lookup"));
-        r.insert("endpoint".into(), json!("/v1/lookup"));
-        r.insert("request_id".into(), json!(request_id));
-        r.insert("principal".into(), json!(principal.name));
-        r.insert("index_version".into(), json!(view.version));
-        r.insert(
-            "thresholds".into(),
-            json!({ "pdq": pdq, "phash": phash, "max_evalue": finite(max_evalue) }),
-        );
-        // With `records = "matches"`, the hashes that matched nothing are not written.
-        let all = shared.config.audit.records == AuditRecords::All;
-        let results: Vec<Value> = body["results"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|r| all || r["matches"].as_array().is_some_and(|m| !m.is_empty()))
-            .cloned()
-            .collect();
-        r.insert("looked_up".into(), json!(values.len()));
-        r.insert("results".into(), Value::Array(results));
-        r
+        Ok(body)
     });
+    let body = tri!(body.await);
     json_response(StatusCode::OK, &body)
 }
 
