@@ -1,6 +1,6 @@
 //! Any bytes through the whole decoder door with tight limits: format sniffing, the JPEG
 //! wrapper (our marker walk, libjpeg's hooks, CMYK conversion), GIF composition, EXIF
-//! reading, the later-frame walk of animations. Every input must give pixels of the size
+//! reading, the later-frame walk of animations, and the fast decode's DCT scaling. Every input must give pixels of the size
 //! announced or a typed error, quickly and within the limits; a panic anywhere (even one
 //! `decode` would contain as `DecoderPanicked`) fails the run, since libfuzzer's panic hook
 //! aborts before `catch_unwind` sees it.
@@ -21,6 +21,9 @@ fuzz_target!(|data: &[u8]| {
         max_scans: 100,
         max_time: Duration::from_secs(2),
         max_frames: 8,
+        // Odd-length inputs also take the fast path (libjpeg-turbo's DCT scaling), with a
+        // side small enough that fuzzed JPEGs are actually scaled.
+        jpeg_min_side: (data.len() % 2 == 1).then_some(16),
     };
     let mut frames = 0u32;
     let result = decode_frames(data, &limits, |n, image| {
