@@ -16,7 +16,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use mediamatch::video::ffmpeg::{self, VideoLimits};
+use mediamatch::video::ffmpeg::VideoLimits;
 use mediamatch::video::tmk::{level1, level2, Signature, TmkError, HEADER_LEN};
 use mediamatch::video::tmk_hash;
 use rayon::prelude::*;
@@ -24,20 +24,6 @@ use rayon::prelude::*;
 /// `../shared/reference/video`, or `None` (skipped loudly) without `../shared`.
 fn video_dir() -> Option<PathBuf> {
     Some(common::shared_dir()?.join("reference").join("video"))
-}
-
-/// `../shared/reference/video` when ffmpeg is installed too; `None` (skipped loudly)
-/// without it, a failure under `CI=true`.
-fn video_dir_with_ffmpeg() -> Option<PathBuf> {
-    let dir = video_dir()?;
-    if !ffmpeg::available() {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("ffmpeg is not installed but CI=true: the TMK hashing conformance tests must run");
-        }
-        eprintln!("SKIPPED: ffmpeg not installed; TMK+PDQF hashing conformance not run");
-        return None;
-    }
-    Some(dir)
 }
 
 /// Every sample `.tmk` file: name -> bytes, sorted by name (the folder must not be empty).
@@ -382,7 +368,7 @@ const ACCEPT: f32 = 1.0 - 0.08;
 
 #[test]
 fn recomputed_signatures_meet_the_references_acceptance() {
-    let Some(dir) = video_dir_with_ffmpeg() else { return };
+    let Some(dir) = common::video_dir_with_ffmpeg() else { return };
     let sigs = signatures(&dir);
     let mut videos: Vec<(String, PathBuf)> = std::fs::read_dir(dir.join("sample-videos"))
         .unwrap()
@@ -465,7 +451,7 @@ fn recomputed_signatures_meet_the_references_acceptance() {
 
 #[test]
 fn broken_and_hostile_videos_are_errors_not_hangs() {
-    let Some(dir) = video_dir_with_ffmpeg() else { return };
+    let Some(dir) = common::video_dir_with_ffmpeg() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let video = std::fs::read(dir.join("sample-videos/chair-20-sd-bar.mp4")).unwrap();
     let cases: Vec<(&str, Vec<u8>)> = vec![
@@ -520,7 +506,7 @@ fn broken_and_hostile_videos_are_errors_not_hangs() {
 
 #[test]
 fn the_tmk_commands_hash_compare_and_exit_like_ripgrep() {
-    let Some(dir) = video_dir_with_ffmpeg() else { return };
+    let Some(dir) = common::video_dir_with_ffmpeg() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("grey.tmk");
     let video = dir.join("sample-videos/chair-22-sd-grey-bar.mp4");

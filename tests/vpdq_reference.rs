@@ -11,21 +11,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use mediamatch::video::ffmpeg::{self, VideoLimits};
+use mediamatch::video::ffmpeg::VideoLimits;
 use mediamatch::video::vpdq::{self, Frame};
 use rayon::prelude::*;
-
-fn video_dir() -> Option<PathBuf> {
-    let dir = common::shared_dir()?.join("reference/video");
-    if !ffmpeg::available() {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("ffmpeg is not installed but CI=true: the video conformance tests must run");
-        }
-        eprintln!("SKIPPED: ffmpeg not installed; vPDQ conformance not run");
-        return None;
-    }
-    Some(dir)
-}
 
 /// Compares `got` with `want` by the reference's rule; returns (frames, bit-identical,
 /// compared, worst distance of compared frames).
@@ -60,7 +48,7 @@ fn check(name: &str, got: &[Frame], want: &[Frame]) -> (usize, usize, usize, u32
 
 #[test]
 fn every_frame_hashes_meet_the_references_acceptance() {
-    let Some(dir) = video_dir() else { return };
+    let Some(dir) = common::video_dir_with_ffmpeg() else { return };
     let mut videos: Vec<PathBuf> = std::fs::read_dir(dir.join("sample-videos"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -100,7 +88,7 @@ fn every_frame_hashes_meet_the_references_acceptance() {
 
 #[test]
 fn one_second_hashes_match_python_threatexchanges_expected_ones() {
-    let Some(dir) = video_dir() else { return };
+    let Some(dir) = common::video_dir_with_ffmpeg() else { return };
     let test = std::fs::read_to_string(dir.join("pytx-vpdq-tests/test_vpdq_hash_and_match.py")).unwrap();
     // The expected hashes are the 64-hex-digit strings of `test_vpdq_from_string_path`,
     // one a second, quality 100.
@@ -143,7 +131,7 @@ fn one_second_hashes_match_python_threatexchanges_expected_ones() {
 
 #[test]
 fn broken_and_hostile_files_are_errors_not_hangs() {
-    let Some(dir) = video_dir() else { return };
+    let Some(dir) = common::video_dir_with_ffmpeg() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let video = std::fs::read(dir.join("sample-videos/chair-20-sd-bar.mp4")).unwrap();
     let cases: Vec<(&str, Vec<u8>)> = vec![
@@ -175,7 +163,7 @@ fn broken_and_hostile_files_are_errors_not_hangs() {
 
 #[test]
 fn the_video_commands_hash_compare_and_exit_like_ripgrep() {
-    let Some(dir) = video_dir() else { return };
+    let Some(dir) = common::video_dir_with_ffmpeg() else { return };
     let v = |name: &str| dir.join("sample-videos").join(name);
     let tmp = tempfile::tempdir().unwrap();
     let out = common::cli::run(&[
@@ -241,7 +229,7 @@ fn the_video_commands_hash_compare_and_exit_like_ripgrep() {
 /// video by ffmpeg at 5 s, as a platform's photo list would hold a still of a known video.
 #[test]
 fn scan_video_checks_sampled_frames_against_photo_entries() {
-    let Some(dir) = video_dir() else { return };
+    let Some(dir) = common::video_dir_with_ffmpeg() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let video = dir.join("sample-videos/chair-20-sd-bar.mp4");
     let still = tmp.path().join("still.png");

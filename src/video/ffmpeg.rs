@@ -141,7 +141,9 @@ fn input_args(cmd: &mut Command, path: &Path) {
     cmd.arg(arg);
 }
 
-fn spawn_error(tool: &'static str, e: std::io::Error) -> VideoError {
+/// The error of a child that did not start: [`VideoError::Unavailable`] when the tool is
+/// not installed.
+pub(crate) fn spawn_error(tool: &'static str, e: std::io::Error) -> VideoError {
     if e.kind() == std::io::ErrorKind::NotFound {
         VideoError::Unavailable(tool)
     } else {
@@ -249,15 +251,9 @@ fn parse_probe(json: &[u8]) -> Result<VideoInfo, VideoError> {
     Ok(VideoInfo { width: width as u32, height: height as u32, frame_rate, duration })
 }
 
-/// Decodes the first video stream of `path` (probed as `info`), calling `frame(n, rgb)`
-/// for every frame in decoding order with its RGB24 samples (`width * height * 3` bytes,
-/// row-major, no padding). `frame` returns `false` to stop early.
-pub fn frames(
-    path: &Path,
-    info: &VideoInfo,
-    limits: &VideoLimits,
-    mut frame: impl FnMut(u64, &[u8]) -> bool,
-) -> Result<u64, VideoError> {
+/// Refuses a probed video whose frames are over [`VideoLimits::max_pixels`] or whose
+/// declared duration is over [`VideoLimits::max_seconds`], before anything is decoded.
+pub(crate) fn check_size(info: &VideoInfo, limits: &VideoLimits) -> Result<(), VideoError> {
     let pixels = u64::from(info.width) * u64::from(info.height);
     if pixels > limits.max_pixels {
         return Err(VideoError::TooLarge(format!(
@@ -271,6 +267,20 @@ pub fn frames(
             limits.max_seconds
         )));
     }
+    Ok(())
+}
+
+/// Decodes the first video stream of `path` (probed as `info`), calling `frame(n, rgb)`
+/// for every frame in decoding order with its RGB24 samples (`width * height * 3` bytes,
+/// row-major, no padding). `frame` returns `false` to stop early.
+pub fn frames(
+    path: &Path,
+    info: &VideoInfo,
+    limits: &VideoLimits,
+    mut frame: impl FnMut(u64, &[u8]) -> bool,
+) -> Result<u64, VideoError> {
+    check_size(info, limits)?;
+    let pixels = u64::from(info.width) * u64::from(info.height);
     let mut cmd = limited("ffmpeg", limits);
     cmd.arg("-nostdin").args(["-threads", "1"]);
     input_args(&mut cmd, path);
@@ -342,13 +352,18 @@ pub fn frames(
     Ok(n)
 }
 
-enum Filled {
+/// How [`read_frame`] left its buffer.
+pub(crate) enum Filled {
+    /// A whole frame.
     Full,
+    /// The output ended between frames.
     Empty,
+    /// The output ended inside a frame.
     Partial,
 }
 
-fn read_frame(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<Filled> {
+/// Fills `buf` with one frame from the decoder's output.
+pub(crate) fn read_frame(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<Filled> {
     let mut got = 0;
     while got < buf.len() {
         match r.read(&mut buf[got..]) {

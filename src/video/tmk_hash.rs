@@ -338,14 +338,10 @@ fn read_frames(
     let mut buf = [0u8; FRAME_BYTES];
     let mut n = 0u64;
     loop {
-        let mut got = 0;
-        while got < FRAME_BYTES {
-            match out.read(&mut buf[got..]) {
-                Ok(0) => return Ok((n, if got == 0 { Ended::Clean } else { Ended::Short })),
-                Ok(k) => got += k,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+        match ffmpeg::read_frame(out, &mut buf)? {
+            ffmpeg::Filled::Full => {}
+            ffmpeg::Filled::Empty => return Ok((n, Ended::Clean)),
+            ffmpeg::Filled::Partial => return Ok((n, Ended::Short)),
         }
         if n >= max_frames {
             return Ok((n, Ended::TooMany));
@@ -373,26 +369,8 @@ pub fn resampled_frames(
 ) -> Result<u64, VideoError> {
     let started = Instant::now();
     let info = ffmpeg::probe(path, limits)?;
-    let pixels = u64::from(info.width) * u64::from(info.height);
-    if pixels > limits.max_pixels {
-        return Err(VideoError::TooLarge(format!(
-            "{}x{} frames ({pixels} pixels; the limit is {})",
-            info.width, info.height, limits.max_pixels
-        )));
-    }
-    if let Some(d) = info.duration.filter(|&d| d > limits.max_seconds) {
-        return Err(VideoError::TooLarge(format!(
-            "{d:.0} s long (the limit is {:.0} s)",
-            limits.max_seconds
-        )));
-    }
-    let mut child = resample_command(path, limits).spawn().map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            VideoError::Unavailable("ffmpeg")
-        } else {
-            VideoError::Decoder(format!("cannot start ffmpeg: {e}"))
-        }
-    })?;
+    ffmpeg::check_size(&info, limits)?;
+    let mut child = resample_command(path, limits).spawn().map_err(|e| ffmpeg::spawn_error("ffmpeg", e))?;
     let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
         let _ = child.kill();
         let _ = child.wait();

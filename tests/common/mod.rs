@@ -29,6 +29,21 @@ pub fn shared_dir() -> Option<PathBuf> {
     None
 }
 
+/// `../shared/reference/video` when `../shared` is there and ffmpeg is installed; `None`
+/// (said loudly) otherwise, and a failure under `CI=true`, where the video conformance tests
+/// must run.
+pub fn video_dir_with_ffmpeg() -> Option<PathBuf> {
+    let dir = shared_dir()?.join("reference").join("video");
+    if !mediamatch::video::ffmpeg::available() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("ffmpeg is not installed but CI=true: the video conformance tests must run");
+        }
+        eprintln!("SKIPPED: ffmpeg not installed; video conformance test not run");
+        return None;
+    }
+    Some(dir)
+}
+
 /// Reads a TSV file with a header into rows of (column name -> value) maps.
 pub fn read_tsv(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
