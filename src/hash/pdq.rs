@@ -121,6 +121,8 @@ enum Luma<'a> {
     Rgb(&'a [u8], Box<[[f64; 256]; 3]>),
     /// RGB samples through Meta's C++ `f32` formula ([`LumaRule::MetaCpp`]).
     MetaRgb(&'a [u8]),
+    /// Luma already computed, row-major ([`stages`]).
+    Float(&'a [f32]),
 }
 
 impl<'a> Luma<'a> {
@@ -168,6 +170,7 @@ impl<'a> Luma<'a> {
                     *d = meta_luma(p[0], p[1], p[2]);
                 }
             }
+            Luma::Float(luma) => out.copy_from_slice(&luma[y * width..(y + 1) * width]),
         }
     }
 }
@@ -209,13 +212,18 @@ fn luma(image: &Image, rule: LumaRule) -> Vec<f32> {
 ///   keeps only the 64 sampled columns;
 /// * round 2 along columns runs over those 64 columns and keeps the 64 sampled rows.
 fn downsample(image: &Image, width: usize, height: usize, rule: LumaRule) -> [[f32; 64]; 64] {
+    downsample_luma(Luma::new(image, rule), width, height)
+}
+
+/// [`downsample`] of the luma rows of `source`, a `width` x `height` image.
+fn downsample_luma(source: Luma<'_>, width: usize, height: usize) -> [[f32; 64]; 64] {
     use jarosz::LANES;
     let along_rows = jarosz::window_size(width, 64);
     let along_cols = jarosz::window_size(height, 64);
     let sample_cols: [usize; 64] = std::array::from_fn(|j| jarosz::sample_index(j, width, 64));
     let sample_rows: [usize; 64] = std::array::from_fn(|i| jarosz::sample_index(i, height, 64));
 
-    let mut pass1 = RowPass::new(Luma::new(image, rule), width, height, along_rows, along_cols);
+    let mut pass1 = RowPass::new(source, width, height, along_rows, along_cols);
     let mut lanes_in = vec![[0.0f32; LANES]; width];
     let mut lanes_out = vec![[0.0f32; LANES]; width];
     let mut reduced = vec![0.0f32; height * 64];
@@ -384,6 +392,46 @@ fn median(block: &[[f32; 16]; 16]) -> f32 {
     *m
 }
 
+/// The steps of [`hash`] one at a time, for `benches/stages.rs` (not a stable API).
+///
+/// [`hash`] fuses the first two (each row's luma is computed on its way into the first
+/// box filter); run one after the other, they give the same block and hash.
+#[doc(hidden)]
+pub mod stages {
+    use super::{Image, LumaRule, PdqHash};
+
+    /// `pdqhash`'s `f32` luma of every pixel of `image`, row-major.
+    pub fn luma(image: &Image) -> Vec<f32> {
+        super::luma(image, LumaRule::Pdqhash)
+    }
+
+    /// The Jarosz filter (two rounds of box filters along rows and columns) of the
+    /// `width` x `height` luma from [`luma`], decimated to the 64x64 block; for an image of
+    /// exactly 64x64, the luma itself, as in [`super::hash`]. (That hashes images with a side
+    /// under 5 to zero without filtering them; this filters whatever it is given.)
+    ///
+    /// # Panics
+    ///
+    /// If `luma` holds fewer than `width * height` values.
+    pub fn jarosz(luma: &[f32], width: usize, height: usize) -> [[f32; 64]; 64] {
+        if width == 64 && height == 64 {
+            let mut block = [[0.0f32; 64]; 64];
+            for (dst, src) in block.iter_mut().zip(luma.chunks_exact(64)) {
+                dst.copy_from_slice(src);
+            }
+            block
+        } else {
+            super::downsample_luma(super::Luma::Float(luma), width, height)
+        }
+    }
+
+    /// The DCT of the 64x64 block (from [`jarosz`]) to 16x16, the bits above its median,
+    /// and the quality of the block.
+    pub fn dct_bits(block: &[[f32; 64]; 64]) -> PdqHash {
+        PdqHash { hash: super::bits(&super::dct16::dct64_to_16(block)), quality: super::quality(block) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,5 +586,25 @@ mod tests {
             }
         }
         assert_eq!(variants[0], hash(&img).hash);
+    }
+
+    #[test]
+    fn stages_compose_to_the_hash() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for (w, h) in [(64, 64), (65, 64), (129, 300), (517, 389), (1000, 9)] {
+            let samples: Vec<u8> = (0..w * h * 3).map(|_| next() as u8).collect();
+            let rgb = Image::rgb(w, h, samples).expect("valid");
+            let grey = gray(w, h, |x, y| (x * 3 + y * 5 + (x * y) % 7) as u8);
+            for img in [rgb, grey] {
+                let block = stages::jarosz(&stages::luma(&img), w as usize, h as usize);
+                assert_eq!(stages::dct_bits(&block), hash(&img), "{w}x{h}");
+            }
+        }
     }
 }

@@ -141,6 +141,36 @@ fn threshold(block: &Block) -> Phash {
     Phash(flat.iter().fold(0u64, |acc, &c| (acc << 1) | u64::from(c > med)))
 }
 
+/// The steps of [`hash`] one at a time, for `benches/stages.rs` (not a stable API).
+///
+/// [`hash`] fuses the first two (each source row becomes grey on its way into the
+/// horizontal pass); run one after the other, they give the same thumbnail and hash.
+#[doc(hidden)]
+pub mod stages {
+    use super::{pillow, Image, Phash, THUMB};
+
+    /// Pillow's `convert("L")` of `image`: `width * height` grey samples, row-major.
+    pub fn luma(image: &Image) -> Vec<u8> {
+        pillow::grey(image)
+    }
+
+    /// Pillow's `resize((32, 32), Image.LANCZOS)` of a grey image (from [`luma`]): the
+    /// thumbnail, 1024 samples row-major.
+    pub fn resize(grey: &Image) -> Vec<u8> {
+        pillow::grey_lanczos(grey, THUMB, THUMB)
+    }
+
+    /// imagehash's 2-D DCT of the 32x32 thumbnail (from [`resize`]) and the bits above the
+    /// median of its 8x8 low frequencies.
+    ///
+    /// # Panics
+    ///
+    /// If `thumb` holds fewer than 1024 samples.
+    pub fn dct_bits(thumb: &[u8]) -> Phash {
+        super::threshold(&super::dct_block(thumb))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +298,26 @@ mod tests {
         for v in Variant::ALL {
             let d = variants[v.index()].distance(&hash(&transpose_pixels(&img, v)));
             assert!(d <= 12, "{v}: {d} bits");
+        }
+    }
+
+    #[test]
+    fn stages_compose_to_the_hash() {
+        // Wide, tall (Pillow 13's vertical-first order), square, thumbnail-sized; RGB and grey.
+        for (i, (w, h)) in [(517, 389), (40, 1000), (300, 300), (32, 32), (7, 3)].into_iter().enumerate() {
+            let grey = noise(w, h, 11 + i as u64);
+            let rgb = {
+                let Pixels::Gray(a) = &noise(w, h, 101 + i as u64).pixels else { unreachable!() };
+                let Pixels::Gray(b) = &noise(w, h, 202 + i as u64).pixels else { unreachable!() };
+                let Pixels::Gray(c) = &grey.pixels else { unreachable!() };
+                let samples = (0..a.len()).flat_map(|k| [a[k], b[k], c[k]]).collect();
+                Image::rgb(w, h, samples).unwrap()
+            };
+            for img in [grey, rgb] {
+                let l = Image::gray(w, h, stages::luma(&img)).unwrap();
+                let staged = stages::dct_bits(&stages::resize(&l));
+                assert_eq!(staged, hash(&img), "{w}x{h} {:?}", img.channels());
+            }
         }
     }
 }

@@ -148,6 +148,16 @@ kernel! {
     }
 }
 
+/// `image.convert("L")` as Pillow computes it: `width * height` grey samples, row-major.
+pub(super) fn grey(image: &Image) -> Vec<u8> {
+    let w = image.width as usize;
+    let mut out = vec![0u8; w * image.height as usize];
+    for (y, row) in out.chunks_exact_mut(w).enumerate() {
+        luma_row(image, y, row);
+    }
+    out
+}
+
 /// `image.convert("L").resize((out_w, out_h), Image.LANCZOS)` as Pillow computes it:
 /// `out_w * out_h` grey samples, row-major.
 ///
@@ -157,11 +167,7 @@ pub(crate) fn grey_lanczos(image: &Image, out_w: usize, out_h: usize) -> Vec<u8>
     let need_horizontal = out_w != in_w;
     let need_vertical = out_h != in_h;
     if !need_horizontal && !need_vertical {
-        let mut out = vec![0u8; in_w * in_h];
-        for (y, row) in out.chunks_exact_mut(in_w).enumerate() {
-            luma_row(image, y, row);
-        }
-        return out;
+        return grey(image);
     }
     // Pillow 13 (python-pillow/Pillow#9549) runs the vertical pass first when the height
     // shrinks by more than twice as many pixels as the width; earlier Pillows never do.
@@ -216,11 +222,7 @@ fn horizontal_then_vertical(
 /// vertical pass over the whole grey image, then a horizontal pass over its `out_h` rows.
 fn vertical_then_horizontal(image: &Image, out_w: usize, out_h: usize, need_horizontal: bool) -> Vec<u8> {
     let (in_w, in_h) = (image.width as usize, image.height as usize);
-    let mut grey = vec![0u8; in_w * in_h];
-    for (y, row) in grey.chunks_exact_mut(in_w).enumerate() {
-        luma_row(image, y, row);
-    }
-    let temp = vertical(&grey, in_w, &Taps::new(in_h, out_h), 0);
+    let temp = vertical(&grey(image), in_w, &Taps::new(in_h, out_h), 0);
     if !need_horizontal {
         return temp;
     }
