@@ -96,6 +96,16 @@ pub struct ImageHashes {
     /// A video's frames per second (`frame / frame_rate` is a frame's time); `None` for
     /// images and animations.
     pub frame_rate: Option<f64>,
+    /// With [`Kind::Vpdq`] asked for: the vPDQ of a video (its sampled frames, see
+    /// [`hash_video`]) or of an animation with [`HashOptions::frames`] (frame 0 and every
+    /// later distinct frame, timestamps 0); empty for still images and in derived hash sets.
+    /// Frames are hashed as Meta's `vpdq` does ([`crate::video::vpdq::hash_frame`]), not
+    /// with the photo rules of [`ImageHashes::pdq`].
+    pub vpdq: Vec<crate::video::vpdq::Frame>,
+    /// With [`HashOptions::border`] too: the vPDQ of the content inside a uniform border
+    /// (letterbox, pillarbox) of each frame of `vpdq` that has one, with that frame's
+    /// number; queries only (Meta's `vpdq` hashes whole frames).
+    pub vpdq_trimmed: Vec<crate::video::vpdq::Frame>,
 }
 
 /// The perceptual hashes of one later frame of an animation.
@@ -162,9 +172,14 @@ pub fn hash_bytes(bytes: &[u8], options: &HashOptions) -> Hashes {
     let d = digests(bytes, k.contains(Kind::Md5), k.contains(Kind::Sha1), k.contains(Kind::Sha256));
     let image = k.needs_pixels().then(|| {
         let mut frames = Vec::new();
+        let (mut vpdq, mut vpdq_trimmed) = (Vec::new(), Vec::new());
+        let with_vpdq = k.contains(Kind::Vpdq);
         let decoded = if options.frames {
             let plain = HashOptions { border: false, extend: false, rotate: false, ..*options };
             decode::decode_frames(bytes, &options.limits, |frame, image| {
+                if with_vpdq {
+                    vpdq_frame(u64::from(frame), image, 1.0, options.border, &mut vpdq, &mut vpdq_trimmed);
+                }
                 frames.push(FrameHashes { frame, hashes: hash_pixels(image, &plain) });
             })
         } else {
@@ -172,6 +187,16 @@ pub fn hash_bytes(bytes: &[u8], options: &HashOptions) -> Hashes {
         };
         decoded.map(|decoded| {
             let mut h = hash_image(&decoded.image, options);
+            if !vpdq.is_empty() {
+                // An animation: frame 0 too; its frames carry no times.
+                vpdq_frame(0, &decoded.image, 1.0, options.border, &mut vpdq, &mut vpdq_trimmed);
+                for v in [&mut vpdq, &mut vpdq_trimmed] {
+                    v.sort_by_key(|f| f.frame);
+                    v.iter_mut().for_each(|f| f.timestamp = 0.0);
+                }
+                h.vpdq = vpdq;
+                h.vpdq_trimmed = vpdq_trimmed;
+            }
             h.frames = frames;
             h.format = decoded.format;
             h.orientation = decoded.orientation;
@@ -194,21 +219,24 @@ pub fn hash_bytes(bytes: &[u8], options: &HashOptions) -> Hashes {
 /// from the frame kept before it is a [`FrameHashes`] with its decoding-order number, as
 /// the later frames of an animation are. Frames are hashed with the photo rules (pHash as
 /// imagehash, PDQ as `pdqhash`), since the entries they are compared with are photos'.
-pub fn hash_video(
-    path: &std::path::Path,
+pub fn hash_video<'a>(
+    source: impl Into<crate::video::ffmpeg::Source<'a>>,
     options: &HashOptions,
     sampling: &crate::video::FrameSampling,
 ) -> Result<ImageHashes, DecodeError> {
+    let source = source.into();
     use crate::video::{ffmpeg, vpdq};
     let failed = |message: String| DecodeError::Corrupt { format: ImageFormat::Video, message };
-    let info = ffmpeg::probe(path, &sampling.limits).map_err(|e| failed(e.to_string()))?;
+    let info = ffmpeg::probe_source(source, &sampling.limits).map_err(|e| failed(e.to_string()))?;
     let step = vpdq::frame_step(sampling.seconds_per_frame, info.frame_rate);
     let plain = HashOptions { border: false, extend: false, rotate: false, ..*options };
     let (w, h) = (info.width, info.height);
     let mut first: Option<ImageHashes> = None;
     let mut frames: Vec<FrameHashes> = Vec::new();
+    let mut vpdq_frames = Vec::new();
+    let mut vpdq_trimmed = Vec::new();
     let mut bad_frame = None;
-    ffmpeg::frames(path, &info, &sampling.limits, |n, rgb| {
+    ffmpeg::frames_every(source, &info, &sampling.limits, step, |n, rgb| {
         if n % step != 0 {
             return true;
         }
@@ -216,6 +244,10 @@ pub fn hash_video(
             bad_frame = Some(n);
             return false;
         };
+        if options.kinds.contains(Kind::Vpdq) {
+            let fps = info.frame_rate as f32;
+            vpdq_frame(n, &image, fps, options.border, &mut vpdq_frames, &mut vpdq_trimmed);
+        }
         match &first {
             None => first = Some(hash_image(&image, options)),
             Some(f) => {
@@ -242,7 +274,28 @@ pub fn hash_video(
     }
     out.frames = frames;
     out.frame_rate = Some(info.frame_rate);
+    out.vpdq = vpdq_frames;
+    out.vpdq_trimmed = vpdq_trimmed;
     Ok(out)
+}
+
+/// The vPDQ of frame `n` into `whole`, and with `border` that of the content inside its
+/// uniform border, if it has one, into `trimmed`.
+fn vpdq_frame(
+    n: u64,
+    image: &Image,
+    fps: f32,
+    border: bool,
+    whole: &mut Vec<crate::video::vpdq::Frame>,
+    trimmed: &mut Vec<crate::video::vpdq::Frame>,
+) {
+    use crate::video::vpdq::hash_frame;
+    whole.push(hash_frame(n, image, fps));
+    if border {
+        if let Some(rect) = border::find_content(image, &BorderOptions::default()) {
+            trimmed.push(hash_frame(n, &border::crop(image, rect), fps));
+        }
+    }
 }
 
 /// Reads `reader` to the end (at most `max_bytes`) and hashes the bytes.
@@ -309,6 +362,8 @@ fn hash_pixels(image: &Image, options: &HashOptions) -> ImageHashes {
         extended: Vec::new(),
         frames: Vec::new(),
         frame_rate: None,
+        vpdq: Vec::new(),
+        vpdq_trimmed: Vec::new(),
     };
     if k.contains(Kind::Phash) {
         if options.dihedral {

@@ -70,7 +70,7 @@ fn every_frame_hashes_meet_the_references_acceptance() {
                 .collect();
             let got = vpdq::hash_file(video, 0.0, &VideoLimits::default())
                 .unwrap_or_else(|e| panic!("{stem}: {e}"));
-            assert_eq!(got.frames_decoded as usize, want.len(), "{stem}: frames decoded");
+            assert_eq!(got.frames_decoded, Some(want.len() as u64), "{stem}: frames decoded");
             (stem.clone(), check(&stem, &got.frames, &want))
         })
         .collect();

@@ -110,7 +110,7 @@ pub(crate) fn require(s: &str) -> Result<KindSet, String> {
         return Ok(KindSet::NONE);
     }
     let kinds = kinds(s)?;
-    if kinds.iter().any(|k| !k.is_perceptual()) {
+    if kinds.iter().any(|k| !k.is_image()) {
         return Err("--require takes pdq and/or phash (digest matches always count)".into());
     }
     Ok(kinds)

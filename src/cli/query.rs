@@ -54,7 +54,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         .with_context(|| format!("{}", args.index.display()))?;
     // One hash per query: E-values multiply the index's entries of the kind by 1.
     let sizes = IndexSizes::of_index(&index).with_context(|| format!("{}", args.index.display()))?;
-    let significance = Significance::of(sizes, QueryCounts { pdq: 1, phash: 1, digest: 1 });
+    let significance = Significance::of(sizes, QueryCounts { pdq: 1, phash: 1, digest: 1, vpdq: 1 });
     let stdout = std::io::stdout();
     let mut printer = Printer::new(args.format, std::io::BufWriter::new(stdout.lock()), Table::None);
     let (mut matched, mut errored) = (false, false);

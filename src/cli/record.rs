@@ -83,6 +83,12 @@ pub(crate) struct ScanMatch<'a> {
     /// For a video (`scan --video`): the matched frame's time in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) seconds: Option<f64>,
+    /// For a vPDQ match: percent of the input's compared frames that matched the video.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) query_percent: Option<f64>,
+    /// For a vPDQ match: percent of the video's indexed frames that matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) compared_percent: Option<f64>,
 }
 
 /// A query match: one hash, one entry, one list.

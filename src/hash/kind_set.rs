@@ -31,9 +31,9 @@ impl KindSet {
         self
     }
 
-    /// Whether the set holds pHash or PDQ (and so needs decoding).
+    /// Whether the set holds pHash, PDQ or vPDQ (and so needs decoding).
     pub fn needs_pixels(self) -> bool {
-        self.contains(Kind::Pdq) || self.contains(Kind::Phash)
+        self.contains(Kind::Pdq) || self.contains(Kind::Phash) || self.contains(Kind::Vpdq)
     }
 
     /// Whether the set is empty.

@@ -35,13 +35,16 @@ pub enum Kind {
     Sha1,
     /// SHA-256 of the file bytes.
     Sha256,
+    /// One frame of a video's vPDQ (Meta's PDQ of video frames): a 256-bit PDQ hash whose
+    /// entries of one item (one id) together are the video; see [`crate::video::vpdq`].
+    Vpdq,
 }
 
 impl Kind {
     /// All kinds, in the canonical order used in output and index sections.
-    pub const ALL: [Kind; 5] = [Kind::Pdq, Kind::Phash, Kind::Md5, Kind::Sha1, Kind::Sha256];
+    pub const ALL: [Kind; 6] = [Kind::Pdq, Kind::Phash, Kind::Md5, Kind::Sha1, Kind::Sha256, Kind::Vpdq];
 
-    /// The canonical lowercase name (`pdq`, `phash`, `md5`, `sha1`, `sha256`).
+    /// The canonical lowercase name (`pdq`, `phash`, `md5`, `sha1`, `sha256`, `vpdq`).
     pub fn name(self) -> &'static str {
         match self {
             Kind::Pdq => "pdq",
@@ -49,6 +52,7 @@ impl Kind {
             Kind::Md5 => "md5",
             Kind::Sha1 => "sha1",
             Kind::Sha256 => "sha256",
+            Kind::Vpdq => "vpdq",
         }
     }
 
@@ -60,6 +64,7 @@ impl Kind {
             Kind::Md5 => 16,
             Kind::Sha1 => 20,
             Kind::Sha256 => 32,
+            Kind::Vpdq => 32,
         }
     }
 
@@ -70,6 +75,12 @@ impl Kind {
 
     /// Whether near matches (Hamming distance) are meaningful for this kind.
     pub fn is_perceptual(self) -> bool {
+        matches!(self, Kind::Pdq | Kind::Phash | Kind::Vpdq)
+    }
+
+    /// Whether an image's pixels give this kind (pHash, PDQ); vPDQ comes from a video's
+    /// frames, digests from the bytes.
+    pub fn is_image(self) -> bool {
         matches!(self, Kind::Pdq | Kind::Phash)
     }
 
@@ -81,6 +92,7 @@ impl Kind {
             Kind::Md5 => 3,
             Kind::Sha1 => 4,
             Kind::Sha256 => 5,
+            Kind::Vpdq => 6,
         }
     }
 
@@ -126,8 +138,8 @@ pub enum ParseHashError {
     /// A character is not a hex digit.
     #[error("invalid hex digit {0:?}")]
     Digit(char),
-    /// The kind name is not one of `pdq`, `phash`, `md5`, `sha1`, `sha256`.
-    #[error("unknown hash kind {0:?} (expected pdq, phash, md5, sha1 or sha256)")]
+    /// The kind name is not one of `pdq`, `phash`, `md5`, `sha1`, `sha256`, `vpdq`.
+    #[error("unknown hash kind {0:?} (expected pdq, phash, md5, sha1, sha256 or vpdq)")]
     UnknownKind(String),
     /// A `KIND:HEX` string without the colon.
     #[error("expected KIND:HEX, e.g. pdq:<64 hex digits>")]
@@ -297,6 +309,8 @@ pub enum HashValue {
     Sha1(Sha1),
     /// A SHA-256 digest.
     Sha256(Sha256),
+    /// One frame of a video's vPDQ (a PDQ hash).
+    Vpdq(Pdq),
 }
 
 impl HashValue {
@@ -308,6 +322,7 @@ impl HashValue {
             HashValue::Md5(_) => Kind::Md5,
             HashValue::Sha1(_) => Kind::Sha1,
             HashValue::Sha256(_) => Kind::Sha256,
+            HashValue::Vpdq(_) => Kind::Vpdq,
         }
     }
 
@@ -319,6 +334,7 @@ impl HashValue {
             Kind::Md5 => HashValue::Md5(hex.parse()?),
             Kind::Sha1 => HashValue::Sha1(hex.parse()?),
             Kind::Sha256 => HashValue::Sha256(hex.parse()?),
+            Kind::Vpdq => HashValue::Vpdq(Pdq::from_bytes(parse_hex::<32>(Kind::Vpdq, hex)?)),
         })
     }
 
@@ -330,6 +346,7 @@ impl HashValue {
             HashValue::Md5(h) => h.0.to_vec(),
             HashValue::Sha1(h) => h.0.to_vec(),
             HashValue::Sha256(h) => h.0.to_vec(),
+            HashValue::Vpdq(h) => h.to_bytes().to_vec(),
         }
     }
 
@@ -341,6 +358,7 @@ impl HashValue {
             HashValue::Md5(h) => h.to_string(),
             HashValue::Sha1(h) => h.to_string(),
             HashValue::Sha256(h) => h.to_string(),
+            HashValue::Vpdq(h) => h.to_string(),
         }
     }
 }

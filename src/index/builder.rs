@@ -191,7 +191,8 @@ impl<'a> Builder<'a> {
                 let values = Values::build(kind, order[start..end].iter().map(|e| &e.value));
                 let code = kind.code();
                 let structure = match kind {
-                    Kind::Pdq => Some(self.options.pdq),
+                    // vPDQ frames are PDQ hashes: the same structure.
+                    Kind::Pdq | Kind::Vpdq => Some(self.options.pdq),
                     Kind::Phash => Some(self.options.phash),
                     _ => None,
                 };
@@ -256,7 +257,7 @@ fn canonical_order(entries: &[Entry]) -> Vec<&Entry> {
 fn value_key(v: &HashValue) -> [u64; 4] {
     let bytes: &[u8] = match v {
         HashValue::Phash(p) => return [p.0, 0, 0, 0],
-        HashValue::Pdq(p) => return p.words,
+        HashValue::Pdq(p) | HashValue::Vpdq(p) => return p.words,
         HashValue::Md5(d) => &d.0,
         HashValue::Sha1(d) => &d.0,
         HashValue::Sha256(d) => &d.0,

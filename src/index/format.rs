@@ -423,7 +423,7 @@ impl BkNode {
 pub(crate) fn encode_value(v: &HashValue, out: &mut Vec<u8>) {
     match v {
         HashValue::Phash(p) => put_u64(out, p.0),
-        HashValue::Pdq(p) => p.words.iter().for_each(|&w| put_u64(out, w)),
+        HashValue::Pdq(p) | HashValue::Vpdq(p) => p.words.iter().for_each(|&w| put_u64(out, w)),
         HashValue::Md5(d) => out.extend_from_slice(&d.0),
         HashValue::Sha1(d) => out.extend_from_slice(&d.0),
         HashValue::Sha256(d) => out.extend_from_slice(&d.0),
@@ -440,6 +440,7 @@ pub(crate) fn decode_value(kind: Kind, raw: &[u8]) -> Result<HashValue, IndexErr
         Kind::Md5 => HashValue::Md5(Md5(raw.try_into().map_err(|_| bad())?)),
         Kind::Sha1 => HashValue::Sha1(Sha1(raw.try_into().map_err(|_| bad())?)),
         Kind::Sha256 => HashValue::Sha256(Sha256(raw.try_into().map_err(|_| bad())?)),
+        Kind::Vpdq => HashValue::Vpdq(Pdq { words: [word(0)?, word(1)?, word(2)?, word(3)?] }),
     })
 }
 

@@ -163,12 +163,12 @@ struct Part<D> {
     /// The segment's deleted entries (local numbers), sorted, distinct.
     dead: Vec<u32>,
     /// How many of `dead` are of each kind, in [`Kind::ALL`] order.
-    dead_per_kind: [u32; 5],
+    dead_per_kind: [u32; Kind::ALL.len()],
 }
 
 impl<D: AsRef<[u8]>> Part<D> {
     fn new(segment: Segment<D>, first: u32, dead: Vec<u32>) -> Part<D> {
-        let mut dead_per_kind = [0u32; 5];
+        let mut dead_per_kind = [0u32; Kind::ALL.len()];
         for (slot, kind) in dead_per_kind.iter_mut().zip(Kind::ALL) {
             if let Some(r) = segment.kind_range(kind) {
                 let lo = dead.partition_point(|&d| d < r.start);

@@ -425,7 +425,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
                     }
                 }
                 // Each kind's structure takes its queries together (overlapping misses).
-                for kind in [Kind::Pdq, Kind::Phash] {
+                for kind in [Kind::Pdq, Kind::Phash, Kind::Vpdq] {
                     let group: Vec<&(usize, Query)> =
                         perceptual.iter().filter(|(i, _)| chunk[*i].kind() == kind).collect();
                     let Some(sec) = self.section(kind).filter(|_| !group.is_empty()) else { continue };
@@ -439,7 +439,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
                         }
                     }
                 }
-                for kind in [Kind::Pdq, Kind::Phash] {
+                for kind in [Kind::Pdq, Kind::Phash, Kind::Vpdq] {
                     let group: Vec<&(usize, [u64; 4])> =
                         pending.iter().filter(|(i, _)| chunk[*i].kind() == kind).collect();
                     let Some(sec) = self.section(kind).filter(|_| !group.is_empty()) else { continue };

@@ -23,7 +23,7 @@ impl Query {
     /// The query for a perceptual value (`None` for digests).
     pub fn of(v: &HashValue, radius: u32) -> Option<Query> {
         let words = match v {
-            HashValue::Pdq(p) => p.words,
+            HashValue::Pdq(p) | HashValue::Vpdq(p) => p.words,
             HashValue::Phash(p) => [p.0, 0, 0, 0],
             _ => return None,
         };

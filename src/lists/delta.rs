@@ -331,6 +331,7 @@ fn prefix(v: &HashValue) -> (u8, u64) {
         HashValue::Md5(h) => (2, head(&h.0)),
         HashValue::Sha1(h) => (3, head(&h.0)),
         HashValue::Sha256(h) => (4, head(&h.0)),
+        HashValue::Vpdq(h) => (5, h.words[0]),
     }
 }
 

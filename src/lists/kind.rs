@@ -13,6 +13,11 @@
 //! | `md5` | `md5`, `videomd5`, `photomd5`, `imagemd5`, `filemd5`, `hashmd5`, `hashvideomd5` |
 //! | `sha1` | `sha1`, `videosha1`, `photosha1`, `imagesha1`, `filesha1`, `hashsha1` |
 //! | `sha256` | `sha256`, `videosha256`, `photosha256`, `imagesha256`, `filesha256`, `hashsha256`, `hashvideosha256` |
+//! | `vpdq` | `vpdq`, `videopdq`, `videovpdq` |
+//!
+//! A `vpdq` value is one frame's 64 hex digits, or a whole video as python-threatexchange
+//! writes it (a JSON array of `"hex,quality,timestamp"`): its distinct frames of quality
+//! 50 or more become one `vpdq` entry each, with the video's id.
 //!
 //! Known kinds that mediamatch cannot compute are [`KindName::Unsupported`]: records of
 //! these kinds are counted as skipped, never as errors (see [`UNSUPPORTED`]). Any other
@@ -60,14 +65,17 @@ const KNOWN: &[(&str, Kind)] = &[
     ("filesha256", Kind::Sha256),
     ("hashsha256", Kind::Sha256),
     ("hashvideosha256", Kind::Sha256),
+    ("vpdq", Kind::Vpdq),
+    ("videopdq", Kind::Vpdq),
+    ("videovpdq", Kind::Vpdq),
 ];
 
 /// Known algorithms and signal types mediamatch cannot compute, as (normalised name,
 /// canonical name). Records of these kinds are counted as `skipped (unsupported kind)`.
 ///
 /// PhotoDNA (`pdna` in NCMEC's XML), NetClean, TMK+PDQF (video, `tmk-pdqf` in NCMEC's
-/// XML, `VideoTMK` in StopNCII, `HASH_TMK` in ThreatExchange), Videntifier, SSVH, video
-/// PDQ, and the non-media signal types of python-threatexchange, StopNCII and
+/// XML, `VideoTMK` in StopNCII, `HASH_TMK` in ThreatExchange), Videntifier, SSVH, and the
+/// non-media signal types of python-threatexchange, StopNCII and
 /// ThreatExchange (URLs, text, TLSH, `DEBUG_STRING`, ...).
 pub const UNSUPPORTED: &[(&str, &str)] = &[
     ("photodna", "photodna"),
@@ -81,8 +89,6 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
     ("hashtmk", "tmk"),
     ("videntifier", "videntifier"),
     ("ssvh", "ssvh"),
-    ("vpdq", "vpdq"),
-    ("videopdq", "vpdq"),
     ("pdqocr", "pdq_ocr"),
     ("tlsh", "tlsh"),
     ("tlshpdf", "tlsh"),

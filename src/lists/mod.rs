@@ -62,7 +62,11 @@ use sha2::Digest;
 
 use crate::hash::Kind;
 use record::skip_kind;
-pub use record::{Record, Tombstone, SKIP_VARIANT};
+pub use record::{Record, Tombstone, SKIP_VARIANT, SKIP_VPDQ_DUPLICATE, SKIP_VPDQ_EMPTY, SKIP_VPDQ_QUALITY};
+
+/// The most frames one vPDQ value may hold: a day of video at one hash a second. A value
+/// with more is rejected.
+pub const MAX_VPDQ_FRAMES: usize = 86_400;
 pub use reject::{Reject, RejectReason};
 
 /// Why a hash list could not be read at all. (A bad line is not an error: it becomes a

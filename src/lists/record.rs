@@ -157,6 +157,11 @@ impl Sink {
                 None => return Err(RejectReason::NoKind(NoKind { digits: hex.chars().count() })),
             },
         };
+        if kind == Kind::Vpdq && hex.len() != 2 * Kind::Vpdq.byte_len() {
+            let (id, label) = (nonempty(f.id).unwrap_or(""), nonempty(f.label).unwrap_or(""));
+            self.vpdq_video(hex, id, label, deleted, line)?;
+            return Ok(None);
+        }
         let value = HashValue::parse(kind, hex).map_err(|source| RejectReason::BadHash {
             kind,
             value: cut(hex),
@@ -171,6 +176,77 @@ impl Sink {
         }))
     }
 }
+
+impl Sink {
+    /// A whole video's vPDQ (python-threatexchange's JSON array of `"hex,quality,timestamp"`
+    /// frames, the form HMA banks and `mediamatch video hash --format json` give): one
+    /// `vpdq` record per distinct frame of quality [`QUALITY_THRESHOLD`] or more, all with
+    /// the video's id, as HMA's rule compares only those frames. A video without an id gets
+    /// `vpdq-` and 16 hex digits of the SHA-256 of its frames' hashes, so its frames stay
+    /// one item (the rule's compared share counts the item's frames) and a withdrawal of the
+    /// same video names the same id.
+    fn vpdq_video(
+        &mut self,
+        text: &str,
+        id: &str,
+        label: &str,
+        deleted: bool,
+        line: u64,
+    ) -> Result<(), RejectReason> {
+        use crate::video::vpdq::{from_pytx_json, QUALITY_THRESHOLD};
+        use sha2::Digest;
+        let frames = from_pytx_json(text).map_err(|e| RejectReason::BadVpdq(cut(&e)))?;
+        if frames.len() > super::MAX_VPDQ_FRAMES {
+            return Err(RejectReason::BadVpdq(format!(
+                "{} frames, more than {}",
+                frames.len(),
+                super::MAX_VPDQ_FRAMES
+            )));
+        }
+        let mut kept: Vec<crate::Pdq> = Vec::with_capacity(frames.len());
+        for f in &frames {
+            if f.quality < QUALITY_THRESHOLD {
+                self.skip(SKIP_VPDQ_QUALITY);
+            } else if kept.contains(&f.hash) {
+                self.skip(SKIP_VPDQ_DUPLICATE);
+            } else {
+                kept.push(f.hash);
+            }
+        }
+        if kept.is_empty() {
+            self.skip(SKIP_VPDQ_EMPTY);
+            return Ok(());
+        }
+        let id = if id.is_empty() {
+            let mut h = sha2::Sha256::new();
+            for p in &kept {
+                h.update(p.to_bytes());
+            }
+            let digest = h.finalize();
+            let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            format!("vpdq-{hex}")
+        } else {
+            id.to_string()
+        };
+        for hash in kept {
+            self.records.push(Record {
+                value: HashValue::Vpdq(hash),
+                id: id.clone(),
+                label: label.to_string(),
+                deleted,
+                line,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The skip reason of a vPDQ frame under HMA's quality threshold (50).
+pub const SKIP_VPDQ_QUALITY: &str = "vpdq frame of quality under 50 (never compared)";
+/// The skip reason of a vPDQ frame equal to an earlier frame of the same video.
+pub const SKIP_VPDQ_DUPLICATE: &str = "vpdq frame repeating an earlier frame of its video";
+/// The skip reason of a vPDQ video none of whose frames has quality 50.
+pub const SKIP_VPDQ_EMPTY: &str = "vpdq video without a frame of quality 50";
 
 /// The skip reason of the dihedral-variant rows of `mediamatch hash --format csv`.
 pub const SKIP_VARIANT: &str = "dihedral variant (the matcher tries all 8 variants of each upload)";

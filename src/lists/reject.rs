@@ -74,6 +74,11 @@ pub enum RejectReason {
         "a quoted field runs past the end of the line (unbalanced '\"'); the next line is read on its own"
     )]
     UnclosedQuote,
+    /// A vPDQ value that is neither one frame's 64 hex digits nor python-threatexchange's
+    /// JSON array of `"hex,quality,timestamp"` frames, or has more frames than
+    /// [`crate::lists::MAX_VPDQ_FRAMES`].
+    #[error("bad vPDQ value: {0}")]
+    BadVpdq(String),
     /// An NCMEC entry or tombstone without its `<id>`, or an entry without fingerprints.
     #[error("{0}")]
     BadEntry(&'static str),

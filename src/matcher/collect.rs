@@ -83,6 +83,11 @@ pub(crate) struct Collected {
     pub(crate) pdq_queries: Vec<PdqQuery>,
     /// How many hashes of each kind the check compares with the index (its E-values).
     pub(crate) queries: QueryCounts,
+    /// A video's or an animation's vPDQ frames compared with the `vpdq` entries
+    /// (deduplicated, of enough quality).
+    pub(crate) vpdq_query: Vec<crate::video::vpdq::Frame>,
+    /// Their hits within [`super::VpdqRule::distance`].
+    pub(crate) vpdq_hits: Vec<super::video::FrameHit>,
 }
 
 /// The kinds to compute for `index` under `config`.
@@ -113,11 +118,22 @@ pub(crate) fn collect(
         frames: config.limits.max_frames > 0,
     };
     let mut hashes = hash_bytes(bytes, &options);
-    // A video: its sampled frames, when asked for and read from a file.
-    if let (Some(sampling), Some(path)) = (&config.video, path) {
+    // A video: its sampled frames, when asked for; decoded from its file, or from a memory
+    // file holding the bytes (never from a copy on disk).
+    if let Some(sampling) = &config.video {
         let undecodable = matches!(&hashes.image, Some(Err(crate::decode::DecodeError::NotAnImage)));
         if undecodable && crate::video::looks_like_video(&bytes[..bytes.len().min(512)]) {
-            hashes.image = Some(crate::hashing::hash_video(path, &options, sampling));
+            use crate::hashing::hash_video;
+            hashes.image = Some(match path {
+                Some(path) => hash_video(path, &options, sampling),
+                None => match crate::video::ffmpeg::MemoryFile::new(bytes) {
+                    Ok(m) => hash_video(crate::video::ffmpeg::Source::Memory(&m), &options, sampling),
+                    Err(e) => Err(crate::decode::DecodeError::Corrupt {
+                        format: crate::decode::ImageFormat::Video,
+                        message: e.to_string(),
+                    }),
+                },
+            });
         }
     }
     let mut hits: Vec<Hit> = Vec::new();
@@ -187,8 +203,16 @@ pub(crate) fn collect(
             }
         }
     }
-    let queries = query_counts(&hashes, config, pdq_queries.len());
-    Ok(Collected { hashes, low_quality, hits, pdq_queries, queries })
+    let (mut vpdq_query, mut vpdq_hits, mut vpdq_searched) = (Vec::new(), Vec::new(), 0);
+    if let (true, Some(Ok(img))) = (kinds.contains(Kind::Vpdq), &hashes.image) {
+        vpdq_query = super::video::query_frames(&img.vpdq, config.vpdq.min_quality);
+        (vpdq_hits, vpdq_searched) =
+            super::video::search(index, &vpdq_query, &img.vpdq_trimmed, &config.vpdq)?;
+    }
+    let mut queries = query_counts(&hashes, config, pdq_queries.len());
+    // Each frame and the content inside its border, if any.
+    queries.vpdq = vpdq_searched;
+    Ok(Collected { hashes, low_quality, hits, pdq_queries, queries, vpdq_query, vpdq_hits })
 }
 
 /// The hashes of each kind a verdict compares with the index for an input hashed as

@@ -18,6 +18,10 @@
 //! A check has two steps: collecting candidates (`collect`: hashing the input and querying
 //! every hash set) and the one matching [`rule`], which decides which candidates match.
 //! `mediamatch eval` measures candidates the same way and asks the same rule.
+//!
+//! Videos (with [`Config::video`]) and animations are also matched by vPDQ against the
+//! index's `vpdq` entries: whole videos, by HMA's rule on the shares of matched frames
+//! ([`video`]).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -35,9 +39,11 @@ use crate::significance::{IndexSizes, Significance, DEFAULT_MAX_EVALUE};
 
 pub(crate) mod collect;
 pub mod rule;
+pub mod video;
 
 use collect::{kinds_for, Collected, Hit, Reach};
 pub use rule::Rule;
+pub use video::{VideoShares, VpdqRule};
 
 /// Per-kind match thresholds (largest Hamming distance that counts as a match). In a
 /// [`Config`] they are caps: the E-value test ([`Config::max_evalue`]) may lower them.
@@ -50,11 +56,13 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    /// The threshold for `kind` (0 for digests: exact match).
+    /// The threshold for `kind` (0 for digests: exact match; vPDQ frames: HMA's frame
+    /// distance [`crate::video::vpdq::DISTANCE_THRESHOLD`], see [`Config::vpdq`]).
     pub fn of(&self, kind: Kind) -> u32 {
         match kind {
             Kind::Pdq => self.pdq,
             Kind::Phash => self.phash,
+            Kind::Vpdq => crate::video::vpdq::DISTANCE_THRESHOLD,
             _ => 0,
         }
     }
@@ -126,9 +134,16 @@ pub struct Config {
     /// Digest matches always count.
     pub require: KindSet,
     /// Check the sampled frames of video files against the index's photo entries (PDQ and
-    /// pHash), as the later frames of an animation are; needs `ffmpeg` and a file path
-    /// ([`Matcher::check_path`]). `None` (the default) leaves videos to their digests.
+    /// pHash), as the later frames of an animation are; needs `ffmpeg`. A file is decoded
+    /// from its path ([`Matcher::check_path`]); bytes in memory ([`Matcher::check_bytes`])
+    /// through an anonymous memory file ([`crate::video::ffmpeg::MemoryFile`], Linux).
+    /// `None` (the default) leaves videos to their digests.
+    /// With `vpdq` entries in the index, the sampled frames are also the video's vPDQ,
+    /// matched by [`Config::vpdq`].
     pub video: Option<crate::video::FrameSampling>,
+    /// HMA's vPDQ rule for videos and animations against the index's `vpdq` entries
+    /// ([`video`]).
+    pub vpdq: VpdqRule,
 }
 
 /// The default corroboration thresholds ([`Config::corroborate`]): pHash 12 and PDQ 64,
@@ -160,6 +175,7 @@ impl Default for Config {
             corroborate: Some(DEFAULT_CORROBORATE),
             require: KindSet::NONE,
             video: None,
+            vpdq: VpdqRule::default(),
         }
     }
 }
@@ -200,6 +216,9 @@ pub struct Match {
     /// The frame of an animated input the match came from, when it is not frame 0 (the
     /// image the references hash); see [`crate::decode::decode_frames`] for the numbering.
     pub frame: Option<u32>,
+    /// For a vPDQ match: the shares of matched frames HMA's rule decides on (`frame` is
+    /// then the query's frame in the closest pair, `distance` that pair's distance).
+    pub video: Option<VideoShares>,
 }
 
 /// The outcome of checking one input.
@@ -416,7 +435,7 @@ impl Matcher {
             self.collect(&index, kinds, bytes, path, &Reach::verdict(&self.config, corroborate))?;
         let sizes = IndexSizes::of_index(&index).map_err(CheckError::IndexUnavailable)?;
         let rule = self.config.rule(Significance::of(sizes, collected.queries)).for_kinds(kinds);
-        verdict(&index, rule, collected)
+        verdict(&index, rule, &self.config.vpdq, collected)
     }
 
     /// The size check, hashing and queries of one input (for [`Matcher::check_bytes`] and
@@ -542,11 +561,19 @@ fn sort_hits(index: &MatcherIndex, rule: &Rule, collected: &Collected) -> Result
 }
 
 /// The verdict on one input's hits under `rule`.
-fn verdict(index: &MatcherIndex, rule: Rule, collected: Collected) -> Result<Verdict, CheckError> {
+fn verdict(
+    index: &MatcherIndex,
+    rule: Rule,
+    vpdq_rule: &VpdqRule,
+    collected: Collected,
+) -> Result<Verdict, CheckError> {
     let Sorted { hits, weak } = sort_hits(index, &rule, &collected)?;
+    let (video_matches, video_weak) = video::verdicts(index, &rule, vpdq_rule, &collected)?;
     let mut matches = records(index, &hits)?;
+    matches.extend(video_matches);
     fuse(&mut matches, rule);
     let mut weak = records(index, &weak)?;
+    weak.extend(video_weak);
     for w in &mut weak {
         w.kinds = vec![w.kind];
     }
@@ -580,6 +607,7 @@ fn records(index: &MatcherIndex, hits: &[(Hit, f64)]) -> Result<Vec<Match>, Chec
                 corroborated: h.corroborated,
                 kinds: Vec::new(),
                 frame: Some(h.origin.frame()).filter(|&f| f > 0),
+                video: None,
             });
         }
     }

@@ -132,13 +132,21 @@ impl Rule {
     }
 
     /// The effective threshold of a perceptual `kind` at this search size (`None` when no
-    /// distance is significant enough; digests: `Some(0)`).
+    /// distance is significant enough; digests: `Some(0)`; vPDQ frames: under HMA's frame
+    /// distance, see [`Rule::threshold`]).
     pub fn effective_threshold(&self, kind: Kind) -> Option<u32> {
         match kind {
             Kind::Pdq => self.pdq,
             Kind::Phash => self.phash,
+            Kind::Vpdq => self.threshold(Kind::Vpdq, crate::video::vpdq::DISTANCE_THRESHOLD),
             _ => Some(0),
         }
+    }
+
+    /// The largest distance up to `cap` at which a hit of `kind` is significant in this
+    /// check (`None`: not even 0).
+    pub fn threshold(&self, kind: Kind, cap: u32) -> Option<u32> {
+        self.significance.threshold(kind, cap, self.max_evalue)
     }
 
     /// The fusion policy.
@@ -206,7 +214,7 @@ impl Rule {
     /// matched the same item: digests always; perceptual kinds when every required kind
     /// is among `item`.
     pub fn admits(&self, kind: Kind, item: KindSet) -> bool {
-        !kind.is_perceptual() || self.require.iter().all(|k| item.contains(k))
+        !kind.is_image() || self.require.iter().all(|k| item.contains(k))
     }
 
     /// Applies the rule to one item's nearest candidates.
@@ -249,7 +257,7 @@ mod tests {
     fn searched(n: u64) -> Significance {
         let sizes =
             IndexSizes { item_pairs: n, ..IndexSizes::default() }.with(Kind::Pdq, n).with(Kind::Phash, n);
-        Significance::new(SearchSpace::new(sizes, QueryCounts { pdq: 16, phash: 16, digest: 1 }))
+        Significance::new(SearchSpace::new(sizes, QueryCounts { pdq: 16, phash: 16, digest: 1, vpdq: 0 }))
     }
 
     const MAIN: Thresholds = Thresholds { pdq: 31, phash: 8 };

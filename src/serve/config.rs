@@ -203,6 +203,10 @@ pub struct MatchingConfig {
     pub max_evalue: f64,
     /// Query the 8 dihedral variants of uploads. Default true.
     pub dihedral: bool,
+    /// Decode uploaded videos with `ffmpeg` (from memory, never from a file on disk): their
+    /// frames, one a second, are checked against the photo entries, and their vPDQ against
+    /// the `vpdq` entries. Default false: videos are matched by their digests only.
+    pub video: bool,
 }
 
 impl Default for MatchingConfig {
@@ -212,6 +216,7 @@ impl Default for MatchingConfig {
             phash: DEFAULT_PHASH_THRESHOLD,
             max_evalue: DEFAULT_MAX_EVALUE,
             dihedral: true,
+            video: false,
         }
     }
 }
@@ -349,6 +354,9 @@ impl ServeConfig {
         m.limits.max_pixels = self.limits.max_pixels;
         m.limits.max_time = Duration::from_millis(self.limits.decode_timeout_ms);
         m.verify_on_load = self.reload.verify;
+        if self.matching.video {
+            m.video = Some(crate::video::FrameSampling::default());
+        }
         m
     }
 

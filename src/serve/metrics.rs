@@ -118,13 +118,13 @@ pub struct Metrics {
     routes: Vec<(&'static str, RouteMetrics)>,
     unmatched: RouteMetrics,
     hash_time: Histogram,
-    lookup_time: [Histogram; 5],
+    lookup_time: [Histogram; Kind::ALL.len()],
     matches: Mutex<BTreeMap<(String, Kind), u64>>,
     shed: [AtomicU64; 3],
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     /// Gauges set by the server: entries per kind, loaded (0/1), stale (0/1), in flight.
-    entries: [AtomicU64; 5],
+    entries: [AtomicU64; Kind::ALL.len()],
     loaded: AtomicU64,
     stale: AtomicU64,
     in_flight: AtomicU64,
@@ -205,7 +205,7 @@ impl Metrics {
     }
 
     /// Sets the index gauges.
-    pub fn set_index(&self, entries: Option<[u64; 5]>, stale: bool) {
+    pub fn set_index(&self, entries: Option<[u64; Kind::ALL.len()]>, stale: bool) {
         self.loaded.store(u64::from(entries.is_some()), Relaxed);
         for (g, n) in self.entries.iter().zip(entries.unwrap_or_default()) {
             g.store(n, Relaxed);

@@ -91,7 +91,7 @@ pub(crate) struct View {
     pub version: String,
     pub loaded_at: SystemTime,
     /// Live entries per kind, in [`Kind::ALL`] order.
-    pub sizes: [u64; 5],
+    pub sizes: [u64; Kind::ALL.len()],
 }
 
 impl View {

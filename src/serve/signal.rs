@@ -44,6 +44,7 @@ pub fn invalid_text(kind: Kind) -> String {
         Kind::Md5 => "MD5",
         Kind::Sha1 => "SHA-1",
         Kind::Sha256 => "SHA-256",
+        Kind::Vpdq => "vPDQ",
     };
     format!("invalid {name} hash")
 }

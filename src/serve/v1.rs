@@ -193,7 +193,7 @@ fn hashes_json(verdict: &Verdict) -> Map<String, Value> {
 }
 
 fn match_json(m: &Match) -> Value {
-    json!({
+    let mut v = json!({
         "list": m.list,
         "id": m.id,
         "label": m.label,
@@ -208,7 +208,12 @@ fn match_json(m: &Match) -> Value {
         "kinds": m.kinds.iter().map(|k| k.name()).collect::<Vec<_>>(),
         "frame": m.frame,
         "bank_content_id": signal::bank_content_id(&m.id, &m.hash),
-    })
+    });
+    if let Some(shares) = m.video {
+        v["query_percent"] = json!(shares.query_percent);
+        v["compared_percent"] = json!(shares.compared_percent);
+    }
+    v
 }
 
 /// `POST /v1/check`: the upload (the raw body, or the one file of a multipart body).
@@ -328,7 +333,7 @@ pub(crate) async fn lookup(
     let view = tri!(shared.view());
     let sizes = IndexSizes::of_index(&view.index).map_err(super::index_refusal);
     let sizes = tri!(sizes);
-    let significance = Significance::of(sizes, QueryCounts { pdq: 1, phash: 1, digest: 1 });
+    let significance = Significance::of(sizes, QueryCounts { pdq: 1, phash: 1, digest: 1, vpdq: 1 });
     let max_evalue = m.max_evalue;
     // The searches (a wide `max_distance` scans much of the index) and the audit record
     // (maybe synced) run on the blocking pool, never on an async worker.

@@ -39,7 +39,7 @@
 //! use mediamatch::significance::{IndexSizes, QueryCounts, Significance, DEFAULT_MAX_EVALUE};
 //! use mediamatch::Kind;
 //!
-//! let upload = QueryCounts { pdq: 16, phash: 16, digest: 1 };
+//! let upload = QueryCounts { pdq: 16, phash: 16, digest: 1, vpdq: 0 };
 //! let small = Significance::of(IndexSizes::default().with(Kind::Phash, 1_000), upload);
 //! let large = Significance::of(IndexSizes::default().with(Kind::Phash, 10_000_000), upload);
 //! // Ten thousand times the entries: ten thousand times the chance hits at any distance.
@@ -65,7 +65,7 @@ pub const DEFAULT_MAX_EVALUE: f64 = 1e-6;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IndexSizes {
     /// Entries per kind, in [`Kind::ALL`] order.
-    pub entries: [u64; 5],
+    pub entries: [u64; Kind::ALL.len()],
     /// Pairs of one pHash entry and one PDQ entry with the same non-empty id: the chances
     /// an index gives corroboration.
     pub item_pairs: u64,
@@ -104,6 +104,9 @@ pub struct QueryCounts {
     pub phash: u32,
     /// Digest hashes per digest kind (1 for a file's bytes).
     pub digest: u32,
+    /// A video's vPDQ frames compared with the vPDQ entries (its distinct frames of
+    /// quality 50 or more; 0 for anything else).
+    pub vpdq: u32,
 }
 
 impl QueryCounts {
@@ -112,13 +115,14 @@ impl QueryCounts {
     /// query-side guesses (two edge extensions, two turned back by 3 degrees) in their
     /// stored orientation (pHash 8 + 8 + 4, PDQ 8 + 8 + 4). `mediamatch info` states its
     /// effective thresholds for this upload.
-    pub const BORDERED_IMAGE: QueryCounts = QueryCounts { pdq: 20, phash: 20, digest: 1 };
+    pub const BORDERED_IMAGE: QueryCounts = QueryCounts { pdq: 20, phash: 20, digest: 1, vpdq: 0 };
 
     /// The number of hashes of `kind`.
     pub fn of(&self, kind: Kind) -> u32 {
         match kind {
             Kind::Pdq => self.pdq,
             Kind::Phash => self.phash,
+            Kind::Vpdq => self.vpdq,
             _ => self.digest,
         }
     }
@@ -129,7 +133,7 @@ impl QueryCounts {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct SearchSpace {
     /// Entries times queried hashes, per kind in [`Kind::ALL`] order.
-    pub comparisons: [f64; 5],
+    pub comparisons: [f64; Kind::ALL.len()],
     /// Item pairs times (pHash hashes x PDQ hashes queried).
     pub joint: f64,
 }
@@ -137,7 +141,7 @@ pub struct SearchSpace {
 impl SearchSpace {
     /// The comparisons a check with `queries` makes against an index of `sizes`.
     pub fn new(sizes: IndexSizes, queries: QueryCounts) -> SearchSpace {
-        let mut comparisons = [0.0; 5];
+        let mut comparisons = [0.0; Kind::ALL.len()];
         for kind in Kind::ALL {
             comparisons[kind_slot(kind)] = sizes.of(kind) as f64 * f64::from(queries.of(kind));
         }
@@ -242,7 +246,7 @@ mod tests {
     }
 
     fn queries(phash: u32, pdq: u32) -> QueryCounts {
-        QueryCounts { phash, pdq, digest: 1 }
+        QueryCounts { phash, pdq, digest: 1, vpdq: 0 }
     }
 
     proptest! {

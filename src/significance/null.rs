@@ -181,7 +181,8 @@ impl NullModel {
     pub fn tail(&self, kind: Kind, d: u32) -> f64 {
         let table = match kind {
             Kind::Phash => &self.phash,
-            Kind::Pdq => &self.pdq,
+            // A vPDQ frame is a PDQ hash of a picture: the PDQ table bounds it.
+            Kind::Pdq | Kind::Vpdq => &self.pdq,
             digest if d == 0 => return 0.5f64.powi(digest.byte_len() as i32 * 8),
             _ => return 1.0,
         };

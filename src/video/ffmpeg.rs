@@ -132,13 +132,68 @@ pub(crate) fn limited(tool: &str, limits: &VideoLimits) -> Command {
     cmd
 }
 
-/// The input arguments every child gets: only this local file.
-fn input_args(cmd: &mut Command, path: &Path) {
+/// Where a child reads the video from.
+#[derive(Clone, Copy, Debug)]
+pub enum Source<'a> {
+    /// A file, by path.
+    File(&'a Path),
+    /// Bytes held in memory ([`MemoryFile`]).
+    Memory(&'a MemoryFile),
+}
+
+impl<'a> From<&'a Path> for Source<'a> {
+    fn from(path: &'a Path) -> Source<'a> {
+        Source::File(path)
+    }
+}
+
+/// Bytes held in an anonymous in-memory file (Linux `memfd_create`), for a video that
+/// arrived in memory (an upload to `mediamatch serve`). The child gets it as its standard
+/// input and opens it as the file `/dev/stdin`, so it can seek: an MP4 whose index is at
+/// its end cannot be read from a pipe. Nothing is written to disk, no name is visible in
+/// the file system, and the memory is freed when the value and the children are gone.
+#[derive(Debug)]
+pub struct MemoryFile {
+    file: std::fs::File,
+}
+
+impl MemoryFile {
+    /// A memory file holding `bytes` (an error where the system has no memory files).
+    pub fn new(bytes: &[u8]) -> Result<MemoryFile, VideoError> {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{memfd_create, MemfdFlags};
+            use std::io::Write;
+            let fd = memfd_create("mediamatch-video", MemfdFlags::CLOEXEC)
+                .map_err(|e| VideoError::Decoder(format!("cannot hold the video in memory: {e}")))?;
+            let mut file = std::fs::File::from(fd);
+            file.write_all(bytes)?;
+            Ok(MemoryFile { file })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = bytes;
+            Err(VideoError::Decoder("videos held in memory are decoded on Linux only".into()))
+        }
+    }
+}
+
+/// The input arguments every child gets: only this local file (for a [`MemoryFile`], the
+/// child's standard input, opened as a file).
+fn input_args(cmd: &mut Command, source: Source<'_>) -> Result<(), VideoError> {
     cmd.args(["-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file", "-i"]);
-    // A path starting with `-` would read as an option; `file:` names it as a file.
-    let mut arg = std::ffi::OsString::from("file:");
-    arg.push(path.as_os_str());
-    cmd.arg(arg);
+    match source {
+        Source::File(path) => {
+            // A path starting with `-` would read as an option; `file:` names it as a file.
+            let mut arg = std::ffi::OsString::from("file:");
+            arg.push(path.as_os_str());
+            cmd.arg(arg);
+        }
+        Source::Memory(m) => {
+            cmd.arg("file:/dev/stdin").stdin(Stdio::from(m.file.try_clone()?));
+        }
+    }
+    Ok(())
 }
 
 /// The error of a child that did not start: [`VideoError::Unavailable`] when the tool is
@@ -185,6 +240,11 @@ fn collect_stderr(child: &mut Child) -> std::thread::JoinHandle<String> {
 
 /// Probes the first video stream of `path`.
 pub fn probe(path: &Path, limits: &VideoLimits) -> Result<VideoInfo, VideoError> {
+    probe_source(Source::File(path), limits)
+}
+
+/// [`probe`] of a file or of bytes in memory.
+pub fn probe_source(source: Source<'_>, limits: &VideoLimits) -> Result<VideoInfo, VideoError> {
     let mut cmd = limited("ffprobe", limits);
     cmd.args([
         "-select_streams",
@@ -193,7 +253,7 @@ pub fn probe(path: &Path, limits: &VideoLimits) -> Result<VideoInfo, VideoError>
         "stream=width,height,avg_frame_rate,r_frame_rate:format=duration",
     ])
     .args(["-of", "json"]);
-    input_args(&mut cmd, path);
+    input_args(&mut cmd, source)?;
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| spawn_error("ffprobe", e))?;
     let (done, fired) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
@@ -272,18 +332,34 @@ pub(crate) fn check_size(info: &VideoInfo, limits: &VideoLimits) -> Result<(), V
 
 /// Decodes the first video stream of `path` (probed as `info`), calling `frame(n, rgb)`
 /// for every frame in decoding order with its RGB24 samples (`width * height * 3` bytes,
-/// row-major, no padding). `frame` returns `false` to stop early.
+/// row-major, no padding). `frame` returns `false` to stop early. Returns the number of
+/// frames decoded.
 pub fn frames(
     path: &Path,
     info: &VideoInfo,
     limits: &VideoLimits,
+    frame: impl FnMut(u64, &[u8]) -> bool,
+) -> Result<u64, VideoError> {
+    frames_every(Source::File(path), info, limits, 1, frame)
+}
+
+/// [`frames`] for the frames whose number `n` is a multiple of `step` only: ffmpeg's
+/// `select` filter drops the others before they are converted to RGB and piped, which
+/// is most of the work (every frame is still decoded). Returns the number of frames
+/// delivered; [`VideoLimits::max_frames`] bounds the frame numbers.
+pub fn frames_every(
+    source: Source<'_>,
+    info: &VideoInfo,
+    limits: &VideoLimits,
+    step: u64,
     mut frame: impl FnMut(u64, &[u8]) -> bool,
 ) -> Result<u64, VideoError> {
+    let step = step.max(1);
     check_size(info, limits)?;
     let pixels = u64::from(info.width) * u64::from(info.height);
     let mut cmd = limited("ffmpeg", limits);
     cmd.arg("-nostdin").args(["-threads", "1"]);
-    input_args(&mut cmd, path);
+    input_args(&mut cmd, source)?;
     cmd.args([
         "-map",
         "0:v:0",
@@ -294,8 +370,12 @@ pub fn frames(
         "passthrough",
         "-sws_flags",
         "area+accurate_rnd",
-    ])
-    .args(["-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]);
+    ]);
+    if step > 1 {
+        // `n` is the frame's number in the stream, as in the callback's numbering.
+        cmd.args(["-vf", &format!("select=not(mod(n\\,{step}))")]);
+    }
+    cmd.args(["-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| spawn_error("ffmpeg", e))?;
     let (done, fired) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
@@ -303,7 +383,7 @@ pub fn frames(
     let stderr = collect_stderr(&mut child);
     let size = (pixels * 3) as usize;
     let mut buf = vec![0u8; size];
-    let mut n = 0u64;
+    let (mut n, mut delivered) = (0u64, 0u64);
     let mut stopped = false;
     let mut short = false;
     if let Some(out) = child.stdout.as_mut() {
@@ -324,7 +404,8 @@ pub fn frames(
                 stopped = true;
                 break;
             }
-            n += 1;
+            n += step;
+            delivered += 1;
         }
     }
     if stopped {
@@ -340,7 +421,7 @@ pub fn frames(
         return Err(VideoError::TooLarge(format!("more than {} frames", limits.max_frames)));
     }
     if stopped {
-        return Ok(n);
+        return Ok(delivered);
     }
     if !status.success() {
         let why = if message.is_empty() { format!("ffmpeg {status}") } else { message };
@@ -349,7 +430,7 @@ pub fn frames(
     if short {
         return Err(VideoError::Decoder("the last frame was cut short".into()));
     }
-    Ok(n)
+    Ok(delivered)
 }
 
 /// How [`read_frame`] left its buffer.

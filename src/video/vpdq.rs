@@ -55,8 +55,10 @@ pub struct Frame {
 pub struct Video {
     /// The stream's size and frame rate.
     pub info: VideoInfo,
-    /// Frames decoded (hashed or not).
-    pub frames_decoded: u64,
+    /// Frames decoded (hashed or not) when every frame is hashed; `None` with a sampling
+    /// step, since ffmpeg then drops the frames between hashed ones itself
+    /// ([`ffmpeg::frames_every`]).
+    pub frames_decoded: Option<u64>,
     /// The hashed frames, in order.
     pub frames: Vec<Frame>,
 }
@@ -69,6 +71,14 @@ pub fn frame_step(seconds_per_hash: f64, fps: f64) -> u64 {
     step.max(1) as u64
 }
 
+/// The vPDQ of frame `n` (decoding order) of a video of `fps` frames a second: PDQ with
+/// Meta's C++ luma, timestamp `n / fps` in `float` arithmetic as Meta's code divides it.
+pub fn hash_frame(n: u64, image: &Image, fps: f32) -> Frame {
+    let p = pdq::hash_with(image, LumaRule::MetaCpp);
+    let timestamp = f64::from(n as f32 / fps);
+    Frame { frame: n, quality: p.quality, hash: p.hash, timestamp }
+}
+
 /// Hashes the video at `path`: every `seconds_per_hash` seconds (0: every frame).
 pub fn hash_file(path: &Path, seconds_per_hash: f64, limits: &VideoLimits) -> Result<Video, VideoError> {
     let info = ffmpeg::probe(path, limits)?;
@@ -78,15 +88,13 @@ pub fn hash_file(path: &Path, seconds_per_hash: f64, limits: &VideoLimits) -> Re
     let fps = info.frame_rate as f32;
     let mut frames = Vec::new();
     let mut failed = None;
-    let decoded = ffmpeg::frames(path, &info, limits, |n, rgb| {
+    let decoded = ffmpeg::frames_every(path.into(), &info, limits, step, |n, rgb| {
         if n % step != 0 {
             return true;
         }
         match Image::rgb(w, h, rgb.to_vec()) {
             Some(image) => {
-                let p = pdq::hash_with(&image, LumaRule::MetaCpp);
-                let timestamp = f64::from(n as f32 / fps);
-                frames.push(Frame { frame: n, quality: p.quality, hash: p.hash, timestamp });
+                frames.push(hash_frame(n, &image, fps));
                 true
             }
             None => {
@@ -98,7 +106,7 @@ pub fn hash_file(path: &Path, seconds_per_hash: f64, limits: &VideoLimits) -> Re
     if let Some(e) = failed {
         return Err(VideoError::Decoder(format!("a frame could not be read: {e}")));
     }
-    Ok(Video { info, frames_decoded: decoded, frames })
+    Ok(Video { info, frames_decoded: (step == 1).then_some(decoded), frames })
 }
 
 /// The C++ tool's line for `f`: `frame,quality,hex,timestamp`.
@@ -204,8 +212,9 @@ impl MatchShares {
     }
 }
 
-/// Deduplicated by exact hash (first kept), then filtered by quality: pytx's order.
-fn usable(frames: &[Frame], quality: u8) -> Vec<Pdq> {
+/// The frames the match rule compares: deduplicated by exact hash (first kept), then
+/// those of at least `quality`, in pytx's order.
+pub fn usable(frames: &[Frame], quality: u8) -> Vec<Pdq> {
     let mut seen = std::collections::HashSet::new();
     frames.iter().filter(|f| seen.insert(f.hash)).filter(|f| f.quality >= quality).map(|f| f.hash).collect()
 }

@@ -26,7 +26,7 @@ impl Table {
     pub(crate) fn header(self) -> &'static str {
         match self {
             Table::Matches => {
-                "path,kind,distance,evalue,variant,list,id,label,trimmed,extended,corroborated,kinds,frame,weak"
+                "path,kind,distance,evalue,variant,list,id,label,trimmed,extended,corroborated,kinds,frame,seconds,query_percent,compared_percent,weak"
             }
             Table::Hashes => "kind,hash,quality,variant,id",
             Table::None => "",
@@ -52,7 +52,7 @@ pub(crate) fn write(out: &mut impl Write, record: &Record<'_>) -> std::io::Resul
 fn scan_match(out: &mut impl Write, m: &ScanMatch<'_>, weak: bool) -> std::io::Result<()> {
     writeln!(
         out,
-        "{},{},{},{:e},{},{},{},{},{},{},{},{},{},{weak}",
+        "{},{},{},{:e},{},{},{},{},{},{},{},{},{},{},{},{},{weak}",
         field(&m.path.text),
         m.kind,
         m.distance,
@@ -65,7 +65,10 @@ fn scan_match(out: &mut impl Write, m: &ScanMatch<'_>, weak: bool) -> std::io::R
         m.extended,
         m.corroborated,
         m.kinds.join("+"),
-        m.frame.map(|f| f.to_string()).unwrap_or_default()
+        m.frame.map(|f| f.to_string()).unwrap_or_default(),
+        m.seconds.map(|s| format!("{s:.3}")).unwrap_or_default(),
+        m.query_percent.map(|p| format!("{p:.1}")).unwrap_or_default(),
+        m.compared_percent.map(|p| format!("{p:.1}")).unwrap_or_default(),
     )
 }
 

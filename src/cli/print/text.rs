@@ -61,7 +61,7 @@ fn or_dash(s: &str) -> &str {
 fn scan_match(out: &mut impl Write, m: &ScanMatch<'_>, what: &str) -> std::io::Result<()> {
     writeln!(
         out,
-        "{}\t{what}{} distance {} evalue {:.1e} variant {}{}{}{}{} list {} id {} label {} agree {}",
+        "{}\t{what}{} distance {} evalue {:.1e} variant {}{}{}{}{}{} list {} id {} label {} agree {}",
         m.path.text,
         m.kind,
         m.distance,
@@ -74,6 +74,11 @@ fn scan_match(out: &mut impl Write, m: &ScanMatch<'_>, what: &str) -> std::io::R
             (f, Some(s)) => format!(" (frame {} at {s:.2} s)", f.unwrap_or(0)),
             (Some(f), None) => format!(" (frame {f})"),
             (None, None) => String::new(),
+        },
+        match (m.query_percent, m.compared_percent) {
+            (Some(q), Some(c)) =>
+                format!(" (frames matched: {q:.1}% of the input's, {c:.1}% of the video's)"),
+            _ => String::new(),
         },
         m.list,
         or_dash(m.id),

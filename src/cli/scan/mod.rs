@@ -286,5 +286,7 @@ fn match_records<'a>(
         frame: m.frame,
         // A video's frame 0 is at 0 s; an animation's frames have no rate.
         seconds: frame_rate.map(|r| f64::from(m.frame.unwrap_or(0)) / r),
+        query_percent: m.video.map(|v| v.query_percent),
+        compared_percent: m.video.map(|v| v.compared_percent),
     })
 }
