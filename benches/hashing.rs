@@ -14,14 +14,9 @@ use mediamatch::hash::{simd, KindSet};
 use mediamatch::hashing::{hash_bytes, HashOptions};
 use mediamatch::Kind;
 
-fn images_in(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("jpg" | "jpeg" | "png")));
-    files.sort();
-    files.into_iter().filter_map(|p| std::fs::read(&p).ok().map(|b| (p, b))).collect()
-}
+#[path = "images.rs"]
+mod images;
+use images::images_in;
 
 fn bench_set(c: &mut Criterion, name: &str, files: &[(PathBuf, Vec<u8>)]) {
     assert!(!files.is_empty(), "{name}: no images");

@@ -104,7 +104,7 @@ pub struct ImageHashes {
     pub vpdq: Vec<crate::video::vpdq::Frame>,
     /// With [`HashOptions::border`] too: the vPDQ of the content inside a uniform border
     /// (letterbox, pillarbox) of each frame of `vpdq` that has one, with that frame's
-    /// number; queries only (Meta's `vpdq` hashes whole frames).
+    /// number, in frame order; queries only (Meta's `vpdq` hashes whole frames).
     pub vpdq_trimmed: Vec<crate::video::vpdq::Frame>,
 }
 

@@ -49,6 +49,15 @@ fn demo_index(dir: &Path) -> PathBuf {
     path
 }
 
+/// [`quiet_config`] with every request recorded in `trail`, synced after each record.
+fn synced_trail_config(trail: &Path) -> ServeConfig {
+    let mut c = quiet_config();
+    c.audit.file = Some(trail.to_path_buf());
+    c.audit.records = AuditRecords::All;
+    c.audit.fsync = FsyncPolicy::Always;
+    c
+}
+
 fn quiet_config() -> ServeConfig {
     let mut c = ServeConfig::default();
     c.reload.poll_seconds = 0;
@@ -386,10 +395,7 @@ fn status_says_not_loaded_then_alive_then_stale() {
 fn the_audit_chain_records_checks_and_detects_a_changed_line() {
     let tmp = tempfile::tempdir().unwrap();
     let trail = tmp.path().join("audit.jsonl");
-    let mut c = quiet_config();
-    c.audit.file = Some(trail.clone());
-    c.audit.records = AuditRecords::All;
-    c.audit.fsync = FsyncPolicy::Always;
+    let c = synced_trail_config(&trail);
     let served = Served::start(c, demo_index(tmp.path()), None);
     let known = fixture("demo/scan/rocket-mirrored.jpg");
     let a = served.send("POST", "/v1/check", &[("X-Request-Id", "req-known-1")], &known);
@@ -608,10 +614,7 @@ fn records_all_keeps_every_hash_of_a_batch() {
 fn wide_lookups_with_synced_records_are_answered_and_chained() {
     let tmp = tempfile::tempdir().unwrap();
     let trail = tmp.path().join("audit.jsonl");
-    let mut c = quiet_config();
-    c.audit.file = Some(trail.clone());
-    c.audit.records = AuditRecords::All;
-    c.audit.fsync = FsyncPolicy::Always;
+    let mut c = synced_trail_config(&trail);
     c.limits.max_pdq_distance = 256;
     c.limits.max_phash_distance = 64;
     let served = Served::start(c, demo_index(tmp.path()), None);

@@ -204,10 +204,11 @@ impl Sink {
             )));
         }
         let mut kept: Vec<crate::Pdq> = Vec::with_capacity(frames.len());
+        let mut seen = std::collections::HashSet::with_capacity(frames.len());
         for f in &frames {
             if f.quality < QUALITY_THRESHOLD {
                 self.skip(SKIP_VPDQ_QUALITY);
-            } else if kept.contains(&f.hash) {
+            } else if !seen.insert(f.hash) {
                 self.skip(SKIP_VPDQ_DUPLICATE);
             } else {
                 kept.push(f.hash);

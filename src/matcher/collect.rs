@@ -205,7 +205,7 @@ pub(crate) fn collect(
     }
     let (mut vpdq_query, mut vpdq_hits, mut vpdq_searched) = (Vec::new(), Vec::new(), 0);
     if let (true, Some(Ok(img))) = (kinds.contains(Kind::Vpdq), &hashes.image) {
-        vpdq_query = super::video::query_frames(&img.vpdq, config.vpdq.min_quality);
+        vpdq_query = crate::video::vpdq::usable_frames(&img.vpdq, config.vpdq.min_quality);
         (vpdq_hits, vpdq_searched) =
             super::video::search(index, &vpdq_query, &img.vpdq_trimmed, &config.vpdq)?;
     }

@@ -4,7 +4,7 @@
 //! An index holds a video's vPDQ as one [`Kind::Vpdq`] entry per distinct frame of
 //! quality 50 or more, all with the video's id ([`crate::lists`] expands a whole video's
 //! vPDQ so). A query video's frames are deduplicated and filtered the same way
-//! ([`crate::video::vpdq::usable`]), each is searched out to the frame distance
+//! ([`crate::video::vpdq::usable_frames`]), each is searched out to the frame distance
 //! ([`VpdqRule::distance`], 31), and for every (list, id) with a hit:
 //!
 //! - the **query share** is the percentage of the query's frames within the distance of a
@@ -76,15 +76,8 @@ pub(crate) struct FrameHit {
     pub distance: u32,
 }
 
-/// The query's frames to compare (deduplicated, then of at least `min_quality`), with their
-/// decoding-order numbers.
-pub(crate) fn query_frames(frames: &[vpdq::Frame], min_quality: u8) -> Vec<vpdq::Frame> {
-    let mut seen = std::collections::HashSet::new();
-    frames.iter().filter(|f| seen.insert(f.hash)).filter(|f| f.quality >= min_quality).copied().collect()
-}
-
 /// Searches every query frame out to `rule.distance`, and the content inside a border of
-/// each query frame that has one (`trimmed`, by frame number): a frame matches when
+/// each query frame that has one (`trimmed`, in frame order): a frame matches when
 /// either is near. Also returns how many hashes were searched (the E-values' queries).
 pub(crate) fn search(
     index: &MatcherIndex,
@@ -94,7 +87,11 @@ pub(crate) fn search(
 ) -> Result<(Vec<FrameHit>, u32), CheckError> {
     let (mut hits, mut searched) = (Vec::new(), 0);
     for (q, f) in frames.iter().enumerate() {
-        let inner = trimmed.iter().find(|t| t.frame == f.frame && t.quality >= rule.min_quality);
+        let inner = trimmed
+            .binary_search_by_key(&f.frame, |t| t.frame)
+            .ok()
+            .map(|at| trimmed[at])
+            .filter(|t| t.quality >= rule.min_quality);
         for hash in std::iter::once(f.hash).chain(inner.map(|t| t.hash)) {
             searched += 1;
             let found = index.search(&HashValue::Vpdq(hash), rule.distance);

@@ -214,9 +214,14 @@ impl MatchShares {
 
 /// The frames the match rule compares: deduplicated by exact hash (first kept), then
 /// those of at least `quality`, in pytx's order.
-pub fn usable(frames: &[Frame], quality: u8) -> Vec<Pdq> {
+pub fn usable_frames(frames: &[Frame], quality: u8) -> Vec<Frame> {
     let mut seen = std::collections::HashSet::new();
-    frames.iter().filter(|f| seen.insert(f.hash)).filter(|f| f.quality >= quality).map(|f| f.hash).collect()
+    frames.iter().filter(|f| seen.insert(f.hash)).filter(|f| f.quality >= quality).copied().collect()
+}
+
+/// The hashes of [`usable_frames`].
+pub fn usable(frames: &[Frame], quality: u8) -> Vec<Pdq> {
+    usable_frames(frames, quality).into_iter().map(|f| f.hash).collect()
 }
 
 /// The match shares of `query` against `compared` (pytx's brute-force rule). A side left
