@@ -156,6 +156,7 @@ fn catalog(kind: Kind, values: &[[u64; 4]]) -> Catalog {
                 lists: vec![0],
             })
             .collect(),
+        ..Default::default()
     }
 }
 

@@ -5,7 +5,10 @@
 //! into bytes, and an opened index gives its catalog back. The search structures are
 //! derived from it and are not part of it.
 
-use crate::hash::HashValue;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::hash::{HashValue, Sha256};
 
 /// Provenance and counts of one hash list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -65,6 +68,9 @@ pub struct Catalog {
     pub lists: Vec<ListInfo>,
     /// The entries.
     pub entries: Vec<Entry>,
+    /// The TMK+PDQF signatures that the [`HashValue::Tmk`] entries name (extra ones are
+    /// ignored by the builder; a missing one is an error).
+    pub signatures: Signatures,
 }
 
 impl Catalog {
@@ -72,4 +78,74 @@ impl Catalog {
     pub fn list_index(&self, name: &str) -> Option<u32> {
         self.lists.iter().position(|l| l.name == name).map(|i| i as u32)
     }
+}
+
+/// TMK+PDQF signatures in their canonical `.tmk` bytes, by their SHA-256: the value of a
+/// [`HashValue::Tmk`] entry names its signature, and the index stores each distinct
+/// signature once beside its entries. The bytes are shared ([`Arc`]): a signature is
+/// 263,344 bytes, and lists, catalogs and updates hand the same one along.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Signatures(BTreeMap<Sha256, Arc<[u8]>>);
+
+impl Signatures {
+    /// Adds canonical `.tmk` bytes (as [`crate::video::tmk::Signature::write`] gives them)
+    /// and returns their SHA-256, the value of the entries that name them.
+    pub fn insert(&mut self, bytes: Arc<[u8]>) -> Sha256 {
+        let digest = digest_of(&bytes);
+        self.0.entry(digest).or_insert(bytes);
+        digest
+    }
+
+    /// Adds `bytes` under `digest`, which the caller has checked.
+    pub(crate) fn insert_checked(&mut self, digest: Sha256, bytes: Arc<[u8]>) {
+        self.0.entry(digest).or_insert(bytes);
+    }
+
+    /// The signature named `digest`.
+    pub fn get(&self, digest: &Sha256) -> Option<&Arc<[u8]>> {
+        self.0.get(digest)
+    }
+
+    /// Adds every signature of `other` (sharing their bytes).
+    pub fn extend_from(&mut self, other: &Signatures) {
+        for (d, b) in &other.0 {
+            self.0.entry(*d).or_insert_with(|| b.clone());
+        }
+    }
+
+    /// Keeps only the signatures that a TMK entry of `entries` names.
+    pub fn retain_used(&mut self, entries: &[Entry]) {
+        if self.0.is_empty() {
+            return;
+        }
+        let used: std::collections::HashSet<Sha256> = entries
+            .iter()
+            .filter_map(|e| match e.value {
+                HashValue::Tmk(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        self.0.retain(|d, _| used.contains(d));
+    }
+
+    /// How many signatures there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The signatures in digest order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Sha256, &Arc<[u8]>)> {
+        self.0.iter()
+    }
+}
+
+/// The SHA-256 of `bytes`.
+pub(crate) fn digest_of(bytes: &[u8]) -> Sha256 {
+    use sha2::Digest;
+    Sha256(sha2::Sha256::digest(bytes).into())
 }

@@ -61,6 +61,7 @@ fn matcher(items: &[Item], config: Config) -> Matcher {
                 lists: vec![i.list],
             })
             .collect(),
+        ..Default::default()
     };
     let bytes = build(&catalog, &BuildOptions::default()).expect("index builds");
     Matcher::from_index(Index::from_bytes(IndexData::Owned(bytes)).expect("index opens"), config)

@@ -153,10 +153,11 @@ fn every_local_sample_imports_with_its_counts_and_is_found() {
         // t1, t2, t4 live; t3 and t5 deleted.
         ("partner.tsv", &[], "partner_tsv", (3, 0, 0, 0, 0, 0), &[]),
         ("partner.tsv.gz", &[], "partner_tsv_gz", (3, 0, 0, 0, 0, 0), &[]),
-        // pdq, video_md5, photo_pdq; raw_text, url_md5, video_tmk_pdqf skipped.
-        ("pytx-signals.txt", &[], "pytx", (3, 0, 0, 0, 0, 3), &[("text", 1), ("tmk", 1), ("url_md5", 1)]),
-        // lines 1, 2, 5 live (1 and 7 are the same PDQ; 7 is `Pending`: rejected); 3, 4 deleted; VideoTMK.
-        ("stopncii-records.jsonl", &[], "stopncii_jsonl", (3, 0, 0, 0, 1, 1), &[("tmk", 1)]),
+        // pdq, video_md5, photo_pdq; raw_text, url_md5 skipped; video_tmk_pdqf `AAAA` is no signature.
+        ("pytx-signals.txt", &[], "pytx", (3, 0, 0, 0, 1, 2), &[("text", 1), ("url_md5", 1)]),
+        // lines 1, 2, 5 live (1 and 7 are the same PDQ; 7 is `Pending`: rejected); 3, 4 deleted;
+        // VideoTMK `AAAA` is no signature (rejected).
+        ("stopncii-records.jsonl", &[], "stopncii_jsonl", (3, 0, 0, 0, 2, 0), &[]),
         // ids 2819, 2821, 2822 live, 2820 deleted.
         ("tat-hash-list.json", &[], "tat_json", (3, 0, 0, 0, 0, 0), &[]),
         // the same four, then a bad MD5 and a truncated JSON line.
@@ -281,11 +282,7 @@ fn the_summary_says_which_kinds_were_skipped_in_text_and_json() {
     // (list file, the text summary's skipped part, the JSON's skipped_kinds)
     let mut cases: Vec<(PathBuf, &str, SkippedKinds)> = vec![
         (data("local.txt"), "skipped 1 (photodna 1) (", &[("photodna", 1)]),
-        (
-            data("pytx-signals.txt"),
-            "skipped 3 (text 1, tmk 1, url_md5 1) (",
-            &[("text", 1), ("tmk", 1), ("url_md5", 1)],
-        ),
+        (data("pytx-signals.txt"), "skipped 2 (text 1, url_md5 1) (", &[("text", 1), ("url_md5", 1)]),
         (data("partner.tsv"), "skipped 0 (", &[]),
     ];
     cases.extend(shared_page.map(|p| (p, "skipped 1 (photodna 1) (", &[("photodna", 1)][..])));
@@ -587,7 +584,8 @@ fn info_shows_each_list_with_its_provenance() {
     assert!((before..=after).contains(&partner.imported_at));
     let tat = &cat.lists[1];
     assert_eq!((tat.source.as_str(), tat.version), ("stopncii-records.jsonl", 2));
-    assert_eq!((tat.counts.added, tat.counts.rejected, tat.counts.skipped), (3, 1, 1));
+    // The VideoTMK line's value `AAAA` is no signature: rejected.
+    assert_eq!((tat.counts.added, tat.counts.rejected, tat.counts.skipped), (3, 2, 0));
 
     let out = run(&[Path::new("info"), &index]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -57,7 +57,7 @@ proptest! {
 
     #[test]
     fn same_id_equals_brute_force(entries in prop::collection::vec(entry_strategy(), 0..60)) {
-        let catalog = Catalog { lists: two_lists(), entries };
+        let catalog = Catalog { lists: two_lists(), entries, ..Default::default()  };
         let in_order = canonical(&catalog);
         for opts in [BuildOptions::default(), BuildOptions::with_structure(Structure::BkTree)] {
             let index = Index::from_bytes(build(&catalog, &opts).unwrap()).unwrap();
@@ -89,6 +89,7 @@ fn entries_without_an_id_are_never_tied_together() {
             entry(HashValue::Md5(Md5([1; 16])), "", "", vec![0, 1]),
             entry(HashValue::Md5(Md5([2; 16])), "k", "", vec![0]),
         ],
+        ..Default::default()
     };
     let index = Index::from_bytes(build(&catalog, &BuildOptions::default()).unwrap()).unwrap();
     index.verify().unwrap();
@@ -114,6 +115,7 @@ fn one_item_spans_kinds_and_lists_even_when_its_id_is_also_a_label_or_list_name(
             entry(HashValue::Phash(Phash(2)), "alphabet", "", vec![0]),
             entry(HashValue::Phash(Phash(3)), "alph", "", vec![0]),
         ],
+        ..Default::default()
     };
     let index = Index::from_bytes(build(&catalog, &BuildOptions::default()).unwrap()).unwrap();
     index.verify().unwrap();

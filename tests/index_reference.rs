@@ -32,6 +32,7 @@ fn index_of(values: &[HashValue], opts: &mediamatch::index::BuildOptions) -> Ind
             .enumerate()
             .map(|(i, v)| Entry { value: *v, id: (i + 1).to_string(), label: String::new(), lists: vec![0] })
             .collect(),
+        ..Default::default()
     };
     Index::from_bytes(build(&catalog, opts).unwrap()).unwrap()
 }

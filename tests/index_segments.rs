@@ -67,6 +67,7 @@ fn source(rng: &mut Rng, pool: &[HashValue], step: usize) -> ListFile {
         tombstones,
         rejects: Vec::new(),
         skipped: BTreeMap::new(),
+        signatures: Default::default(),
     };
     ListFile { name: format!("step-{step}.csv"), sha256: format!("{step:064x}"), list }
 }

@@ -88,21 +88,16 @@ fn strict_stops_at_the_first_reject() {
 fn python_threatexchange_file_lines() {
     let p = parse(&data("pytx-signals.txt"));
     assert_eq!(p.format, ListFormat::Text);
-    // 1 pdq, 2 video_md5, 4 photo_pdq; 3 raw_text, 5 url_md5, 6 video_tmk_pdqf are skipped.
+    // 1 pdq, 2 video_md5, 4 photo_pdq; 3 raw_text, 5 url_md5 are skipped; 6's
+    // video_tmk_pdqf value `AAAA` is not a TMK+PDQF signature.
     assert_eq!(record_lines(&p), [1, 2, 4]);
     assert_eq!(
         p.records.iter().map(|r| r.value.kind()).collect::<Vec<_>>(),
         [Kind::Pdq, Kind::Md5, Kind::Pdq]
     );
-    assert!(p.rejects.is_empty(), "{:?}", p.rejects);
-    assert_eq!(
-        p.skipped,
-        skipped(&[
-            ("unsupported kind text", 1),
-            ("unsupported kind tmk", 1),
-            ("unsupported kind url_md5", 1)
-        ])
-    );
+    assert_eq!(reject_lines(&p), [6]);
+    assert!(matches!(&p.rejects[0].reason, RejectReason::BadTmk(_)), "{:?}", p.rejects);
+    assert_eq!(p.skipped, skipped(&[("unsupported kind text", 1), ("unsupported kind url_md5", 1)]));
     // Reading it as `pytx` explicitly gives the same.
     let q = parse_with(&data("pytx-signals.txt"), ListFormat::Pytx, None);
     assert_eq!(q.records, p.records);
@@ -145,13 +140,15 @@ fn stopncii_records_and_statuses() {
     let p = parse(&data("stopncii-records.jsonl"));
     assert_eq!(p.format, ListFormat::Jsonl);
     // 1 Received, 2 Active, 5 Active are live; 3 Withdrawn and 4 Deleted are deleted;
-    // 6 is VideoTMK (skipped); 7's status `Pending` is not one we know.
+    // 6 is a VideoTMK whose value `AAAA` is not a signature; 7's status `Pending` is not
+    // one we know.
     assert_eq!(record_lines(&p), [1, 2, 3, 4, 5]);
     assert_eq!(p.records.iter().map(|r| r.deleted).collect::<Vec<_>>(), [false, false, true, true, false]);
     assert_eq!(p.records[3].value.kind(), Kind::Md5, "VideoMD5");
-    assert_eq!(reject_lines(&p), [7]);
-    assert!(matches!(&p.rejects[0].reason, RejectReason::UnknownStatus(s) if s == "Pending"));
-    assert_eq!(p.skipped, skipped(&[("unsupported kind tmk", 1)]));
+    assert_eq!(reject_lines(&p), [6, 7]);
+    assert!(matches!(&p.rejects[0].reason, RejectReason::BadTmk(_)), "{:?}", p.rejects);
+    assert!(matches!(&p.rejects[1].reason, RejectReason::UnknownStatus(s) if s == "Pending"));
+    assert!(p.skipped.is_empty(), "{:?}", p.skipped);
 }
 
 #[test]
@@ -265,16 +262,29 @@ fn every_alias_names_its_kind() {
 }
 
 #[test]
+fn tmk_names_are_known_and_a_value_must_be_a_signature() {
+    for name in ["TMK", "TMK_PDQF", "tmk-pdqf", "video_tmk_pdqf", "VideoTMK", "HASH_TMK"] {
+        // Not a signature, and a bare digest adding an entry: both rejected as TMK values.
+        let text = format!("{name}:0123\n{name} {}\n", "ab".repeat(32));
+        let p = parse(text.as_bytes());
+        assert!(p.records.is_empty() && p.skipped.is_empty(), "{name}: {p:?}");
+        assert_eq!(reject_lines(&p), [1, 2], "{name}");
+        assert!(p.rejects.iter().all(|r| matches!(r.reason, RejectReason::BadTmk(_))), "{name}: {p:?}");
+        // A bare digest can withdraw.
+        let withdraw = format!("hash,kind,status\n{},{name},deleted\n", "ab".repeat(32));
+        let p = parse(withdraw.as_bytes());
+        assert_eq!(p.records.len(), 1, "{name}: {:?}", p.rejects);
+        assert_eq!(p.records[0].value.kind(), Kind::Tmk);
+        assert!(p.records[0].deleted);
+    }
+}
+
+#[test]
 fn uncomputable_kinds_are_skipped_not_rejected() {
     let cases: &[(&str, &str)] = &[
         ("PhotoDNA", "photodna"),
         ("pdna", "photodna"),
         ("NetClean", "netclean"),
-        ("TMK", "tmk"),
-        ("TMK_PDQF", "tmk"),
-        ("tmk-pdqf", "tmk"),
-        ("video_tmk_pdqf", "tmk"),
-        ("VideoTMK", "tmk"),
         ("Videntifier", "videntifier"),
         ("SSVH", "ssvh"),
     ];

@@ -69,7 +69,7 @@ fn expectations(name: &str) -> Option<Expect> {
             format: ListFormat::Ncmec,
             records: &[(Md5, "facefacefacefacefacefacefaceface", "largetags", "A2", 10)],
             tombstones: &[],
-            skipped: &[("unsupported kind tmk", 1), ("unsupported kind videntifier", 1)],
+            skipped: &[("tmk given only as a link (not fetched)", 1), ("unsupported kind videntifier", 1)],
         },
         "ncmec-entries_no_data.xml" => {
             Expect { format: ListFormat::Ncmec, records: &[], tombstones: &[], skipped: &[] }

@@ -484,6 +484,7 @@ fn coins_catalog(pdq_id: &str, phash_id: &str) -> Catalog {
             entry(HashValue::Pdq(img.pdq.expect("pdq").hash), pdq_id),
             entry(HashValue::Phash(img.phash.expect("phash")), phash_id),
         ],
+        ..Default::default()
     }
 }
 

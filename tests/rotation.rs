@@ -39,6 +39,7 @@ fn matcher_of(original: &[u8], config: Config) -> Matcher {
             entry(HashValue::Phash(h.phash.expect("phash"))),
             entry(HashValue::Pdq(h.pdq.expect("pdq").hash)),
         ],
+        ..Default::default()
     };
     let bytes = build(&catalog, &BuildOptions::default()).expect("index builds");
     Matcher::from_index(Index::from_bytes(IndexData::Owned(bytes)).expect("index opens"), config)

@@ -427,6 +427,8 @@ fn csv_has_a_header_and_the_json_matches() {
             "seconds",
             "query_percent",
             "compared_percent",
+            "level1",
+            "level2",
             "weak"
         ]
     );
@@ -435,10 +437,11 @@ fn csv_has_a_header_and_the_json_matches() {
     let mut rows = BTreeSet::new();
     for rec in rdr.records() {
         let rec = rec.expect("a CSV row");
-        assert_eq!(rec.len(), 17);
+        assert_eq!(rec.len(), 19);
         assert_eq!(&rec[12], "", "still images match on frame 0: no frame number");
         assert_eq!((&rec[13], &rec[14], &rec[15]), ("", "", ""), "no time or frame shares for photos");
-        assert_eq!(&rec[16], "false", "no weak rows without --show-weak");
+        assert_eq!((&rec[16], &rec[17]), ("", ""), "no TMK scores for photos");
+        assert_eq!(&rec[18], "false", "no weak rows without --show-weak");
         rows.insert((
             rec[0].to_string(),
             rec[1].to_string(),

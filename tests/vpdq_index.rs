@@ -143,8 +143,7 @@ fn scan(index: &Path, extra: &[&str], files: &[OsString]) -> (Option<i32>, Vec<V
 }
 
 fn file_name(r: &Value) -> String {
-    let path = r["path"].as_str().unwrap();
-    Path::new(path).file_stem().unwrap().to_string_lossy().into_owned()
+    common::record_stem(r)
 }
 
 #[test]
@@ -152,14 +151,7 @@ fn sample_videos_match_their_scenes_original_by_vpdq_and_no_other_scene() {
     let Some(dir) = common::video_dir_with_ffmpeg() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let index = reference_index(&dir, tmp.path());
-    let videos = dir.join("sample-videos");
-    let mut files: Vec<OsString> = std::fs::read_dir(&videos)
-        .unwrap()
-        .map(|e| e.unwrap().path().into_os_string())
-        .filter(|p| p.to_string_lossy().ends_with(".mp4"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 13, "sample videos: {files:?}");
+    let files = common::sample_videos(&dir);
     let (code, records) = scan(&index, &["--video"], &files);
     assert_eq!(code, Some(0), "{records:?}");
     let mut matched: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

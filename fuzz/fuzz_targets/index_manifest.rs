@@ -49,7 +49,7 @@ fn segments() -> &'static [(Vec<u8>, [u8; 32], u32); 2] {
                     ]
                 })
                 .collect();
-            let bytes = build(&Catalog { lists, entries }, &BuildOptions::default()).unwrap();
+            let bytes = build(&Catalog { lists, entries, ..Default::default()  }, &BuildOptions::default()).unwrap();
             let index = Index::from_bytes(bytes.as_slice()).unwrap();
             let mut sum = [0u8; 32];
             sum.copy_from_slice(&bytes[32..64]);

@@ -89,6 +89,12 @@ pub(crate) struct ScanMatch<'a> {
     /// For a vPDQ match: percent of the video's indexed frames that matched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) compared_percent: Option<f64>,
+    /// For a TMK+PDQF match: the level-1 score (cosine of the pure averages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) level1: Option<f32>,
+    /// For a TMK+PDQF match: the level-2 score (the temporal match kernel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) level2: Option<f32>,
 }
 
 /// A query match: one hash, one entry, one list.

@@ -332,7 +332,7 @@ impl Prepared {
         }
         let mut entries = self.known.clone();
         entries.extend(extra.into_iter().map(|e| Entry { lists: vec![1], ..e }));
-        let catalog = Catalog { lists, entries };
+        let catalog = Catalog { lists, entries, signatures: Default::default() };
         let bytes = build(&catalog, &BuildOptions::default()).map_err(EvalError::Index)?;
         drop(catalog);
         let index = Index::from_bytes(IndexData::Owned(bytes)).map_err(EvalError::Index)?;

@@ -370,7 +370,12 @@ fn merge_deferred(path: &Path, name: &str) -> Result<Option<u64>, IndexError> {
     }
     let (index, manifest) = Index::open_with_manifest(path)?;
     let version = index.lists().iter().find(|l| l.name == name).map(|l| l.version);
-    let update = Update { add: Vec::new(), remove: Vec::new(), lists: index.lists().to_vec() };
+    let update = Update {
+        add: Vec::new(),
+        remove: Vec::new(),
+        lists: index.lists().to_vec(),
+        signatures: Default::default(),
+    };
     let build = index.build_options();
     commit(
         path,

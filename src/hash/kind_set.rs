@@ -31,9 +31,9 @@ impl KindSet {
         self
     }
 
-    /// Whether the set holds pHash, PDQ or vPDQ (and so needs decoding).
+    /// Whether the set holds pHash, PDQ, vPDQ or TMK (and so needs decoding).
     pub fn needs_pixels(self) -> bool {
-        self.contains(Kind::Pdq) || self.contains(Kind::Phash) || self.contains(Kind::Vpdq)
+        [Kind::Pdq, Kind::Phash, Kind::Vpdq, Kind::Tmk].into_iter().any(|k| self.contains(k))
     }
 
     /// Whether the set is empty.

@@ -38,13 +38,20 @@ pub enum Kind {
     /// One frame of a video's vPDQ (Meta's PDQ of video frames): a 256-bit PDQ hash whose
     /// entries of one item (one id) together are the video; see [`crate::video::vpdq`].
     Vpdq,
+    /// A video's TMK+PDQF signature (Meta's temporal match kernel), named by the SHA-256 of
+    /// its canonical `.tmk` bytes; the signature itself is stored beside the entry and
+    /// matched by its level-1 and level-2 scores, not by Hamming distance; see
+    /// [`crate::video::tmk`].
+    Tmk,
 }
 
 impl Kind {
     /// All kinds, in the canonical order used in output and index sections.
-    pub const ALL: [Kind; 6] = [Kind::Pdq, Kind::Phash, Kind::Md5, Kind::Sha1, Kind::Sha256, Kind::Vpdq];
+    pub const ALL: [Kind; 7] =
+        [Kind::Pdq, Kind::Phash, Kind::Md5, Kind::Sha1, Kind::Sha256, Kind::Vpdq, Kind::Tmk];
 
-    /// The canonical lowercase name (`pdq`, `phash`, `md5`, `sha1`, `sha256`, `vpdq`).
+    /// The canonical lowercase name (`pdq`, `phash`, `md5`, `sha1`, `sha256`, `vpdq`,
+    /// `tmk`).
     pub fn name(self) -> &'static str {
         match self {
             Kind::Pdq => "pdq",
@@ -53,6 +60,7 @@ impl Kind {
             Kind::Sha1 => "sha1",
             Kind::Sha256 => "sha256",
             Kind::Vpdq => "vpdq",
+            Kind::Tmk => "tmk",
         }
     }
 
@@ -65,6 +73,7 @@ impl Kind {
             Kind::Sha1 => 20,
             Kind::Sha256 => 32,
             Kind::Vpdq => 32,
+            Kind::Tmk => 32,
         }
     }
 
@@ -78,8 +87,8 @@ impl Kind {
         matches!(self, Kind::Pdq | Kind::Phash | Kind::Vpdq)
     }
 
-    /// Whether an image's pixels give this kind (pHash, PDQ); vPDQ comes from a video's
-    /// frames, digests from the bytes.
+    /// Whether an image's pixels give this kind (pHash, PDQ); vPDQ and TMK come from a
+    /// video's frames, digests from the bytes.
     pub fn is_image(self) -> bool {
         matches!(self, Kind::Pdq | Kind::Phash)
     }
@@ -93,6 +102,7 @@ impl Kind {
             Kind::Sha1 => 4,
             Kind::Sha256 => 5,
             Kind::Vpdq => 6,
+            Kind::Tmk => 7,
         }
     }
 
@@ -138,8 +148,8 @@ pub enum ParseHashError {
     /// A character is not a hex digit.
     #[error("invalid hex digit {0:?}")]
     Digit(char),
-    /// The kind name is not one of `pdq`, `phash`, `md5`, `sha1`, `sha256`, `vpdq`.
-    #[error("unknown hash kind {0:?} (expected pdq, phash, md5, sha1, sha256 or vpdq)")]
+    /// The kind name is not one of `pdq`, `phash`, `md5`, `sha1`, `sha256`, `vpdq`, `tmk`.
+    #[error("unknown hash kind {0:?} (expected pdq, phash, md5, sha1, sha256, vpdq or tmk)")]
     UnknownKind(String),
     /// A `KIND:HEX` string without the colon.
     #[error("expected KIND:HEX, e.g. pdq:<64 hex digits>")]
@@ -311,6 +321,9 @@ pub enum HashValue {
     Sha256(Sha256),
     /// One frame of a video's vPDQ (a PDQ hash).
     Vpdq(Pdq),
+    /// A TMK+PDQF signature, by the SHA-256 of its canonical `.tmk` bytes
+    /// ([`crate::video::tmk::Signature::digest`]).
+    Tmk(Sha256),
 }
 
 impl HashValue {
@@ -323,6 +336,7 @@ impl HashValue {
             HashValue::Sha1(_) => Kind::Sha1,
             HashValue::Sha256(_) => Kind::Sha256,
             HashValue::Vpdq(_) => Kind::Vpdq,
+            HashValue::Tmk(_) => Kind::Tmk,
         }
     }
 
@@ -335,6 +349,7 @@ impl HashValue {
             Kind::Sha1 => HashValue::Sha1(hex.parse()?),
             Kind::Sha256 => HashValue::Sha256(hex.parse()?),
             Kind::Vpdq => HashValue::Vpdq(Pdq::from_bytes(parse_hex::<32>(Kind::Vpdq, hex)?)),
+            Kind::Tmk => HashValue::Tmk(Sha256(parse_hex::<32>(Kind::Tmk, hex)?)),
         })
     }
 
@@ -347,6 +362,7 @@ impl HashValue {
             HashValue::Sha1(h) => h.0.to_vec(),
             HashValue::Sha256(h) => h.0.to_vec(),
             HashValue::Vpdq(h) => h.to_bytes().to_vec(),
+            HashValue::Tmk(h) => h.0.to_vec(),
         }
     }
 
@@ -359,6 +375,7 @@ impl HashValue {
             HashValue::Sha1(h) => h.to_string(),
             HashValue::Sha256(h) => h.to_string(),
             HashValue::Vpdq(h) => h.to_string(),
+            HashValue::Tmk(h) => h.to_string(),
         }
     }
 }

@@ -214,6 +214,13 @@ impl<'a> Builder<'a> {
                     Some(Structure::Scan) | None => {}
                 }
                 kind_sections[values_at].3 = values;
+                if crate::index::tmk::has_sections(kind) {
+                    let run: Vec<&HashValue> = order[start..end].iter().map(|e| &e.value).collect();
+                    let (count, signatures, averages) =
+                        crate::index::tmk::build(&run, &self.catalog.signatures)?;
+                    kind_sections.push((format::TAG_TMK_SIGNATURES, code, count, signatures));
+                    kind_sections.push((format::TAG_TMK_AVERAGES, code, count, averages));
+                }
             }
             start = end;
         }
@@ -260,7 +267,7 @@ fn value_key(v: &HashValue) -> [u64; 4] {
         HashValue::Pdq(p) | HashValue::Vpdq(p) => return p.words,
         HashValue::Md5(d) => &d.0,
         HashValue::Sha1(d) => &d.0,
-        HashValue::Sha256(d) => &d.0,
+        HashValue::Sha256(d) | HashValue::Tmk(d) => &d.0,
     };
     let mut key = [0u64; 4];
     for (k, c) in key.iter_mut().zip(bytes.chunks(8)) {

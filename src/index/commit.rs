@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use super::manifest::{Manifest, SegmentRef};
 use super::store::{map_file, segments_dir};
 use super::{build, format, write_atomic, BuildOptions, Index, IndexError, Segment};
-use crate::catalog::{Catalog, Entry, ListInfo};
+use crate::catalog::{Catalog, Entry, ListInfo, Signatures};
 
 /// What one update changes: entries added (written as one new segment), entries removed
 /// (numbers of the index the update was computed on, hidden by tombstones) and the lists
@@ -42,6 +42,8 @@ pub struct Update {
     pub remove: Vec<u32>,
     /// The lists after the update; their numbers must extend the index's.
     pub lists: Vec<ListInfo>,
+    /// The signatures of the `tmk` entries of `add`.
+    pub signatures: Signatures,
 }
 
 /// When [`commit`] merges segments: the segments are kept in decreasing sizes, each at
@@ -135,7 +137,11 @@ pub fn commit<D: AsRef<[u8]>>(
     }
     manifest.lists = update.lists.clone();
     if !update.add.is_empty() {
-        let catalog = Catalog { lists: update.lists.clone(), entries: update.add.clone() };
+        let catalog = Catalog {
+            lists: update.lists.clone(),
+            entries: update.add.clone(),
+            signatures: update.signatures.clone(),
+        };
         manifest.segments.push(write_segment(&dir, &manifest, 0, &catalog, &options.build)?);
         done.entries_written += update.add.len() as u64;
     }
@@ -302,15 +308,18 @@ fn merge(
     options: &BuildOptions,
 ) -> Result<u64, IndexError> {
     let mut entries = Vec::new();
+    let mut signatures = Signatures::default();
     for s in &manifest.segments[range.clone()] {
         let seg = Segment::from_bytes(map_file(&dir.join(&s.file))?)?;
         seg.verify()?;
         for local in (0..seg.len()).filter(|l| s.tombstones.binary_search(l).is_err()) {
             entries.push(seg.entry(local)?.to_entry());
         }
+        signatures.extend_from(&seg.signatures()?);
     }
+    signatures.retain_used(&entries);
     let n = entries.len() as u64;
-    let catalog = Catalog { lists: manifest.lists.clone(), entries };
+    let catalog = Catalog { lists: manifest.lists.clone(), entries, signatures };
     let merged = if n > 0 { Some(write_segment(dir, manifest, k, &catalog, options)?) } else { None };
     manifest.segments.splice(range, merged);
     Ok(n)

@@ -46,6 +46,8 @@
 //! | 16 | values | number of the kind's first entry | the hash values, sorted ascending. pHash: one `u64`; PDQ: four `u64` words, most significant first; digests: the raw big-endian bytes |
 //! | 17 | MIH table | `start_bit << 8 \| bits` | multi-index hashing table for the substring of `bits` bits starting `start_bit` bits from the most significant end: `2^bits + 1` `u32` bucket offsets, then (unless `start_bit` is 0, whose table is the sorted values themselves) one `u32` value position per value, grouped by bucket. With bit 7 of the param set (a *checked* table: the later tables of pHash, never the first), the positions are preceded by one `u32` check word per value, in the same order: the 32 most significant bits of the value with the substring cut out, so a candidate whose check word alone is over the radius is rejected without reading its value. Tables without the bit (PDQ, and every table of files written before check words) are read as before |
 //! | 18 | BK-tree | number of nodes | 20 bytes per node, breadth first from the root: first value position, number of equal values, distance to the parent, first child, child count (`u32` each); children sorted by distance |
+//! | 19 | TMK signatures | number of distinct values | `tmk` kind only, required there: one record per distinct value and the `.tmk` bytes of each signature ([`crate::index::tmk`]) |
+//! | 20 | TMK averages | number of distinct values | `tmk` kind only, required there: each signature's 256 `f32` pure-average features, for the level-1 scan |
 //!
 //! Strings are deduplicated: two entries have equal ids exactly when their id string refs
 //! are equal. The items section therefore holds every *item* (the entries sharing one id,
@@ -56,7 +58,8 @@
 //! The entries of all kinds form one table, sorted by (kind, value, id, label, lists); each
 //! kind owns a contiguous range of it, in [`Kind::ALL`] order. A perceptual kind has either
 //! MIH tables that exactly tile its bits, or a BK-tree, or neither (a scan). Digest kinds
-//! have values only (binary search).
+//! have values only (binary search); the `tmk` kind's values are the SHA-256 digests of its
+//! signatures, which its two extra sections hold.
 //!
 //! Opening checks the magic, version, lengths, every section's bounds and the shapes that
 //! can be checked in constant time per section (record sizes, counts, table sizes), plus the
@@ -104,6 +107,8 @@ pub(crate) const TAG_ITEMS: u32 = 6;
 pub(crate) const TAG_VALUES: u32 = 16;
 pub(crate) const TAG_MIH: u32 = 17;
 pub(crate) const TAG_BKTREE: u32 = 18;
+pub(crate) const TAG_TMK_SIGNATURES: u32 = 19;
+pub(crate) const TAG_TMK_AVERAGES: u32 = 20;
 
 pub(crate) const LIST_RECORD_LEN: usize = 100;
 pub(crate) const ENTRY_RECORD_LEN: usize = 28;
@@ -426,7 +431,7 @@ pub(crate) fn encode_value(v: &HashValue, out: &mut Vec<u8>) {
         HashValue::Pdq(p) | HashValue::Vpdq(p) => p.words.iter().for_each(|&w| put_u64(out, w)),
         HashValue::Md5(d) => out.extend_from_slice(&d.0),
         HashValue::Sha1(d) => out.extend_from_slice(&d.0),
-        HashValue::Sha256(d) => out.extend_from_slice(&d.0),
+        HashValue::Sha256(d) | HashValue::Tmk(d) => out.extend_from_slice(&d.0),
     }
 }
 
@@ -441,6 +446,7 @@ pub(crate) fn decode_value(kind: Kind, raw: &[u8]) -> Result<HashValue, IndexErr
         Kind::Sha1 => HashValue::Sha1(Sha1(raw.try_into().map_err(|_| bad())?)),
         Kind::Sha256 => HashValue::Sha256(Sha256(raw.try_into().map_err(|_| bad())?)),
         Kind::Vpdq => HashValue::Vpdq(Pdq { words: [word(0)?, word(1)?, word(2)?, word(3)?] }),
+        Kind::Tmk => HashValue::Tmk(Sha256(raw.try_into().map_err(|_| bad())?)),
     })
 }
 

@@ -13,6 +13,7 @@ use crate::hash::Kind;
 use crate::index::bktree::BkTree;
 use crate::index::format::{self, Header, SectionRecord, FORMAT_VERSION, HEADER_LEN, SECTION_RECORD_LEN};
 use crate::index::mih::{self, MihTables};
+use crate::index::tmk;
 use crate::index::values::Values;
 use crate::index::wire::{record, to_usize};
 use crate::index::IndexError;
@@ -46,6 +47,8 @@ pub(crate) struct KindSection {
     pub values: Range<usize>,
     pub search: Search,
     pub structure_bytes: u64,
+    /// The TMK sections of the `tmk` kind (`None` for every other kind).
+    pub tmk: Option<crate::index::tmk::TmkSections>,
 }
 
 /// A kind's search structure as a typed view over the file.
@@ -254,6 +257,7 @@ fn kind_section(
     let mut tables: Vec<mih::Table> = Vec::new();
     let mut bk = None;
     let mut structure_bytes = 0u64;
+    let (mut tmk_signatures, mut tmk_averages) = (None, None);
     for s in sections {
         match s.tag {
             format::TAG_VALUES if s.range == values.range => {}
@@ -270,6 +274,12 @@ fn kind_section(
                 let count = to_usize(s.param, "BK-tree node count")?;
                 BkTree::validate(&b[s.range.clone()], count, n)?;
                 bk = Some((s.range.clone(), count));
+            }
+            format::TAG_TMK_SIGNATURES if tmk::has_sections(kind) && tmk_signatures.is_none() => {
+                tmk_signatures = Some((s.param, s.range.clone()));
+            }
+            format::TAG_TMK_AVERAGES if tmk::has_sections(kind) && tmk_averages.is_none() => {
+                tmk_averages = Some((s.param, s.range.clone()));
             }
             t => return Err(IndexError::corrupt("section table", format!("unexpected {kind} section {t}"))),
         }
@@ -292,7 +302,12 @@ fn kind_section(
             return Err(IndexError::corrupt("section table", "both MIH and BK-tree".to_string()))
         }
     };
+    let tmk = match tmk::has_sections(kind) {
+        true => Some(tmk::validate(tmk_signatures, tmk_averages, n)?),
+        false => None,
+    };
     Ok(KindSection {
+        tmk,
         kind,
         // `first + n` is at most the entry count, a u32.
         first: first as u32,

@@ -32,6 +32,7 @@
 //! let catalog = Catalog {
 //!     lists: vec![ListInfo { name: "local".into(), ..Default::default() }],
 //!     entries: vec![Entry { value, id: "a1".into(), label: "known".into(), lists: vec![0] }],
+//!     ..Default::default()
 //! };
 //! let index = Index::from_bytes(build(&catalog, &BuildOptions::default())?)?;
 //! let near: HashValue = "phash:8c563bb4622dd4e2".parse()?;
@@ -78,13 +79,15 @@ pub mod popcount;
 pub mod scan;
 pub mod segment;
 pub mod store;
+pub mod tmk;
 mod values;
 mod wire;
 
 use std::sync::OnceLock;
 
-use crate::catalog::{Catalog, Entry, ListInfo};
-use crate::hash::{HashValue, Kind, Pdq, Phash, Variant};
+use crate::catalog::{Catalog, Entry, ListInfo, Signatures};
+use crate::hash::{HashValue, Kind, Pdq, Phash, Sha256, Variant};
+use crate::video::tmk::Signature;
 pub use builder::{build, write_to, BuildOptions, Structure};
 pub use commit::{commit, compact, CommitOptions, Committed, MergePolicy, Update};
 pub use error::IndexError;
@@ -94,6 +97,7 @@ pub use legacy::LegacyIndex;
 pub use manifest::Manifest;
 pub use segment::Segment;
 pub use store::{read_manifest, segments_dir, write_atomic, IndexData, WriteLock};
+pub use tmk::TmkHit;
 
 /// One entry within the radius of a query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -363,6 +367,7 @@ impl<D: AsRef<[u8]>> Index<D> {
     ///         entry(&format!("pdq:{}", "5a".repeat(32)), "case-7"),
     ///         entry("phash:0000000000000001", "case-8"),
     ///     ],
+    ///     ..Default::default()
     /// };
     /// let index = Index::from_bytes(build(&catalog, &BuildOptions::default())?)?;
     /// let phash = index.search(&"phash:8c563bb4622dd4e3".parse()?, 0)?[0].entry;
@@ -448,7 +453,37 @@ impl<D: AsRef<[u8]>> Index<D> {
     pub fn catalog(&self) -> Result<Catalog, IndexError> {
         let entries =
             self.live_entries().map(|r| r.map(|(_, e)| e.to_entry())).collect::<Result<Vec<_>, _>>()?;
-        Ok(Catalog { lists: self.lists.clone(), entries })
+        let mut signatures = Signatures::default();
+        for p in &self.parts {
+            signatures.extend_from(&p.segment.signatures()?);
+        }
+        signatures.retain_used(&entries);
+        Ok(Catalog { lists: self.lists.clone(), entries, signatures })
+    }
+
+    /// The `.tmk` bytes of the signature named `digest` (the value of `tmk` entries), from
+    /// the first segment that holds it.
+    pub fn signature(&self, digest: &Sha256) -> Result<Option<&[u8]>, IndexError> {
+        for p in &self.parts {
+            if let Some(b) = p.segment.signature(digest)? {
+                return Ok(Some(b));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every live `tmk` entry whose signature passes both thresholds against `query`
+    /// ([`Segment::search_tmk`]), sorted by entry number.
+    pub fn search_tmk(&self, query: &Signature, level1: f32, level2: f32) -> Result<Vec<TmkHit>, IndexError> {
+        let mut out = Vec::new();
+        for p in &self.parts {
+            for h in p.segment.search_tmk(query, level1, level2)? {
+                if !p.is_dead(h.entry) {
+                    out.push(TmkHit { entry: p.first + h.entry, ..h });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Checks every segment in full ([`Segment::verify`]).

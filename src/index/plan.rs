@@ -207,7 +207,11 @@ mod tests {
                 lists: vec![0],
             })
             .collect();
-        let catalog = Catalog { lists: vec![ListInfo { name: "l".into(), ..Default::default() }], entries };
+        let catalog = Catalog {
+            lists: vec![ListInfo { name: "l".into(), ..Default::default() }],
+            entries,
+            ..Default::default()
+        };
         let bytes = build(&catalog, &BuildOptions::with_structure(structure)).unwrap();
         let layout = Layout::read(&bytes, &[FORMAT_VERSION]).unwrap();
         (bytes, layout)

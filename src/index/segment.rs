@@ -12,11 +12,13 @@ use rayon::prelude::*;
 use super::format::{self, EntryRecord, ItemRecord, ListRecord, ListSetRecord, StringRef, FORMAT_VERSION};
 use super::layout::{KindSection, Layout, Search, SearchView};
 use super::plan::{self, Probe};
+use super::tmk::{TmkHit, TmkSections};
 use super::values::{Found, Query};
 use super::wire::{self, read_u32, record};
 use super::{BuildOptions, DihedralHit, EntryRef, Hit, IndexError, Method, Structure};
-use crate::catalog::{Catalog, ListInfo};
-use crate::hash::{HashValue, Kind, Pdq, Phash};
+use crate::catalog::{Catalog, ListInfo, Signatures};
+use crate::hash::{HashValue, Kind, Pdq, Phash, Sha256};
+use crate::video::tmk::Signature;
 
 /// One opened index file (segment) over any bytes: a `Vec<u8>`, a `&[u8]`, or a memory map.
 ///
@@ -166,6 +168,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
     ///         entry(&format!("pdq:{}", "5a".repeat(32)), "case-7"),
     ///         entry("phash:0000000000000001", "case-8"),
     ///     ],
+    ///     ..Default::default()
     /// };
     /// let index = Segment::from_bytes(build(&catalog, &BuildOptions::default())?)?;
     /// let phash = index.search(&"phash:8c563bb4622dd4e3".parse()?, 0)?[0].entry;
@@ -356,7 +359,41 @@ impl<D: AsRef<[u8]>> Segment<D> {
         let entries = (0..self.layout.n_entries)
             .map(|e| Ok(self.entry(e)?.to_entry()))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Catalog { lists, entries })
+        let signatures = self.signatures()?;
+        Ok(Catalog { lists, entries, signatures })
+    }
+
+    /// Every TMK+PDQF signature the segment holds, by value.
+    pub fn signatures(&self) -> Result<Signatures, IndexError> {
+        match self.tmk_section() {
+            Some((sec, tmk)) => tmk.all(self.as_bytes(), &sec.values(self.as_bytes()), sec.n),
+            None => Ok(Signatures::default()),
+        }
+    }
+
+    /// The `.tmk` bytes of the signature whose entries have the value `digest`.
+    pub fn signature(&self, digest: &Sha256) -> Result<Option<&[u8]>, IndexError> {
+        match self.tmk_section() {
+            Some((sec, tmk)) => tmk.signature(self.as_bytes(), &sec.values(self.as_bytes()), sec.n, digest),
+            None => Ok(None),
+        }
+    }
+
+    /// Every `tmk` entry whose signature scores at least `level1` and `level2` against
+    /// `query` ([`crate::video::tmk::Signature::matches`]'s rule, the indexed signature as
+    /// `a`), sorted by entry number.
+    pub fn search_tmk(&self, query: &Signature, level1: f32, level2: f32) -> Result<Vec<TmkHit>, IndexError> {
+        let Some((sec, tmk)) = self.tmk_section() else { return Ok(Vec::new()) };
+        let mut hits = Vec::new();
+        for (positions, l1, l2) in tmk.search(self.as_bytes(), sec.n, query, level1, level2)? {
+            hits.extend(positions.map(|p| TmkHit { entry: sec.first + p, level1: l1, level2: l2 }));
+        }
+        Ok(hits)
+    }
+
+    fn tmk_section(&self) -> Option<(&KindSection, &TmkSections)> {
+        let sec = self.section(Kind::Tmk)?;
+        Some((sec, sec.tmk.as_ref()?))
     }
 
     /// Checks the whole file: the checksum, then every entry, string, list set, the items
@@ -376,6 +413,9 @@ impl<D: AsRef<[u8]>> Segment<D> {
                 SearchView::Mih(tables) => tables.verify()?,
                 SearchView::BkTree(tree) => tree.verify()?,
                 SearchView::Scan | SearchView::Digest => {}
+            }
+            if let Some(tmk) = &sec.tmk {
+                tmk.verify(data, &sec.values(data), sec.n)?;
             }
         }
         Ok(())

@@ -117,6 +117,12 @@ impl<'a> Values<'a> {
         decode_value(self.kind, raw)
     }
 
+    /// The raw bytes of value `pos` (empty when out of range).
+    pub fn raw(&self, pos: usize) -> &'a [u8] {
+        let len = self.kind.byte_len();
+        pos.checked_mul(len).and_then(|at| self.bytes.get(at..at + len)).unwrap_or(&[])
+    }
+
     /// Pushes every value within the query's radius (perceptual kinds).
     pub fn scan(&self, q: &Query, out: &mut Vec<Found>) {
         scan::scan(self.bytes, self.words(), &q.words, q.radius, out);

@@ -302,6 +302,12 @@ pub fn apply(catalog: &mut Catalog, name: &str, sources: &[ListFile], opts: &App
         }
     }
     catalog.entries = out;
+    if sources.iter().any(|s| !s.list.signatures.is_empty()) {
+        for s in sources {
+            catalog.signatures.extend_from(&s.list.signatures);
+        }
+        catalog.signatures.retain_used(&catalog.entries);
+    }
 
     let changed = created || counts.added + counts.updated + counts.removed > 0;
     let info = &mut catalog.lists[li as usize];
@@ -332,6 +338,7 @@ fn prefix(v: &HashValue) -> (u8, u64) {
         HashValue::Sha1(h) => (3, head(&h.0)),
         HashValue::Sha256(h) => (4, head(&h.0)),
         HashValue::Vpdq(h) => (5, h.words[0]),
+        HashValue::Tmk(h) => (6, head(&h.0)),
     }
 }
 

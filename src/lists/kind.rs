@@ -14,10 +14,16 @@
 //! | `sha1` | `sha1`, `videosha1`, `photosha1`, `imagesha1`, `filesha1`, `hashsha1` |
 //! | `sha256` | `sha256`, `videosha256`, `photosha256`, `imagesha256`, `filesha256`, `hashsha256`, `hashvideosha256` |
 //! | `vpdq` | `vpdq`, `videopdq`, `videovpdq` |
+//! | `tmk` | `tmk`, `tmkpdqf` (NCMEC's `tmk-pdqf`), `videotmk` (StopNCII), `videotmkpdqf`, `hashtmk` (ThreatExchange) |
 //!
 //! A `vpdq` value is one frame's 64 hex digits, or a whole video as python-threatexchange
 //! writes it (a JSON array of `"hex,quality,timestamp"`): its distinct frames of quality
 //! 50 or more become one `vpdq` entry each, with the video's id.
+//!
+//! A `tmk` value is a whole TMK+PDQF signature: ThreatExchange's text form
+//! (`TMK1FVECPDQF|` and base64) or the base64 of a `.tmk` file. Its entry's value is the
+//! SHA-256 of the `.tmk` bytes (what `sha256sum` prints for the file), which alone (64 hex
+//! digits) can only withdraw an entry.
 //!
 //! Known kinds that mediamatch cannot compute are [`KindName::Unsupported`]: records of
 //! these kinds are counted as skipped, never as errors (see [`UNSUPPORTED`]). Any other
@@ -31,7 +37,7 @@ pub enum KindName {
     /// A kind mediamatch computes and indexes.
     Known(Kind),
     /// A known algorithm mediamatch cannot compute; the value is its canonical name
-    /// (`photodna`, `netclean`, `tmk`, `videntifier`, `ssvh`, ...).
+    /// (`photodna`, `netclean`, `videntifier`, `ssvh`, ...).
     Unsupported(&'static str),
     /// A name nobody we know uses.
     Unknown,
@@ -68,13 +74,17 @@ const KNOWN: &[(&str, Kind)] = &[
     ("vpdq", Kind::Vpdq),
     ("videopdq", Kind::Vpdq),
     ("videovpdq", Kind::Vpdq),
+    ("tmk", Kind::Tmk),
+    ("tmkpdqf", Kind::Tmk),
+    ("videotmk", Kind::Tmk),
+    ("videotmkpdqf", Kind::Tmk),
+    ("hashtmk", Kind::Tmk),
 ];
 
 /// Known algorithms and signal types mediamatch cannot compute, as (normalised name,
 /// canonical name). Records of these kinds are counted as `skipped (unsupported kind)`.
 ///
-/// PhotoDNA (`pdna` in NCMEC's XML), NetClean, TMK+PDQF (video, `tmk-pdqf` in NCMEC's
-/// XML, `VideoTMK` in StopNCII, `HASH_TMK` in ThreatExchange), Videntifier, SSVH, and the
+/// PhotoDNA (`pdna` in NCMEC's XML), NetClean, Videntifier, SSVH, and the
 /// non-media signal types of python-threatexchange, StopNCII and
 /// ThreatExchange (URLs, text, TLSH, `DEBUG_STRING`, ...).
 pub const UNSUPPORTED: &[(&str, &str)] = &[
@@ -82,11 +92,6 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
     ("pdna", "photodna"),
     ("hashphotodna", "photodna"),
     ("netclean", "netclean"),
-    ("tmk", "tmk"),
-    ("tmkpdqf", "tmk"),
-    ("videotmk", "tmk"),
-    ("videotmkpdqf", "tmk"),
-    ("hashtmk", "tmk"),
     ("videntifier", "videntifier"),
     ("ssvh", "ssvh"),
     ("pdqocr", "pdq_ocr"),

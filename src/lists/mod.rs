@@ -62,7 +62,9 @@ use sha2::Digest;
 
 use crate::hash::Kind;
 use record::skip_kind;
-pub use record::{Record, Tombstone, SKIP_VARIANT, SKIP_VPDQ_DUPLICATE, SKIP_VPDQ_EMPTY, SKIP_VPDQ_QUALITY};
+pub use record::{
+    Record, Tombstone, SKIP_TMK_LINK, SKIP_VARIANT, SKIP_VPDQ_DUPLICATE, SKIP_VPDQ_EMPTY, SKIP_VPDQ_QUALITY,
+};
 
 /// The most frames one vPDQ value may hold: a day of video at one hash a second. A value
 /// with more is rejected.
@@ -255,6 +257,8 @@ pub struct ParsedList {
     /// Records skipped on purpose, by reason (`unsupported kind photodna`,
     /// [`SKIP_VARIANT`], ...).
     pub skipped: BTreeMap<String, u64>,
+    /// The TMK+PDQF signatures that the `tmk` records name by their SHA-256.
+    pub signatures: crate::catalog::Signatures,
 }
 
 impl ParsedList {
@@ -270,9 +274,9 @@ impl ParsedList {
     /// use std::collections::BTreeMap;
     /// use mediamatch::lists::{self, ParseOptions};
     ///
-    /// let file = b"photodna:0a1b\npdna:2c3d\ntmk:4e5f\nmd5:d41d8cd98f00b204e9800998ecf8427e\n";
+    /// let file = b"photodna:0a1b\npdna:2c3d\nssvh:4e5f\nmd5:d41d8cd98f00b204e9800998ecf8427e\n";
     /// let list = lists::parse(file, &ParseOptions::default()).unwrap();
-    /// assert_eq!(list.skipped_kinds(), BTreeMap::from([("photodna", 2), ("tmk", 1)]));
+    /// assert_eq!(list.skipped_kinds(), BTreeMap::from([("photodna", 2), ("ssvh", 1)]));
     /// assert_eq!(list.skipped_total(), 3);
     /// ```
     pub fn skipped_kinds(&self) -> BTreeMap<&str, u64> {
@@ -325,6 +329,7 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedList, ListError>
         tombstones: sink.tombstones,
         rejects: sink.rejects,
         skipped: sink.skipped,
+        signatures: sink.signatures,
     })
 }
 

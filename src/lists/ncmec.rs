@@ -18,17 +18,19 @@
 //!
 //! Each fingerprint of an `<image>` or `<video>` becomes one record with the entry's
 //! `<id>` as id and its `<classification>` as label; the element name is the kind
-//! (`md5`, `sha1`, `pdq`, ...; `pdna`, `tmk-pdqf`, `videntifier` and other known
+//! (`md5`, `sha1`, `pdq`, `tmk-pdqf`, ...; `pdna`, `videntifier` and other known
 //! uncomputable kinds are skipped, unknown names rejected). A fingerprint given only as
 //! a link (`<md5 rel="self" href=".."/>`) has no value and is rejected unless its kind is
-//! uncomputable anyway. `<deletedImage>`/`<deletedVideo>` become [`super::Tombstone`]s
+//! uncomputable anyway, or is `tmk-pdqf`, whose signatures NCMEC gives only as links
+//! (skipped and counted: mediamatch does not follow them). `<deletedImage>`/`<deletedVideo>` become [`super::Tombstone`]s
 //! naming the id to remove. The member is not part of an entry's identity: as in
 //! python-threatexchange, an entry is known by its id. Namespaces are ignored.
 
 use super::kind::{lookup, KindName};
-use super::record::{Fields, LineCounter, Sink};
+use super::record::{Fields, LineCounter, Sink, SKIP_TMK_LINK};
 use super::reject::RejectReason;
 use super::ListError;
+use crate::hash::Kind;
 
 /// The deepest element nesting a page may have. A `queryResult` is 5 levels deep; the
 /// XML parser recurses per level, and a page nested 20,000 deep (140 KB) overflowed the
@@ -91,6 +93,10 @@ fn read_entry(lines: &mut LineCounter<'_>, entry: roxmltree::Node<'_, '_>, sink:
         let kind = fp.tag_name().name();
         let value = fp.text().map(str::trim).unwrap_or("");
         let fp_line = lines.line_at(fp.range().start);
+        if value.is_empty() && lookup(kind) == KindName::Known(Kind::Tmk) && fp.has_attribute("href") {
+            sink.skip(SKIP_TMK_LINK);
+            continue;
+        }
         if value.is_empty() && matches!(lookup(kind), KindName::Known(_)) {
             sink.reject(fp_line, RejectReason::BadEntry("fingerprint without a value (only a link?)"));
             continue;

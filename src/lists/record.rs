@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::kind::{lookup, KindName};
 use super::reject::{cut, NoKind, Reject, RejectReason};
 use super::status::is_deleted;
+use crate::catalog::Signatures;
 use crate::hash::{HashValue, Kind};
 
 /// One hash read from a list.
@@ -54,6 +55,7 @@ pub(crate) struct Sink {
     pub tombstones: Vec<Tombstone>,
     pub rejects: Vec<Reject>,
     pub skipped: BTreeMap<String, u64>,
+    pub signatures: Signatures,
     pub default_kind: Option<Kind>,
     pub strict: bool,
 }
@@ -65,6 +67,7 @@ impl Sink {
             tombstones: Vec::new(),
             rejects: Vec::new(),
             skipped: BTreeMap::new(),
+            signatures: Signatures::default(),
             default_kind,
             strict,
         }
@@ -157,6 +160,18 @@ impl Sink {
                 None => return Err(RejectReason::NoKind(NoKind { digits: hex.chars().count() })),
             },
         };
+        if kind == Kind::Tmk && hex.len() != 2 * Kind::Tmk.byte_len() {
+            return self.tmk_signature(f, hex, deleted, line).map(Some);
+        }
+        if kind == Kind::Tmk && !deleted {
+            // A digest alone names a signature but does not carry it: only a withdrawal
+            // can use it.
+            return Err(RejectReason::BadTmk(
+                "a tmk value of 64 hex digits (a signature's SHA-256) can only withdraw an entry; \
+                 adding one needs the signature itself"
+                    .to_string(),
+            ));
+        }
         if kind == Kind::Vpdq && hex.len() != 2 * Kind::Vpdq.byte_len() {
             let (id, label) = (nonempty(f.id).unwrap_or(""), nonempty(f.label).unwrap_or(""));
             self.vpdq_video(hex, id, label, deleted, line)?;
@@ -178,6 +193,38 @@ impl Sink {
 }
 
 impl Sink {
+    /// A TMK+PDQF signature given whole: ThreatExchange's text form (`TMK1FVECPDQF|` and
+    /// base64) or the standard base64 of the whole `.tmk` file. The record's value is the
+    /// SHA-256 of the `.tmk` bytes; the bytes go to [`Sink::signatures`].
+    fn tmk_signature(
+        &mut self,
+        f: Fields<'_>,
+        text: &str,
+        deleted: bool,
+        line: u64,
+    ) -> Result<Record, RejectReason> {
+        use crate::video::tmk::{Signature, TEXT_PREFIX_LEN};
+        let text = text.trim();
+        let parsed = if text.as_bytes().get(TEXT_PREFIX_LEN) == Some(&b'|') {
+            Signature::from_text(text)
+        } else {
+            let mut bytes = Vec::with_capacity(text.len() / 4 * 3 + 3);
+            crate::base64::decode(text.as_bytes(), &mut bytes).map_err(|e| {
+                RejectReason::BadTmk(format!("neither TMK text nor base64 of a .tmk file: {e}"))
+            })?;
+            Signature::read(&bytes)
+        };
+        let signature = parsed.map_err(|e| RejectReason::BadTmk(cut(&e.to_string())))?;
+        let digest = self.signatures.insert(signature.write().into());
+        Ok(Record {
+            value: HashValue::Tmk(digest),
+            id: nonempty(f.id).unwrap_or("").to_string(),
+            label: nonempty(f.label).unwrap_or("").to_string(),
+            deleted,
+            line,
+        })
+    }
+
     /// A whole video's vPDQ (python-threatexchange's JSON array of `"hex,quality,timestamp"`
     /// frames, the form HMA banks and `mediamatch video hash --format json` give): one
     /// `vpdq` record per distinct frame of quality [`QUALITY_THRESHOLD`] or more, all with
@@ -249,6 +296,11 @@ pub const SKIP_VPDQ_DUPLICATE: &str = "vpdq frame repeating an earlier frame of 
 /// The skip reason of a vPDQ video none of whose frames has quality 50.
 pub const SKIP_VPDQ_EMPTY: &str = "vpdq video without a frame of quality 50";
 
+/// The skip reason of a TMK+PDQF fingerprint given only as a link (NCMEC's
+/// `<tmk-pdqf rel="self" href=".."/>` in `ENTRIES_LARGE_FINGERPRINTS` pages), which
+/// mediamatch does not fetch.
+pub const SKIP_TMK_LINK: &str = "tmk given only as a link (not fetched)";
+
 /// The skip reason of the dihedral-variant rows of `mediamatch hash --format csv`.
 pub const SKIP_VARIANT: &str = "dihedral variant (the matcher tries all 8 variants of each upload)";
 
@@ -262,6 +314,9 @@ const UNSUPPORTED_PREFIX: &str = "unsupported kind ";
 pub(crate) fn skip_kind(reason: &str) -> &str {
     if reason == SKIP_VARIANT {
         return "variant";
+    }
+    if reason == SKIP_TMK_LINK {
+        return "tmk";
     }
     reason.strip_prefix(UNSUPPORTED_PREFIX).unwrap_or(reason)
 }

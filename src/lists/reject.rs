@@ -79,6 +79,10 @@ pub enum RejectReason {
     /// [`crate::lists::MAX_VPDQ_FRAMES`].
     #[error("bad vPDQ value: {0}")]
     BadVpdq(String),
+    /// A `tmk` value that is not a TMK+PDQF signature (ThreatExchange's text form or the
+    /// base64 of a `.tmk` file), or a bare digest that adds an entry.
+    #[error("bad TMK value: {0}")]
+    BadTmk(String),
     /// An NCMEC entry or tombstone without its `<id>`, or an entry without fingerprints.
     #[error("{0}")]
     BadEntry(&'static str),

@@ -99,8 +99,11 @@ pub fn plan<D: AsRef<[u8]>>(
     }
     let before: Vec<(u32, Entry)> =
         touched.iter().map(|&e| Ok((e, index.entry(e)?.to_entry()))).collect::<Result<_, IndexError>>()?;
-    let mut catalog =
-        Catalog { lists: index.lists().to_vec(), entries: before.iter().map(|(_, e)| e.clone()).collect() };
+    let mut catalog = Catalog {
+        lists: index.lists().to_vec(),
+        entries: before.iter().map(|(_, e)| e.clone()).collect(),
+        signatures: Default::default(),
+    };
     let list_len_before = if opts.mode == Mode::Replace { list_len(&catalog, name) } else { 0 };
     let outcome = delta::apply(&mut catalog, name, sources, opts);
 
@@ -120,10 +123,24 @@ pub fn plan<D: AsRef<[u8]>>(
         }
     }
     let remove: Vec<u32> = touched.difference(&kept).copied().collect();
+    // The signatures of the added tmk entries: the files' (`apply` kept those it used),
+    // else the index's (an entry re-added with a new label or list).
+    let mut signatures = std::mem::take(&mut catalog.signatures);
+    for e in &add {
+        if let HashValue::Tmk(d) = e.value {
+            if signatures.get(&d).is_none() {
+                let bytes = index.signature(&d)?.ok_or_else(|| {
+                    IndexError::BadCatalog(format!("tmk entry {d} has no signature in the index"))
+                })?;
+                signatures.insert_checked(d, bytes.into());
+            }
+        }
+    }
+    signatures.retain_used(&add);
     let entries_after = u64::from(index.len()) - remove.len() as u64 + add.len() as u64;
     Ok(Planned {
         outcome,
-        update: Update { add, remove, lists: catalog.lists },
+        update: Update { add, remove, lists: catalog.lists, signatures },
         list_len_before,
         entries_after,
     })

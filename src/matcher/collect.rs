@@ -88,6 +88,8 @@ pub(crate) struct Collected {
     pub(crate) vpdq_query: Vec<crate::video::vpdq::Frame>,
     /// Their hits within [`super::VpdqRule::distance`].
     pub(crate) vpdq_hits: Vec<super::video::FrameHit>,
+    /// A video's `tmk` entries passing [`super::Config::tmk`] against its signature.
+    pub(crate) tmk_hits: Vec<crate::index::TmkHit>,
 }
 
 /// The kinds to compute for `index` under `config`.
@@ -120,20 +122,32 @@ pub(crate) fn collect(
     let mut hashes = hash_bytes(bytes, &options);
     // A video: its sampled frames, when asked for; decoded from its file, or from a memory
     // file holding the bytes (never from a copy on disk).
+    let mut tmk = None;
     if let Some(sampling) = &config.video {
         let undecodable = matches!(&hashes.image, Some(Err(crate::decode::DecodeError::NotAnImage)));
         if undecodable && crate::video::looks_like_video(&bytes[..bytes.len().min(512)]) {
             use crate::hashing::hash_video;
-            hashes.image = Some(match path {
-                Some(path) => hash_video(path, &options, sampling),
-                None => match crate::video::ffmpeg::MemoryFile::new(bytes) {
-                    Ok(m) => hash_video(crate::video::ffmpeg::Source::Memory(&m), &options, sampling),
-                    Err(e) => Err(crate::decode::DecodeError::Corrupt {
-                        format: crate::decode::ImageFormat::Video,
-                        message: e.to_string(),
-                    }),
-                },
-            });
+            use crate::video::ffmpeg::{MemoryFile, Source};
+            let corrupt = |message: String| crate::decode::DecodeError::Corrupt {
+                format: crate::decode::ImageFormat::Video,
+                message,
+            };
+            let memory = match path {
+                Some(_) => None,
+                None => Some(MemoryFile::new(bytes)),
+            };
+            let source = match (path, &memory) {
+                (Some(path), _) => Ok(Source::File(path)),
+                (None, Some(Ok(m))) => Ok(Source::Memory(m)),
+                (None, Some(Err(e))) => Err(corrupt(e.to_string())),
+                (None, None) => unreachable!("a memory file is made when there is no path"),
+            };
+            hashes.image = Some(source.clone().and_then(|s| hash_video(s, &options, sampling)));
+            // The TMK+PDQF signature, when the index has TMK entries and the frames decoded.
+            if let (true, Ok(s), Some(Ok(_))) = (kinds.contains(Kind::Tmk), source, &hashes.image) {
+                tmk =
+                    Some(crate::video::tmk_hash::hash_source(s, &sampling.limits).map_err(|e| e.to_string()));
+            }
         }
     }
     let mut hits: Vec<Hit> = Vec::new();
@@ -212,7 +226,22 @@ pub(crate) fn collect(
     let mut queries = query_counts(&hashes, config, pdq_queries.len());
     // Each frame and the content inside its border, if any.
     queries.vpdq = vpdq_searched;
-    Ok(Collected { hashes, low_quality, hits, pdq_queries, queries, vpdq_query, vpdq_hits })
+    let tmk_hits = match &tmk {
+        Some(Ok(signature)) => index
+            .search_tmk(signature, config.tmk.level1, config.tmk.level2)
+            .map_err(CheckError::IndexUnavailable)?,
+        _ => Vec::new(),
+    };
+    if let Some(Err(message)) = tmk {
+        // As for an undecodable file: an error unless a digest matched.
+        if hits.is_empty() {
+            return Err(CheckError::Corrupt(crate::decode::DecodeError::Corrupt {
+                format: crate::decode::ImageFormat::Video,
+                message: format!("TMK+PDQF hashing failed: {message}"),
+            }));
+        }
+    }
+    Ok(Collected { hashes, low_quality, hits, pdq_queries, queries, vpdq_query, vpdq_hits, tmk_hits })
 }
 
 /// The hashes of each kind a verdict compares with the index for an input hashed as

@@ -39,10 +39,12 @@ use crate::significance::{IndexSizes, Significance, DEFAULT_MAX_EVALUE};
 
 pub(crate) mod collect;
 pub mod rule;
+pub mod tmk;
 pub mod video;
 
 use collect::{kinds_for, Collected, Hit, Reach};
 pub use rule::Rule;
+pub use tmk::{TmkRule, TmkScores};
 pub use video::{VideoShares, VpdqRule};
 
 /// Per-kind match thresholds (largest Hamming distance that counts as a match). In a
@@ -144,6 +146,9 @@ pub struct Config {
     /// HMA's vPDQ rule for videos and animations against the index's `vpdq` entries
     /// ([`video`]).
     pub vpdq: VpdqRule,
+    /// The two-level TMK+PDQF rule for videos (with [`Config::video`]) against the
+    /// index's `tmk` entries ([`tmk`]).
+    pub tmk: TmkRule,
 }
 
 /// The default corroboration thresholds ([`Config::corroborate`]): pHash 12 and PDQ 64,
@@ -176,6 +181,7 @@ impl Default for Config {
             require: KindSet::NONE,
             video: None,
             vpdq: VpdqRule::default(),
+            tmk: TmkRule::default(),
         }
     }
 }
@@ -219,6 +225,9 @@ pub struct Match {
     /// For a vPDQ match: the shares of matched frames HMA's rule decides on (`frame` is
     /// then the query's frame in the closest pair, `distance` that pair's distance).
     pub video: Option<VideoShares>,
+    /// For a TMK+PDQF match: the two scores the rule decided on (`distance` and `evalue`
+    /// are then 0).
+    pub tmk: Option<TmkScores>,
 }
 
 /// The outcome of checking one input.
@@ -571,6 +580,7 @@ fn verdict(
     let (video_matches, video_weak) = video::verdicts(index, &rule, vpdq_rule, &collected)?;
     let mut matches = records(index, &hits)?;
     matches.extend(video_matches);
+    matches.extend(tmk::verdicts(index, &collected)?);
     fuse(&mut matches, rule);
     let mut weak = records(index, &weak)?;
     weak.extend(video_weak);
@@ -608,6 +618,7 @@ fn records(index: &MatcherIndex, hits: &[(Hit, f64)]) -> Result<Vec<Match>, Chec
                 kinds: Vec::new(),
                 frame: Some(h.origin.frame()).filter(|&f| f > 0),
                 video: None,
+                tmk: None,
             });
         }
     }

@@ -178,6 +178,7 @@ pub(crate) fn verdicts(
             kinds: vec![Kind::Vpdq],
             frame: u32::try_from(frames[query as usize].frame).ok(),
             video: Some(shares),
+            tmk: None,
         };
         if is_match {
             matches.push(m);

@@ -45,6 +45,7 @@ pub fn invalid_text(kind: Kind) -> String {
         Kind::Sha1 => "SHA-1",
         Kind::Sha256 => "SHA-256",
         Kind::Vpdq => "vPDQ",
+        Kind::Tmk => "TMK+PDQF",
     };
     format!("invalid {name} hash")
 }

@@ -213,6 +213,10 @@ fn match_json(m: &Match) -> Value {
         v["query_percent"] = json!(shares.query_percent);
         v["compared_percent"] = json!(shares.compared_percent);
     }
+    if let Some(scores) = m.tmk {
+        v["level1"] = json!(scores.level1);
+        v["level2"] = json!(scores.level2);
+    }
     v
 }
 

@@ -147,6 +147,12 @@ impl<'a> From<&'a Path> for Source<'a> {
     }
 }
 
+impl<'a> From<&'a std::path::PathBuf> for Source<'a> {
+    fn from(path: &'a std::path::PathBuf) -> Source<'a> {
+        Source::File(path)
+    }
+}
+
 /// Bytes held in an anonymous in-memory file (Linux `memfd_create`), for a video that
 /// arrived in memory (an upload to `mediamatch serve`). The child gets it as its standard
 /// input and opens it as the file `/dev/stdin`, so it can seek: an MP4 whose index is at
@@ -180,7 +186,7 @@ impl MemoryFile {
 
 /// The input arguments every child gets: only this local file (for a [`MemoryFile`], the
 /// child's standard input, opened as a file).
-fn input_args(cmd: &mut Command, source: Source<'_>) -> Result<(), VideoError> {
+pub(crate) fn input_args(cmd: &mut Command, source: Source<'_>) -> Result<(), VideoError> {
     cmd.args(["-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file", "-i"]);
     match source {
         Source::File(path) => {

@@ -455,6 +455,12 @@ impl Signature {
         out
     }
 
+    /// The SHA-256 of [`Signature::write`]'s bytes (of the `.tmk` file): the value of the
+    /// signature's index entries ([`crate::HashValue::Tmk`]).
+    pub fn digest(&self) -> crate::hash::Sha256 {
+        crate::catalog::digest_of(&self.write())
+    }
+
     /// The length of [`Signature::write`]'s output (263,344 with the reference's parameters).
     pub fn byte_len(&self) -> usize {
         HEADER_LEN
@@ -624,7 +630,12 @@ fn dot(u: &[f32], v: &[f32]) -> f32 {
 /// reference's `computeCosSim` computes it in `f32`. It is 0 when both averages are zero and,
 /// as in the reference, NaN when exactly one is (a signature of a video with no frames).
 pub fn level1(a: &Signature, b: &Signature) -> f32 {
-    let (u, v) = (&a.pure_average, &b.pure_average);
+    cosine(&a.pure_average, &b.pure_average)
+}
+
+/// [`level1`] of two pure-average features given as slices (what an index stores for its
+/// level-1 scan): the same `f32` operations in the same order, so the same score.
+pub fn cosine(u: &[f32], v: &[f32]) -> f32 {
     let (nu, nv) = (norm(u), norm(v));
     if nu == 0.0 && nv == 0.0 {
         0.0

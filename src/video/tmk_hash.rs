@@ -52,7 +52,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::ffmpeg::{self, VideoError, VideoLimits};
+use super::ffmpeg::{self, Source, VideoError, VideoLimits};
 use super::tmk::{Signature, TmkError, PDQF_DIMENSION};
 
 /// The frame rate videos are resampled to before hashing (the reference's
@@ -286,8 +286,16 @@ impl TmkBuilder {
 /// resampled to 15 frames per second of 64x64 RGB24 ([`resampled_frames`]), PDQF of every
 /// frame ([`pdqf`]) into a [`TmkBuilder`]. A video with no frames is an error.
 pub fn hash_file(path: &Path, limits: &VideoLimits) -> Result<Signature, TmkHashError> {
+    hash_source(path, limits)
+}
+
+/// [`hash_file`] of a file or of bytes in memory ([`ffmpeg::MemoryFile`]).
+pub fn hash_source<'a>(
+    source: impl Into<Source<'a>>,
+    limits: &VideoLimits,
+) -> Result<Signature, TmkHashError> {
     let mut builder = TmkBuilder::new();
-    resampled_frames(path, limits, |_, rgb| {
+    resampled_frames(source, limits, |_, rgb| {
         builder.add_frame(&pdqf(rgb));
         true
     })?;
@@ -297,15 +305,11 @@ pub fn hash_file(path: &Path, limits: &VideoLimits) -> Result<Signature, TmkHash
     Ok(builder.finish()?)
 }
 
-/// The ffmpeg command that writes the resampled frames of `path` to its stdout.
-fn resample_command(path: &Path, limits: &VideoLimits) -> Command {
+/// The ffmpeg command that writes the resampled frames of `source` to its stdout.
+fn resample_command(source: Source<'_>, limits: &VideoLimits) -> Result<Command, VideoError> {
     let mut cmd = super::ffmpeg::limited("ffmpeg", limits);
-    cmd.args(["-nostdin", "-threads", "1", "-hide_banner", "-loglevel", "error"]);
-    cmd.args(["-protocol_whitelist", "file", "-i"]);
-    // `file:` so that a name starting with `-` is not read as an option.
-    let mut input = std::ffi::OsString::from("file:");
-    input.push(path.as_os_str());
-    cmd.arg(input);
+    cmd.args(["-nostdin", "-threads", "1"]);
+    ffmpeg::input_args(&mut cmd, source)?;
     let side = format!("{FRAME_SIDE}x{FRAME_SIDE}");
     let rate = RESAMPLE_FPS.to_string();
     cmd.args(["-map", "0:v:0", "-an", "-sn", "-dn"])
@@ -314,7 +318,7 @@ fn resample_command(path: &Path, limits: &VideoLimits) -> Command {
         .args(["-s", side.as_str(), "-sws_flags", "bicubic", "-fps_mode", "cfr", "-r", rate.as_str()])
         .args(["-pix_fmt", "rgb24", "-c:v", "rawvideo", "-f", "rawvideo", "pipe:1"]);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd
+    Ok(cmd)
 }
 
 /// How the reading of frames ended.
@@ -362,15 +366,17 @@ fn read_frames(
 /// [`VideoLimits::max_pixels`] or its declared duration over [`VideoLimits::max_seconds`];
 /// more than [`VideoLimits::max_frames`] resampled frames is an error, as is a decoder that
 /// fails, is killed at [`VideoLimits::timeout`] or ends inside a frame.
-pub fn resampled_frames(
-    path: &Path,
+pub fn resampled_frames<'a>(
+    source: impl Into<Source<'a>>,
     limits: &VideoLimits,
     mut frame: impl FnMut(u64, &[u8; FRAME_BYTES]) -> bool + Send,
 ) -> Result<u64, VideoError> {
+    let source = source.into();
     let started = Instant::now();
-    let info = ffmpeg::probe(path, limits)?;
+    let info = ffmpeg::probe_source(source, limits)?;
     ffmpeg::check_size(&info, limits)?;
-    let mut child = resample_command(path, limits).spawn().map_err(|e| ffmpeg::spawn_error("ffmpeg", e))?;
+    let mut child =
+        resample_command(source, limits)?.spawn().map_err(|e| ffmpeg::spawn_error("ffmpeg", e))?;
     let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
         let _ = child.kill();
         let _ = child.wait();

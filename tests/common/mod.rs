@@ -96,3 +96,22 @@ pub struct QueryMatch {
     pub list: String,
     pub label: String,
 }
+
+/// The sample videos of `video_dir` (`../shared/reference/video`), sorted; fails when there
+/// are fewer than 13.
+pub fn sample_videos(video_dir: &std::path::Path) -> Vec<std::ffi::OsString> {
+    let mut files: Vec<std::ffi::OsString> = std::fs::read_dir(video_dir.join("sample-videos"))
+        .unwrap()
+        .map(|e| e.unwrap().path().into_os_string())
+        .filter(|p| p.to_string_lossy().ends_with(".mp4"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 13, "sample videos: {files:?}");
+    files
+}
+
+/// The file stem of a JSON record's `path` (a sample video's name).
+pub fn record_stem(r: &serde_json::Value) -> String {
+    let path = r["path"].as_str().unwrap();
+    std::path::Path::new(path).file_stem().unwrap().to_string_lossy().into_owned()
+}

@@ -33,7 +33,7 @@ pub fn catalog_of(values: &[HashValue]) -> Catalog {
             },
         })
         .collect();
-    Catalog { lists, entries }
+    Catalog { lists, entries, ..Default::default() }
 }
 
 /// The catalog's entries in the index's canonical order (entry number = position).

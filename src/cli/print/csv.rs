@@ -26,7 +26,7 @@ impl Table {
     pub(crate) fn header(self) -> &'static str {
         match self {
             Table::Matches => {
-                "path,kind,distance,evalue,variant,list,id,label,trimmed,extended,corroborated,kinds,frame,seconds,query_percent,compared_percent,weak"
+                "path,kind,distance,evalue,variant,list,id,label,trimmed,extended,corroborated,kinds,frame,seconds,query_percent,compared_percent,level1,level2,weak"
             }
             Table::Hashes => "kind,hash,quality,variant,id",
             Table::None => "",
@@ -52,7 +52,7 @@ pub(crate) fn write(out: &mut impl Write, record: &Record<'_>) -> std::io::Resul
 fn scan_match(out: &mut impl Write, m: &ScanMatch<'_>, weak: bool) -> std::io::Result<()> {
     writeln!(
         out,
-        "{},{},{},{:e},{},{},{},{},{},{},{},{},{},{},{},{},{weak}",
+        "{},{},{},{:e},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{weak}",
         field(&m.path.text),
         m.kind,
         m.distance,
@@ -69,6 +69,8 @@ fn scan_match(out: &mut impl Write, m: &ScanMatch<'_>, weak: bool) -> std::io::R
         m.seconds.map(|s| format!("{s:.3}")).unwrap_or_default(),
         m.query_percent.map(|p| format!("{p:.1}")).unwrap_or_default(),
         m.compared_percent.map(|p| format!("{p:.1}")).unwrap_or_default(),
+        m.level1.map(|l| format!("{l:.6}")).unwrap_or_default(),
+        m.level2.map(|l| format!("{l:.6}")).unwrap_or_default(),
     )
 }
 

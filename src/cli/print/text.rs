@@ -61,7 +61,7 @@ fn or_dash(s: &str) -> &str {
 fn scan_match(out: &mut impl Write, m: &ScanMatch<'_>, what: &str) -> std::io::Result<()> {
     writeln!(
         out,
-        "{}\t{what}{} distance {} evalue {:.1e} variant {}{}{}{}{}{} list {} id {} label {} agree {}",
+        "{}\t{what}{} distance {} evalue {:.1e} variant {}{}{}{}{}{}{} list {} id {} label {} agree {}",
         m.path.text,
         m.kind,
         m.distance,
@@ -78,6 +78,10 @@ fn scan_match(out: &mut impl Write, m: &ScanMatch<'_>, what: &str) -> std::io::R
         match (m.query_percent, m.compared_percent) {
             (Some(q), Some(c)) =>
                 format!(" (frames matched: {q:.1}% of the input's, {c:.1}% of the video's)"),
+            _ => String::new(),
+        },
+        match (m.level1, m.level2) {
+            (Some(l1), Some(l2)) => format!(" (TMK scores: level 1 {l1:.6}, level 2 {l2:.6})"),
             _ => String::new(),
         },
         m.list,

@@ -285,8 +285,11 @@ fn match_records<'a>(
         kinds: m.kinds.iter().map(|k| k.name()).collect(),
         frame: m.frame,
         // A video's frame 0 is at 0 s; an animation's frames have no rate.
-        seconds: frame_rate.map(|r| f64::from(m.frame.unwrap_or(0)) / r),
+        // A TMK match is of the whole video, not of a frame.
+        seconds: frame_rate.filter(|_| m.tmk.is_none()).map(|r| f64::from(m.frame.unwrap_or(0)) / r),
         query_percent: m.video.map(|v| v.query_percent),
         compared_percent: m.video.map(|v| v.compared_percent),
+        level1: m.tmk.map(|t| t.level1),
+        level2: m.tmk.map(|t| t.level2),
     })
 }
