@@ -205,3 +205,33 @@ fn matcher_checks_videos_in_memory_by_tmk() {
     let scores = tmk[0].tmk.unwrap();
     assert!(scores.level1 >= 0.7 && scores.level2 >= 0.7, "{scores:?}");
 }
+
+/// An animated GIF cut from a video is a video to TMK: `scan --video` hashes it through
+/// ffmpeg as it hashes an MP4, and it matches the video it was cut from, and no other.
+#[test]
+fn animated_gifs_match_the_video_they_were_cut_from_by_tmk() {
+    let Some(dir) = common::video_dir_with_ffmpeg() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let index = reference_index(&dir, tmp.path());
+    let mut gifs = Vec::new();
+    for name in ["chair-orig-22-sd-bar", "pattern-hd-no-bar"] {
+        let gif = tmp.path().join(format!("{name}.gif"));
+        let ff = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(dir.join(format!("sample-videos/{name}.mp4")))
+            .args(["-vf", "fps=15,scale=240:-1"])
+            .arg(&gif)
+            .status()
+            .unwrap();
+        assert!(ff.success(), "ffmpeg made {name}.gif");
+        gifs.push(gif.into_os_string());
+    }
+    let (code, records) = scan(&index, &gifs);
+    assert_eq!(code, Some(0), "{records:?}");
+    let tmk: Vec<&Value> = records.iter().filter(|r| r["type"] == "match" && r["kind"] == "tmk").collect();
+    assert_eq!(tmk.len(), 2, "{records:?}");
+    for m in tmk {
+        assert_eq!(file_name(m), m["id"].as_str().unwrap(), "{m}");
+        eprintln!("{}: level 1 {}, level 2 {}", file_name(m), m["level1"], m["level2"]);
+    }
+}

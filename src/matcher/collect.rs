@@ -8,7 +8,7 @@
 
 use crate::hash::KindSet;
 use crate::hash::{HashValue, Kind, Pdq, Variant};
-use crate::hashing::{hash_bytes, HashOptions, Hashes, ImageHashes};
+use crate::hashing::{hash_bytes, hash_video, HashOptions, Hashes, ImageHashes};
 use crate::index::{DihedralHit, Hit as IndexHit, IndexError};
 use crate::significance::QueryCounts;
 
@@ -124,30 +124,35 @@ pub(crate) fn collect(
     // file holding the bytes (never from a copy on disk).
     let mut tmk = None;
     if let Some(sampling) = &config.video {
-        let undecodable = matches!(&hashes.image, Some(Err(crate::decode::DecodeError::NotAnImage)));
-        if undecodable && crate::video::looks_like_video(&bytes[..bytes.len().min(512)]) {
-            use crate::hashing::hash_video;
-            use crate::video::ffmpeg::{MemoryFile, Source};
-            let corrupt = |message: String| crate::decode::DecodeError::Corrupt {
-                format: crate::decode::ImageFormat::Video,
-                message,
-            };
-            let memory = match path {
-                Some(_) => None,
-                None => Some(MemoryFile::new(bytes)),
-            };
-            let source = match (path, &memory) {
-                (Some(path), _) => Ok(Source::File(path)),
-                (None, Some(Ok(m))) => Ok(Source::Memory(m)),
-                (None, Some(Err(e))) => Err(corrupt(e.to_string())),
-                (None, None) => unreachable!("a memory file is made when there is no path"),
-            };
-            hashes.image = Some(source.clone().and_then(|s| hash_video(s, &options, sampling)));
-            // The TMK+PDQF signature, when the index has TMK entries and the frames decoded.
-            if let (true, Ok(s), Some(Ok(_))) = (kinds.contains(Kind::Tmk), source, &hashes.image) {
-                tmk =
-                    Some(crate::video::tmk_hash::hash_source(s, &sampling.limits).map_err(|e| e.to_string()));
-            }
+        use crate::decode::{DecodeError, ImageFormat};
+        use crate::video::ffmpeg::{MemoryFile, Source};
+        let undecodable = matches!(&hashes.image, Some(Err(DecodeError::NotAnImage)));
+        let video = undecodable && crate::video::looks_like_video(&bytes[..bytes.len().min(512)]);
+        // An animation (a GIF, APNG or WebP with later distinct frames) is a video to TMK.
+        let animated = matches!(&hashes.image, Some(Ok(img)) if !img.frames.is_empty());
+        let wants_tmk = kinds.contains(Kind::Tmk) && (video || animated);
+        // The file, or (bytes in memory) an anonymous memory file: never a copy on disk.
+        let memory = match (video || wants_tmk, path) {
+            (true, None) => Some(MemoryFile::new(bytes)),
+            _ => None,
+        };
+        let source = match (path, &memory) {
+            (Some(path), _) => Ok(Source::File(path)),
+            (None, Some(Ok(m))) => Ok(Source::Memory(m)),
+            (None, Some(Err(e))) => Err(e.to_string()),
+            (None, None) => Err(String::new()),
+        };
+        if video {
+            let corrupt = |message| DecodeError::Corrupt { format: ImageFormat::Video, message };
+            let hashed = source.clone().map_err(corrupt).and_then(|s| hash_video(s, &options, sampling));
+            hashes.image = Some(hashed);
+        }
+        // The TMK+PDQF signature, when the index has TMK entries and the frames decoded.
+        if wants_tmk && matches!(&hashes.image, Some(Ok(_))) {
+            let signature = source.and_then(|s| {
+                crate::video::tmk_hash::hash_source(s, &sampling.limits).map_err(|e| e.to_string())
+            });
+            tmk = Some(signature);
         }
     }
     let mut hits: Vec<Hit> = Vec::new();
