@@ -235,3 +235,51 @@ fn animated_gifs_match_the_video_they_were_cut_from_by_tmk() {
         eprintln!("{}: level 1 {}, level 2 {}", file_name(m), m["level1"], m["level2"]);
     }
 }
+
+/// `serve` with `[matching] video = true`: HMA's `POST /h/hash` of a video gives its
+/// `video_md5`, its vPDQ (python-threatexchange's JSON array) and its TMK+PDQF signature
+/// (ThreatExchange's text form, byte for byte what `video tmk-hash` computes), and
+/// `/v1/check` carries the TMK scores; with video off, only `video_md5`.
+#[cfg(feature = "serve")]
+#[test]
+fn serve_hashes_and_matches_uploaded_videos_by_tmk() {
+    let Some(dir) = common::video_dir_with_ffmpeg() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let index = reference_index(&dir, tmp.path());
+    let file = dir.join("sample-videos/chair-20-sd-bar.mp4");
+    let bytes = std::fs::read(&file).unwrap();
+    let (content_type, body) = common::http::multipart("video", "chair.mp4", &bytes);
+    let headers = [("content-type", content_type.as_str())];
+    let mut config = mediamatch::serve::config::ServeConfig::default();
+    config.reload.poll_seconds = 0;
+    let off = common::http::Served::start(config.clone(), index.clone(), None);
+    let a = off.send("POST", "/h/hash", &headers, &body);
+    assert_eq!(a.status, 200, "{}", a.text());
+    let keys: Vec<String> = a.json().as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["video_md5"], "{}", a.text());
+    off.stop();
+    config.matching.video = true;
+    let on = common::http::Served::start(config, index, None);
+    let a = on.send("POST", "/h/hash", &headers, &body);
+    assert_eq!(a.status, 200, "{}", a.text());
+    let hashes = a.json();
+    let ours = mediamatch::video::tmk_hash::hash_file(&file, &Default::default()).unwrap();
+    assert_eq!(hashes["tmk"].as_str(), Some(ours.to_text().as_str()));
+    let frames = mediamatch::video::vpdq::from_pytx_json(hashes["vpdq"].as_str().unwrap()).unwrap();
+    assert!(frames.len() >= 5, "one frame a second: {}", frames.len());
+    let a = on.send("POST", "/h/hash?types=tmk", &headers, &body);
+    assert_eq!(a.json().as_object().unwrap().len(), 1, "{}", a.text());
+    let a = on.send("POST", "/v1/check", &[], &bytes);
+    assert_eq!(a.status, 200, "{}", a.text());
+    let body = a.json();
+    let tmk: Vec<&Value> =
+        body["matches"].as_array().unwrap().iter().filter(|m| m["kind"] == "tmk").collect();
+    assert_eq!(tmk.len(), 1, "{body}");
+    assert_eq!(tmk[0]["id"], "chair-orig-22-sd-bar", "{body}");
+    assert!(tmk[0]["level1"].as_f64().unwrap() >= 0.7 && tmk[0]["level2"].as_f64().unwrap() >= 0.7);
+    let fake = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isomgarbage";
+    let (ct, garbage) = common::http::multipart("video", "fake.mp4", fake);
+    let a = on.send("POST", "/h/hash?types=tmk", &[("content-type", ct.as_str())], &garbage);
+    assert!((400..500).contains(&a.status), "{} {}", a.status, a.text());
+    on.stop();
+}

@@ -567,9 +567,16 @@ fn multipart_refusal(e: axum::extract::multipart::MultipartError) -> Refusal {
 }
 
 /// The signal types of a content type that `types=` selects, with HMA's errors.
-fn hash_types(content_type: &str, q: &HashMap<String, String>) -> Result<Vec<&'static str>, Refusal> {
+fn hash_types(
+    content_type: &str,
+    q: &HashMap<String, String>,
+    video: bool,
+) -> Result<Vec<&'static str>, Refusal> {
     let available: &[&'static str] = match content_type {
         "photo" => &["pdq", "phash", "md5", "sha1", "sha256"],
+        // With `[matching] video = true` (ffmpeg): HMA's vPDQ (python-threatexchange's JSON
+        // array of frames) and the TMK+PDQF signature in ThreatExchange's text form.
+        "video" if video => &["video_md5", "vpdq", "tmk"],
         "video" => &["video_md5"],
         other => {
             return Err(Refusal::new(
@@ -613,14 +620,37 @@ pub(crate) async fn hash_post(
 
 /// The hashes of an upload (or of media fetched by URL), as `POST /h/hash` answers them.
 async fn hash_upload(shared: &Shared, q: &HashMap<String, String>, upload: Upload) -> Response {
-    let types = tri!(hash_types(&upload.content_type, q).map_err(Refusal::hma));
+    let matcher_config = shared.config.matcher_config();
+    let sampling = matcher_config.video.clone();
+    let types = tri!(hash_types(&upload.content_type, q, sampling.is_some()).map_err(Refusal::hma));
     let kinds: KindSet = types.iter().filter_map(|t| signal::kind_of(t)).collect();
     let mut options = HashOptions { kinds, ..HashOptions::default() };
-    let matcher_config = shared.config.matcher_config();
     options.limits = matcher_config.limits;
     let min_quality = matcher_config.min_quality;
     let bytes = upload.bytes;
-    let mut hashes = tri!(shared.hash_job(move || hash_bytes(&bytes, &options)).await.map_err(Refusal::hma));
+    let video_types: Vec<&'static str> =
+        types.iter().copied().filter(|t| matches!(*t, "vpdq" | "tmk")).collect();
+    let job = move || {
+        let hashes = hash_bytes(&bytes, &options);
+        let video = match (&sampling, video_types.is_empty()) {
+            (Some(sampling), false) => Some(video_signals(&bytes, &video_types, sampling)),
+            _ => None,
+        };
+        (hashes, video)
+    };
+    let (mut hashes, video) = tri!(shared.hash_job(job).await.map_err(Refusal::hma));
+    let video = match video {
+        Some(Err(message)) => {
+            return Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "corrupt",
+                format!("the video could not be hashed: {message}"),
+            )
+            .hma()
+        }
+        Some(Ok(v)) => v,
+        None => Vec::new(),
+    };
     let image = match hashes.image.take() {
         Some(Err(e)) => return check_refusal(&crate::matcher::classify(e)).hma(),
         Some(Ok(i)) => Some(i),
@@ -641,13 +671,41 @@ async fn hash_upload(shared: &Shared, q: &HashMap<String, String>, upload: Uploa
             "md5" | "video_md5" => hashes.md5.map(|h| h.to_string()),
             "sha1" => hashes.sha1.map(|h| h.to_string()),
             "sha256" => hashes.sha256.map(|h| h.to_string()),
-            _ => None,
+            other => video.iter().find(|(t, _)| *t == other).map(|(_, v)| v.clone()),
         };
         if let Some(v) = value {
             out.insert(t.into(), json!(v));
         }
     }
     json_response(StatusCode::OK, &Value::Object(out))
+}
+
+/// The vPDQ (one frame a second, python-threatexchange's JSON array) and TMK+PDQF
+/// (ThreatExchange's text form) of a video upload, for the `types` asked, decoded by ffmpeg
+/// from an anonymous memory file.
+fn video_signals(
+    bytes: &[u8],
+    types: &[&'static str],
+    sampling: &crate::video::FrameSampling,
+) -> Result<Vec<(&'static str, String)>, String> {
+    use crate::video::ffmpeg::{MemoryFile, Source};
+    let memory = MemoryFile::new(bytes).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for &t in types {
+        let value = match t {
+            "vpdq" => {
+                let options = HashOptions { kinds: KindSet::NONE.with(Kind::Vpdq), ..HashOptions::default() };
+                let img = crate::hashing::hash_video(Source::Memory(&memory), &options, sampling)
+                    .map_err(|e| e.to_string())?;
+                crate::video::vpdq::to_pytx_json(&img.vpdq)
+            }
+            _ => crate::video::tmk_hash::hash_source(Source::Memory(&memory), &sampling.limits)
+                .map_err(|e| e.to_string())?
+                .to_text(),
+        };
+        out.push((t, value));
+    }
+    Ok(out)
 }
 
 /// The answer to an upload that could not be checked.
