@@ -3,7 +3,9 @@
 //! dihedral variants, and PDQ with its quality), each path's PNG hashes are checked
 //! against Python imagehash and pdqhash (the manifest's columns), and every path's hashes
 //! of every file must equal the baseline path's. The generated pHash edge cases
-//! (`tests/data/phash`) are checked against imagehash on every path too.
+//! (`tests/data/phash`) are checked against imagehash on every path too, and every stage
+//! of both hashers (luma, filter, block) on random images of awkward sizes must give the
+//! baseline path's bits.
 //!
 //! One test in its own binary: [`simd::force`] switches the path for the whole process, so
 //! no other test may run beside it.
@@ -14,7 +16,7 @@ use std::path::Path;
 
 use mediamatch::decode::{decode, ImageFormat, Limits};
 use mediamatch::hash::{pdq, phash, simd};
-use mediamatch::{Pdq, Phash};
+use mediamatch::{Image, Pdq, Phash};
 use rayon::prelude::*;
 
 /// What one file hashes to on one path.
@@ -34,6 +36,59 @@ fn hash_file(path: &Path) -> (ImageFormat, Hashes) {
     (decoded.format, Hashes { phash, pdq: p.hash, quality: p.quality })
 }
 
+/// The kernels' outputs on one synthetic image: every stage, compared bit for bit.
+struct Stages {
+    what: String,
+    phash_luma: Vec<u8>,
+    phash: Phash,
+    pdq_luma: Vec<u32>,
+    block: Vec<u32>,
+    pdq: pdq::PdqHash,
+    pdq_meta: pdq::PdqHash,
+}
+
+impl PartialEq for Stages {
+    fn eq(&self, o: &Stages) -> bool {
+        (&self.phash_luma, self.phash, &self.pdq_luma, &self.block, self.pdq, self.pdq_meta)
+            == (&o.phash_luma, o.phash, &o.pdq_luma, &o.block, o.pdq, o.pdq_meta)
+    }
+}
+
+/// Random RGB and grey images of awkward sizes (remainders after every vector width, more
+/// rows than a batch, tall and wide), through every kernel on the current path.
+fn random_stages() -> Vec<Stages> {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut out = Vec::new();
+    for (w, h) in
+        [(5, 5), (17, 9), (65, 64), (64, 64), (129, 300), (333, 131), (517, 389), (1000, 9), (9, 1000)]
+    {
+        let rgb: Vec<u8> = (0..w * h * 3).map(|_| next() as u8).collect();
+        let grey: Vec<u8> = (0..w * h).map(|_| next() as u8).collect();
+        for (kind, image) in
+            [("rgb", Image::rgb(w, h, rgb).unwrap()), ("grey", Image::gray(w, h, grey).unwrap())]
+        {
+            let luma = pdq::stages::luma(&image);
+            let block = pdq::stages::jarosz(&luma, w as usize, h as usize);
+            out.push(Stages {
+                what: format!("{kind} {w}x{h}"),
+                phash_luma: phash::stages::luma(&image),
+                phash: phash::hash(&image),
+                pdq_luma: luma.iter().map(|v| v.to_bits()).collect(),
+                block: block.iter().flatten().map(|v| v.to_bits()).collect(),
+                pdq: pdq::hash(&image),
+                pdq_meta: pdq::hash_with(&image, pdq::LumaRule::MetaCpp),
+            });
+        }
+    }
+    out
+}
+
 #[test]
 fn every_cpu_path_hashes_the_corpus_to_the_same_bits_as_the_references() {
     let paths = simd::supported();
@@ -50,9 +105,19 @@ fn every_cpu_path_hashes_the_corpus_to_the_same_bits_as_the_references() {
     }
 
     let mut first: Option<(simd::Path, Vec<Hashes>)> = None;
+    let mut first_random: Option<Vec<Stages>> = None;
     for &path in &paths {
         simd::force(path).unwrap();
         assert_eq!(simd::current(), path);
+        let random = random_stages();
+        match &first_random {
+            None => first_random = Some(random),
+            Some(want) => {
+                for (got, want) in random.iter().zip(want) {
+                    assert!(got == want, "{}: the {} path differs from the baseline", got.what, path.name());
+                }
+            }
+        }
         for row in &edge_rows {
             let name = &row["file"];
             let (_, got) = hash_file(&edge_dir.join(name));

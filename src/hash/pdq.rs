@@ -28,6 +28,7 @@
 mod dct16;
 mod jarosz;
 
+use super::simd::kernel;
 use super::{Pdq, Variant};
 use crate::image::pixels::{Image, Pixels};
 
@@ -113,14 +114,12 @@ fn coefficients(image: &Image, rule: LumaRule) -> Option<([[f32; 16]; 16], u8)> 
     Some((dct16::dct64_to_16(&block), quality(&block)))
 }
 
-/// The `f32` luma of `image`'s pixels, as `pdqhash` computes it from RGB in `f64`.
+/// The `f32` luma of `image`'s pixels, row by row.
 enum Luma<'a> {
-    /// Grey samples through a table (the formula applied to R = G = B = v).
-    Gray(&'a [u8], Box<[f32; 256]>),
-    /// RGB samples, with each channel's products `v * weight` in tables.
-    Rgb(&'a [u8], Box<[[f64; 256]; 3]>),
-    /// RGB samples through Meta's C++ `f32` formula ([`LumaRule::MetaCpp`]).
-    MetaRgb(&'a [u8]),
+    /// Grey samples (the formula applied to R = G = B = v).
+    Gray(&'a [u8], LumaRule),
+    /// RGB samples.
+    Rgb(&'a [u8], LumaRule),
     /// Luma already computed, row-major ([`stages`]).
     Float(&'a [f32]),
 }
@@ -128,49 +127,57 @@ enum Luma<'a> {
 impl<'a> Luma<'a> {
     fn new(image: &'a Image, rule: LumaRule) -> Luma<'a> {
         match &image.pixels {
-            Pixels::Gray(samples) => {
-                let mut table = Box::new([0.0f32; 256]);
-                for (v, t) in table.iter_mut().enumerate() {
-                    let v = v as u8;
-                    *t = match rule {
-                        LumaRule::Pdqhash => rgb_luma(v, v, v),
-                        LumaRule::MetaCpp => meta_luma(v, v, v),
-                    };
-                }
-                Luma::Gray(samples, table)
-            }
-            Pixels::Rgb(samples) if rule == LumaRule::MetaCpp => Luma::MetaRgb(samples),
-            Pixels::Rgb(samples) => {
-                let table = |w: f64| -> [f64; 256] { std::array::from_fn(|v| v as f64 * w) };
-                Luma::Rgb(samples, Box::new([table(0.299), table(0.587), table(0.114)]))
-            }
+            Pixels::Gray(samples) => Luma::Gray(samples, rule),
+            Pixels::Rgb(samples) => Luma::Rgb(samples, rule),
         }
     }
 
     /// Writes the luma of row `y` of a `width`-wide image to `out`.
     #[inline]
     fn row(&self, y: usize, width: usize, out: &mut [f32]) {
-        match self {
-            Luma::Gray(samples, table) => {
-                for (d, &v) in out.iter_mut().zip(&samples[y * width..(y + 1) * width]) {
-                    *d = table[usize::from(v)];
-                }
-            }
-            Luma::Rgb(samples, t) => {
-                // The same products as `rgb_luma`, looked up.
-                let [tr, tg, tb] = &**t;
-                for (d, p) in out.iter_mut().zip(samples[3 * y * width..3 * (y + 1) * width].chunks_exact(3))
-                {
-                    *d = (tr[usize::from(p[0])] + tg[usize::from(p[1])] + tb[usize::from(p[2])]) as f32;
-                }
-            }
-            Luma::MetaRgb(samples) => {
-                for (d, p) in out.iter_mut().zip(samples[3 * y * width..3 * (y + 1) * width].chunks_exact(3))
-                {
-                    *d = meta_luma(p[0], p[1], p[2]);
-                }
-            }
+        match *self {
+            Luma::Gray(samples, rule) => luma_grey(&samples[y * width..(y + 1) * width], rule, out),
+            Luma::Rgb(samples, rule) => luma_rgb(&samples[3 * y * width..3 * (y + 1) * width], rule, out),
             Luma::Float(luma) => out.copy_from_slice(&luma[y * width..(y + 1) * width]),
+        }
+    }
+}
+
+/// `f(r, g, b)` of each RGB pixel of `rgb` (3 bytes a pixel) into `out`. A plain loop
+/// over `chunks_exact(3)` is what LLVM's loop vectoriser turns into byte shuffles that
+/// deinterleave R, G and B (a fixed-size unrolled block is not: it gathers bytes one by one).
+#[inline(always)]
+fn map_rgb(rgb: &[u8], out: &mut [f32], f: impl Fn(u8, u8, u8) -> f32) {
+    for (o, p) in out.iter_mut().zip(rgb.chunks_exact(3)) {
+        *o = f(p[0], p[1], p[2]);
+    }
+}
+
+/// `f(v, v, v)` of each grey sample of `grey` into `out`.
+#[inline(always)]
+fn map_grey(grey: &[u8], out: &mut [f32], f: impl Fn(u8, u8, u8) -> f32) {
+    for (o, &v) in out.iter_mut().zip(grey) {
+        *o = f(v, v, v);
+    }
+}
+
+kernel! {
+    /// The luma of each RGB pixel of `rgb` by `rule` into `out`: each lane evaluates
+    /// [`rgb_luma`] or [`meta_luma`], operation for operation.
+    fn luma_rgb(rgb: &[u8], rule: LumaRule, out: &mut [f32]) {
+        match rule {
+            LumaRule::Pdqhash => map_rgb(rgb, out, rgb_luma),
+            LumaRule::MetaCpp => map_rgb(rgb, out, meta_luma),
+        }
+    }
+}
+
+kernel! {
+    /// The luma of each grey sample of `grey` by `rule` into `out` (as RGB with R = G = B).
+    fn luma_grey(grey: &[u8], rule: LumaRule, out: &mut [f32]) {
+        match rule {
+            LumaRule::Pdqhash => map_grey(grey, out, rgb_luma),
+            LumaRule::MetaCpp => map_grey(grey, out, meta_luma),
         }
     }
 }
@@ -208,9 +215,10 @@ fn luma(image: &Image, rule: LumaRule) -> Vec<f32> {
 ///
 /// * round 1 along rows runs on [`jarosz::LANES`] rows of luma at once, interleaved so it
 ///   vectorises, into a ring of rows just large enough for the column pass;
-/// * round 1 along columns hands each output row straight to round 2 along rows, which
-///   keeps only the 64 sampled columns;
-/// * round 2 along columns runs over those 64 columns and keeps the 64 sampled rows.
+/// * round 1 along columns hands each output row to round 2 along rows, which runs on
+///   [`jarosz::LANES`] rows at once too and divides only at the 64 sampled columns;
+/// * round 2 along columns runs over those 64 columns and divides only at the 64 sampled
+///   rows.
 fn downsample(image: &Image, width: usize, height: usize, rule: LumaRule) -> [[f32; 64]; 64] {
     downsample_luma(Luma::new(image, rule), width, height)
 }
@@ -224,30 +232,43 @@ fn downsample_luma(source: Luma<'_>, width: usize, height: usize) -> [[f32; 64];
     let sample_rows: [usize; 64] = std::array::from_fn(|i| jarosz::sample_index(i, height, 64));
 
     let mut pass1 = RowPass::new(source, width, height, along_rows, along_cols);
-    let mut lanes_in = vec![[0.0f32; LANES]; width];
-    let mut lanes_out = vec![[0.0f32; LANES]; width];
+    let mut batch = vec![0.0f32; LANES * width];
+    let mut lanes = vec![[0.0f32; LANES]; width];
+    let mut picked = [[0.0f32; LANES]; 64];
     let mut reduced = vec![0.0f32; height * 64];
     let (mut sums, mut row_buf) = (Vec::new(), Vec::new());
-    jarosz::box_cols_each(&mut pass1, width, along_cols, &mut sums, &mut row_buf, |y, row| {
-        let l = y % LANES;
-        for (lane, &v) in lanes_in.iter_mut().zip(row) {
-            lane[l] = v;
-        }
-        if l == LANES - 1 || y == height - 1 {
-            jarosz::box_lanes(&lanes_in, &mut lanes_out, along_rows);
-            let first = y - l;
-            for (ll, dst) in reduced[first * 64..(y + 1) * 64].chunks_exact_mut(64).enumerate() {
-                for (d, &c) in dst.iter_mut().zip(&sample_cols) {
-                    *d = lanes_out[c][ll];
+    jarosz::box_cols_each(
+        &mut pass1,
+        width,
+        along_cols,
+        &mut sums,
+        &mut row_buf,
+        |_| true,
+        |y, row| {
+            let l = y % LANES;
+            batch[l * width..(l + 1) * width].copy_from_slice(row);
+            if l == LANES - 1 || y == height - 1 {
+                jarosz::to_lanes(&batch[..(l + 1) * width], width, &mut lanes);
+                jarosz::box_lanes_sampled(&lanes, along_rows, &sample_cols, &mut picked);
+                let first = y - l;
+                for (ll, dst) in reduced[first * 64..(y + 1) * 64].chunks_exact_mut(64).enumerate() {
+                    for (d, p) in dst.iter_mut().zip(&picked) {
+                        *d = p[ll];
+                    }
                 }
             }
-        }
-    });
+        },
+    );
 
+    let mut wanted = vec![false; height];
+    for &r in &sample_rows {
+        wanted[r] = true;
+    }
     let mut block = [[0.0f32; 64]; 64];
     let mut next = 0;
     let mut reduced = jarosz::Matrix { data: &reduced, width: 64 };
-    jarosz::box_cols_each(&mut reduced, 64, along_cols, &mut sums, &mut row_buf, |y, row| {
+    let wanted = |y: usize| wanted[y];
+    jarosz::box_cols_each(&mut reduced, 64, along_cols, &mut sums, &mut row_buf, wanted, |y, row| {
         while next < 64 && sample_rows[next] == y {
             block[next].copy_from_slice(row);
             next += 1;
@@ -265,18 +286,21 @@ struct RowPass<'a> {
     window: usize,
     /// Rows produced so far.
     produced: usize,
-    /// Number of row slots in the ring.
+    /// Number of row slots in the ring, a multiple of [`jarosz::LANES`] so that a batch
+    /// lands in consecutive slots.
     slots: usize,
     ring: Vec<f32>,
-    row_buf: Vec<f32>,
-    lanes_in: Vec<[f32; jarosz::LANES]>,
-    lanes_out: Vec<[f32; jarosz::LANES]>,
+    /// The luma of the rows of one batch, row-major.
+    batch: Vec<f32>,
+    lanes_in: Vec<jarosz::Lane>,
+    lanes_out: Vec<jarosz::Lane>,
 }
 
 impl<'a> RowPass<'a> {
     fn new(source: Luma<'a>, width: usize, height: usize, window: usize, col_window: usize) -> RowPass<'a> {
+        use jarosz::LANES;
         // The column pass reads rows `r - col_window ..= r`; a batch writes LANES rows.
-        let slots = (col_window + jarosz::LANES).min(height.next_multiple_of(jarosz::LANES));
+        let slots = (col_window + LANES).next_multiple_of(LANES).min(height.next_multiple_of(LANES));
         RowPass {
             source,
             width,
@@ -285,9 +309,9 @@ impl<'a> RowPass<'a> {
             produced: 0,
             slots,
             ring: vec![0.0; slots * width],
-            row_buf: vec![0.0; width],
-            lanes_in: vec![[0.0; jarosz::LANES]; width],
-            lanes_out: vec![[0.0; jarosz::LANES]; width],
+            batch: vec![0.0; LANES * width],
+            lanes_in: vec![[0.0; LANES]; width],
+            lanes_out: vec![[0.0; LANES]; width],
         }
     }
 }
@@ -298,23 +322,19 @@ impl jarosz::Rows for RowPass<'_> {
     }
 
     fn prepare(&mut self, r: usize) {
+        let width = self.width;
         while self.produced <= r {
             let first = self.produced;
             let n = jarosz::LANES.min(self.height - first);
-            for l in 0..n {
-                self.source.row(first + l, self.width, &mut self.row_buf);
-                for (lane, &v) in self.lanes_in.iter_mut().zip(&self.row_buf) {
-                    lane[l] = v;
-                }
+            for (l, row) in self.batch[..n * width].chunks_exact_mut(width).enumerate() {
+                self.source.row(first + l, width, row);
             }
+            jarosz::to_lanes(&self.batch[..n * width], width, &mut self.lanes_in);
             jarosz::box_lanes(&self.lanes_in, &mut self.lanes_out, self.window);
-            for l in 0..n {
-                let slot = (first + l) % self.slots;
-                let row = &mut self.ring[slot * self.width..(slot + 1) * self.width];
-                for (d, s) in row.iter_mut().zip(&self.lanes_out) {
-                    *d = s[l];
-                }
-            }
+            // `first` is a multiple of LANES, and so is `slots`: the batch's slots follow
+            // each other.
+            let slot = first % self.slots;
+            jarosz::from_lanes(&self.lanes_out, width, &mut self.ring[slot * width..(slot + n) * width]);
             self.produced += n;
         }
     }

@@ -6,6 +6,10 @@
 //! rounding depends on the exact sequence of additions and subtractions, so every lane
 //! here repeats that sequence exactly. Along columns, all columns advance together row by
 //! row (each column keeps its own sum), which reads memory in order instead of striding.
+//! The loops are kernels (`simd::kernel!`), compiled per CPU path: each lane repeats the
+//! scalar sequence of operations, so every path gives the same bits.
+
+use crate::hash::simd::kernel;
 
 /// Meta's box window for shrinking `old` samples to `new`: half of `old / new`, rounded up,
 /// because two passes each cover half of the footprint of one output sample.
@@ -116,20 +120,28 @@ impl Rows for Matrix<'_> {
 pub(crate) fn box_cols(input: &[f32], out: &mut [f32], width: usize, window: usize, sums: &mut Vec<f32>) {
     let mut row = Vec::new();
     let mut m = Matrix { data: input, width };
-    box_cols_each(&mut m, width, window, sums, &mut row, |o, r| {
-        out[o * width..(o + 1) * width].copy_from_slice(r)
-    });
+    box_cols_each(
+        &mut m,
+        width,
+        window,
+        sums,
+        &mut row,
+        |_| true,
+        |o, r| out[o * width..(o + 1) * width].copy_from_slice(r),
+    );
 }
 
 /// Box filter along every column of the `width`-wide rows of `input`, handing each output
 /// row to `emit(row_index, row)` in order instead of storing it. `sums` and `row_buf` are
-/// scratch space.
+/// scratch space. Only the rows for which `wanted(row_index)` holds are divided and
+/// emitted (the running sums still see every row).
 pub(crate) fn box_cols_each<R: Rows>(
     input: &mut R,
     width: usize,
     window: usize,
     sums: &mut Vec<f32>,
     row_buf: &mut Vec<f32>,
+    wanted: impl Fn(usize) -> bool,
     mut emit: impl FnMut(usize, &[f32]),
 ) {
     let p = Phases::new(input.height(), window);
@@ -142,21 +154,18 @@ pub(crate) fn box_cols_each<R: Rows>(
     let (mut left, mut right, mut o) = (0usize, 0usize, 0usize);
     for _ in 0..p.fill {
         input.prepare(right);
-        for (s, &x) in sums.iter_mut().zip(input.row(right)) {
-            *s += x;
-        }
+        col_add(sums, input.row(right));
         count += 1;
         right += 1;
     }
     for _ in 0..p.grow {
         input.prepare(right);
         count += 1;
-        let c = count as f32;
-        for ((s, &x), d) in sums.iter_mut().zip(input.row(right)).zip(dst.iter_mut()) {
-            *s += x;
-            *d = *s / c;
+        col_add(sums, input.row(right));
+        if wanted(o) {
+            col_div(sums, dst, count as f32);
+            emit(o, dst);
         }
-        emit(o, dst);
         right += 1;
         o += 1;
     }
@@ -164,81 +173,249 @@ pub(crate) fn box_cols_each<R: Rows>(
     for _ in 0..p.slide {
         input.prepare(right);
         let (add_row, sub_row) = (input.row(right), input.row(left));
-        for (((s, &add), &sub), d) in sums.iter_mut().zip(add_row).zip(sub_row).zip(dst.iter_mut()) {
-            *s += add;
-            *s -= sub;
-            *d = *s / c;
+        if wanted(o) {
+            col_slide(sums, add_row, sub_row, dst, c);
+            emit(o, dst);
+        } else {
+            col_add_sub(sums, add_row, sub_row);
         }
-        emit(o, dst);
         left += 1;
         right += 1;
         o += 1;
     }
     for _ in 0..p.shrink {
         count -= 1;
-        let c = count as f32;
-        for ((s, &x), d) in sums.iter_mut().zip(input.row(left)).zip(dst.iter_mut()) {
-            *s -= x;
-            *d = *s / c;
+        col_sub(sums, input.row(left));
+        if wanted(o) {
+            col_div(sums, dst, count as f32);
+            emit(o, dst);
         }
-        emit(o, dst);
         left += 1;
         o += 1;
     }
 }
 
-/// Number of rows filtered side by side by [`box_lanes`].
-pub(crate) const LANES: usize = 8;
+kernel! {
+    /// `sums[c] += row[c]` for every column.
+    fn col_add(sums: &mut [f32], row: &[f32]) {
+        for (s, &x) in sums.iter_mut().zip(row) {
+            *s += x;
+        }
+    }
+}
 
-/// Box filter along `LANES` independent vectors stored interleaved (`input[k][l]` is
-/// sample `k` of vector `l`), so that each step is one vector operation across the lanes
-/// and the lanes' running sums do not wait on each other. Each lane gets exactly the
-/// operations of [`box_1d`].
-pub(crate) fn box_lanes(input: &[[f32; LANES]], out: &mut [[f32; LANES]], window: usize) {
-    debug_assert_eq!(input.len(), out.len());
-    let p = Phases::new(input.len(), window);
-    let mut sum = [0.0f32; LANES];
-    let mut count = 0u32;
-    let (mut left, mut right, mut o) = (0usize, 0usize, 0usize);
-    for _ in 0..p.fill {
-        for (s, &x) in sum.iter_mut().zip(&input[right]) {
-            *s += x;
+kernel! {
+    /// `sums[c] -= row[c]` for every column.
+    fn col_sub(sums: &mut [f32], row: &[f32]) {
+        for (s, &x) in sums.iter_mut().zip(row) {
+            *s -= x;
         }
-        count += 1;
-        right += 1;
     }
-    for _ in 0..p.grow {
-        count += 1;
-        let c = count as f32;
-        for ((s, &x), d) in sum.iter_mut().zip(&input[right]).zip(&mut out[o]) {
-            *s += x;
-            *d = *s / c;
+}
+
+kernel! {
+    /// `dst[c] = sums[c] / count` for every column.
+    fn col_div(sums: &[f32], dst: &mut [f32], count: f32) {
+        for (d, &s) in dst.iter_mut().zip(sums) {
+            *d = s / count;
         }
-        right += 1;
-        o += 1;
     }
-    let c = count as f32;
-    let slide_out = &mut out[o..o + p.slide];
-    for ((add, sub), dst) in
-        input[right..right + p.slide].iter().zip(&input[left..left + p.slide]).zip(slide_out)
-    {
-        for (((s, &a), &b), d) in sum.iter_mut().zip(add).zip(sub).zip(dst) {
+}
+
+kernel! {
+    /// One sliding step without output: add the entering row, then subtract the leaving one.
+    fn col_add_sub(sums: &mut [f32], add: &[f32], sub: &[f32]) {
+        for ((s, &a), &b) in sums.iter_mut().zip(add).zip(sub) {
             *s += a;
             *s -= b;
-            *d = *s / c;
         }
     }
-    left += p.slide;
-    o += p.slide;
-    for _ in 0..p.shrink {
-        count -= 1;
-        let c = count as f32;
-        for ((s, &x), d) in sum.iter_mut().zip(&input[left]).zip(&mut out[o]) {
-            *s -= x;
-            *d = *s / c;
+}
+
+kernel! {
+    /// One sliding step: add the entering row, subtract the leaving one, divide.
+    fn col_slide(sums: &mut [f32], add: &[f32], sub: &[f32], dst: &mut [f32], count: f32) {
+        for (((s, &a), &b), d) in sums.iter_mut().zip(add).zip(sub).zip(dst.iter_mut()) {
+            *s += a;
+            *s -= b;
+            *d = *s / count;
         }
-        left += 1;
-        o += 1;
+    }
+}
+
+/// Number of rows filtered side by side by [`box_lanes`]: one AVX2 register of `f32`, two
+/// SSE2 ones (measured faster than 16, whose interleaving the compiler does with scalar
+/// moves, on AVX-512 too).
+pub(crate) const LANES: usize = 8;
+
+/// A group of [`LANES`] samples, one per vector filtered side by side.
+pub(crate) type Lane = [f32; LANES];
+
+kernel! {
+    /// Box filter along `LANES` independent vectors stored interleaved (`input[k][l]` is
+    /// sample `k` of vector `l`), so that each step is one vector operation across the
+    /// lanes and the lanes' running sums do not wait on each other. Each lane gets exactly
+    /// the operations of [`box_1d`].
+    pub(crate) fn box_lanes(input: &[Lane], out: &mut [Lane], window: usize) {
+        debug_assert_eq!(input.len(), out.len());
+        let p = Phases::new(input.len(), window);
+        let mut sum = [0.0f32; LANES];
+        let mut count = 0u32;
+        let (mut left, mut right, mut o) = (0usize, 0usize, 0usize);
+        for _ in 0..p.fill {
+            for (s, &x) in sum.iter_mut().zip(&input[right]) {
+                *s += x;
+            }
+            count += 1;
+            right += 1;
+        }
+        for _ in 0..p.grow {
+            count += 1;
+            let c = count as f32;
+            for ((s, &x), d) in sum.iter_mut().zip(&input[right]).zip(&mut out[o]) {
+                *s += x;
+                *d = *s / c;
+            }
+            right += 1;
+            o += 1;
+        }
+        let c = count as f32;
+        let slide_out = &mut out[o..o + p.slide];
+        for ((add, sub), dst) in
+            input[right..right + p.slide].iter().zip(&input[left..left + p.slide]).zip(slide_out)
+        {
+            for (((s, &a), &b), d) in sum.iter_mut().zip(add).zip(sub).zip(dst) {
+                *s += a;
+                *s -= b;
+                *d = *s / c;
+            }
+        }
+        left += p.slide;
+        o += p.slide;
+        for _ in 0..p.shrink {
+            count -= 1;
+            let c = count as f32;
+            for ((s, &x), d) in sum.iter_mut().zip(&input[left]).zip(&mut out[o]) {
+                *s -= x;
+                *d = *s / c;
+            }
+            left += 1;
+            o += 1;
+        }
+    }
+}
+
+kernel! {
+    /// [`box_lanes`] computing only the outputs at `samples` (increasing indices), into
+    /// `out[j]` for `samples[j]`: the running sums see every input as in [`box_lanes`], but
+    /// only the sampled outputs are divided.
+    pub(crate) fn box_lanes_sampled(input: &[Lane], window: usize, samples: &[usize], out: &mut [Lane]) {
+        debug_assert_eq!(samples.len(), out.len());
+        let p = Phases::new(input.len(), window);
+        let mut sum = [0.0f32; LANES];
+        let mut count = 0u32;
+        let (mut left, mut right, mut o) = (0usize, 0usize, 0usize);
+        let mut next = 0usize;
+        let mut emit = |o: usize, sum: &Lane, c: f32| {
+            while next < samples.len() && samples[next] == o {
+                for (d, &s) in out[next].iter_mut().zip(sum) {
+                    *d = s / c;
+                }
+                next += 1;
+            }
+        };
+        for _ in 0..p.fill {
+            for (s, &x) in sum.iter_mut().zip(&input[right]) {
+                *s += x;
+            }
+            count += 1;
+            right += 1;
+        }
+        for _ in 0..p.grow {
+            count += 1;
+            for (s, &x) in sum.iter_mut().zip(&input[right]) {
+                *s += x;
+            }
+            emit(o, &sum, count as f32);
+            right += 1;
+            o += 1;
+        }
+        let c = count as f32;
+        for (add, sub) in input[right..right + p.slide].iter().zip(&input[left..left + p.slide]) {
+            for ((s, &a), &b) in sum.iter_mut().zip(add).zip(sub) {
+                *s += a;
+                *s -= b;
+            }
+            emit(o, &sum, c);
+            o += 1;
+        }
+        left += p.slide;
+        for _ in 0..p.shrink {
+            count -= 1;
+            for (s, &x) in sum.iter_mut().zip(&input[left]) {
+                *s -= x;
+            }
+            emit(o, &sum, count as f32);
+            left += 1;
+            o += 1;
+        }
+    }
+}
+
+kernel! {
+    /// Interleaves `rows` (row-major, `width` long, at most [`LANES`] of them) into lanes:
+    /// `lanes[x][l] = rows[l * width + x]`. Lanes past the last row keep what they held.
+    pub(crate) fn to_lanes(rows: &[f32], width: usize, lanes: &mut [Lane]) {
+        let n = rows.len() / width;
+        let lanes = &mut lanes[..width];
+        if n == LANES {
+            // Whole tiles of LANES x LANES, transposed in registers.
+            let tiles = width / LANES;
+            for t in 0..tiles {
+                let x0 = t * LANES;
+                let tile: [Lane; LANES] = std::array::from_fn(|l| {
+                    let mut r = [0.0f32; LANES];
+                    r.copy_from_slice(&rows[l * width + x0..l * width + x0 + LANES]);
+                    r
+                });
+                for (i, dst) in lanes[x0..x0 + LANES].iter_mut().enumerate() {
+                    *dst = std::array::from_fn(|l| tile[l][i]);
+                }
+            }
+            for x in tiles * LANES..width {
+                lanes[x] = std::array::from_fn(|l| rows[l * width + x]);
+            }
+        } else {
+            for (l, row) in rows.chunks_exact(width).enumerate() {
+                for (lane, &v) in lanes.iter_mut().zip(row) {
+                    lane[l] = v;
+                }
+            }
+        }
+    }
+}
+
+kernel! {
+    /// The inverse of [`to_lanes`]: `rows[l * width + x] = lanes[x][l]` for the
+    /// `rows.len() / width` rows of `rows`.
+    pub(crate) fn from_lanes(lanes: &[Lane], width: usize, rows: &mut [f32]) {
+        let n = rows.len() / width;
+        let lanes = &lanes[..width];
+        if n == LANES {
+            // Measured faster than whole-tile copies: one lane read, sixteen stores.
+            let rows = &mut rows[..LANES * width];
+            for (x, lane) in lanes.iter().enumerate() {
+                for (l, &v) in lane.iter().enumerate() {
+                    rows[l * width + x] = v;
+                }
+            }
+        } else {
+            for (l, row) in rows.chunks_exact_mut(width).enumerate() {
+                for (d, lane) in row.iter_mut().zip(lanes) {
+                    *d = lane[l];
+                }
+            }
+        }
     }
 }
 

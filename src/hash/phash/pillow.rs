@@ -128,21 +128,13 @@ fn luma_row(image: &Image, y: usize, out: &mut [u8]) {
     }
 }
 
-/// Pixels per step of [`luma_rgb`]: a fixed count lets the compiler deinterleave R, G
-/// and B with vector shuffles.
-const LUMA_STEP: usize = 16;
-
 kernel! {
-    /// [`luma`] of each RGB pixel of `rgb` (3 bytes a pixel) into `out`.
+    /// [`luma`] of each RGB pixel of `rgb` (3 bytes a pixel) into `out`. A plain loop over
+    /// `chunks_exact(3)` is what LLVM's loop vectoriser turns into byte shuffles that
+    /// deinterleave R, G and B (a fixed-size unrolled block is not: it gathers bytes one
+    /// by one).
     fn luma_rgb(rgb: &[u8], out: &mut [u8]) {
-        let mut px = rgb.chunks_exact(3 * LUMA_STEP);
-        let mut outs = out.chunks_exact_mut(LUMA_STEP);
-        for (o, p) in (&mut outs).zip(&mut px) {
-            for i in 0..LUMA_STEP {
-                o[i] = luma(p[3 * i], p[3 * i + 1], p[3 * i + 2]);
-            }
-        }
-        for (o, p) in outs.into_remainder().iter_mut().zip(px.remainder().chunks_exact(3)) {
+        for (o, p) in out.iter_mut().zip(rgb.chunks_exact(3)) {
             *o = luma(p[0], p[1], p[2]);
         }
     }
