@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use mediamatch::index::commit::remove_segments_of_single_file;
-use mediamatch::index::{build, write_atomic, BuildOptions, Structure, WriteLock};
+use mediamatch::index::{build_file, BuildOptions, StreamOptions, Structure, WriteLock};
 
 use super::lists::{catalog_from_files, ListArgs};
 use super::Exit;
@@ -48,17 +48,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         StructureArg::Bktree => Structure::BkTree,
         StructureArg::Scan => Structure::Scan,
     };
-    let bytes = build(&catalog, &BuildOptions::with_structure(structure)).context("building the index")?;
-    write_atomic(&output, &bytes).with_context(|| format!("writing {}", args.output.display()))?;
+    let (entries, lists) = (catalog.entries.len(), catalog.lists.len());
+    // Streamed: the entries are sorted in bounded runs beside the output and the file's
+    // sections written as they are merged (temporary file, sync, rename).
+    let written =
+        build_file(catalog, &BuildOptions::with_structure(structure), &StreamOptions::default(), &output)
+            .with_context(|| format!("building {}", args.output.display()))?;
     // A segmented index that was at this path is replaced: its segments are no one's now
     // (readers that mapped them keep their mappings).
     remove_segments_of_single_file(&output);
     eprintln!(
         "wrote {}: {} entries in {} list(s), {} bytes; {} rejected line(s)",
         args.output.display(),
-        catalog.entries.len(),
-        catalog.lists.len(),
-        bytes.len(),
+        entries,
+        lists,
+        written.file_len,
         rejected
     );
     Ok(Exit::Success)

@@ -261,7 +261,7 @@ fn canonical_order(entries: &[Entry]) -> Vec<&Entry> {
 
 /// Four words ordered like the values of one kind: perceptual words as they are, digest
 /// bytes big-endian, zero padded (all digests of a kind have the same length).
-fn value_key(v: &HashValue) -> [u64; 4] {
+pub(crate) fn value_key(v: &HashValue) -> [u64; 4] {
     let bytes: &[u8] = match v {
         HashValue::Phash(p) => return [p.0, 0, 0, 0],
         HashValue::Pdq(p) | HashValue::Vpdq(p) => return p.words,
@@ -282,10 +282,10 @@ fn value_key(v: &HashValue) -> [u64; 4] {
 /// took most of the build time). The seed is random per build, so crafted ids cannot
 /// force collisions in advance; the output bytes do not depend on it.
 #[derive(Clone)]
-struct FastState(u64);
+pub(crate) struct FastState(u64);
 
 impl FastState {
-    fn new() -> FastState {
+    pub(crate) fn new() -> FastState {
         use std::hash::BuildHasher;
         FastState(std::collections::hash_map::RandomState::new().hash_one(0x6d6d_u64) | 1)
     }
@@ -298,7 +298,7 @@ impl std::hash::BuildHasher for FastState {
     }
 }
 
-struct FastHasher(u64);
+pub(crate) struct FastHasher(u64);
 
 impl FastHasher {
     #[inline]

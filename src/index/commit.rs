@@ -26,9 +26,11 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use super::extsort::kway;
 use super::manifest::{Manifest, SegmentRef};
 use super::store::{map_file, segments_dir};
-use super::{build, format, write_atomic, BuildOptions, Index, IndexError, Segment};
+use super::writer::{build_file, Canonical, IndexWriter, StreamOptions, Written};
+use super::{format, write_atomic, BuildOptions, Index, IndexError, Segment};
 use crate::catalog::{Catalog, Entry, ListInfo, Signatures};
 
 /// What one update changes: entries added (written as one new segment), entries removed
@@ -49,7 +51,7 @@ pub struct Update {
 /// When [`commit`] merges segments: the segments are kept in decreasing sizes, each at
 /// least `ratio` times the live entries of all newer ones together; a segment breaking
 /// that rule is merged with all newer ones. A merge writing more than `max_entries`
-/// entries is left to [`compact`] (its memory grows with the entries it writes), and a
+/// entries is left to [`compact`] (it would make one import slow), and a
 /// segment with more than `max_dead` of its entries tombstoned is rewritten.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MergePolicy {
@@ -142,7 +144,7 @@ pub fn commit<D: AsRef<[u8]>>(
             entries: update.add.clone(),
             signatures: update.signatures.clone(),
         };
-        manifest.segments.push(write_segment(&dir, &manifest, 0, &catalog, &options.build)?);
+        manifest.segments.push(write_segment(&dir, &manifest, 0, catalog, &options.build)?);
         done.entries_written += update.add.len() as u64;
     }
     manifest.segments.retain(|s| s.tombstones.len() < s.entries as usize);
@@ -162,7 +164,7 @@ pub fn commit<D: AsRef<[u8]>>(
 
 /// Merges every segment of the index at `path` (opened as `index` with `manifest`) into
 /// one, dropping tombstoned entries, and commits it; removes the files no longer named.
-/// Holds every live entry in memory while it builds.
+/// Streams the entries from the segments into the new one, with bounded memory.
 pub fn compact<D: AsRef<[u8]>>(
     path: &Path,
     index: &Index<D>,
@@ -248,14 +250,22 @@ fn write_segment(
     dir: &Path,
     manifest: &Manifest,
     k: usize,
-    catalog: &Catalog,
+    catalog: Catalog,
     options: &BuildOptions,
 ) -> Result<SegmentRef, IndexError> {
     let name = format!("{:010}-{k}.seg", manifest.generation);
-    let bytes = build(catalog, options)?;
-    write_atomic(dir.join(&name), &bytes)?;
-    let seg = Segment::from_bytes(bytes.as_slice())?;
-    Ok(segment_ref(name, &seg, Vec::new()))
+    let written = build_file(catalog, options, &StreamOptions::default(), &dir.join(&name))?;
+    Ok(written_ref(name, &written))
+}
+
+fn written_ref(file: String, w: &Written) -> SegmentRef {
+    SegmentRef {
+        file,
+        file_len: w.file_len,
+        checksum: w.checksum,
+        entries: w.entries,
+        tombstones: Vec::new(),
+    }
 }
 
 fn write_manifest(path: &Path, manifest: &Manifest) -> Result<(), IndexError> {
@@ -299,7 +309,9 @@ fn merge_range(segments: &[SegmentRef], policy: &MergePolicy) -> Option<std::ops
 
 /// Replaces the segments `range` of `manifest` by one segment of their live entries
 /// (each segment verified in full first, so no damaged entry is carried into a file with a
-/// fresh checksum). Returns the number of entries written.
+/// fresh checksum). Each segment's entries are in canonical order already, so they are
+/// merged as they are read ([`kway`]) and streamed into the new file: memory does not grow
+/// with the entries merged. Returns the number of entries written.
 fn merge(
     dir: &Path,
     manifest: &mut Manifest,
@@ -307,22 +319,40 @@ fn merge(
     k: usize,
     options: &BuildOptions,
 ) -> Result<u64, IndexError> {
-    let mut entries = Vec::new();
-    let mut signatures = Signatures::default();
+    let mut segments = Vec::with_capacity(range.len());
     for s in &manifest.segments[range.clone()] {
-        let seg = Segment::from_bytes(map_file(&dir.join(&s.file))?)?;
-        seg.verify()?;
-        for local in (0..seg.len()).filter(|l| s.tombstones.binary_search(l).is_err()) {
-            entries.push(seg.entry(local)?.to_entry());
-        }
-        signatures.extend_from(&seg.signatures()?);
+        let path = dir.join(&s.file);
+        // Verified through a mapping of its own, dropped at once: the pages of its search
+        // structures, which the merge never reads again, leave the process's RSS.
+        Segment::from_bytes(map_file(&path)?)?.verify()?;
+        segments.push((Segment::from_bytes(map_file(&path)?)?, &s.tombstones));
     }
-    signatures.retain_used(&entries);
-    let n = entries.len() as u64;
-    let catalog = Catalog { lists: manifest.lists.clone(), entries, signatures };
-    let merged = if n > 0 { Some(write_segment(dir, manifest, k, &catalog, options)?) } else { None };
+    let live: u64 = segments.iter().map(|(seg, dead)| u64::from(seg.len()) - dead.len() as u64).sum();
+    let merged = if live > 0 {
+        let sources: Vec<_> = segments
+            .iter()
+            .map(|(seg, dead)| {
+                (0..seg.len())
+                    .filter(|l| dead.binary_search(l).is_err())
+                    .map(|l| seg.entry(l).map(|e| Canonical(e.to_entry())))
+            })
+            .collect();
+        let name = format!("{:010}-{k}.seg", manifest.generation);
+        let path = dir.join(&name);
+        let mut writer = IndexWriter::new(&path, manifest.lists.clone(), options, &StreamOptions::default())?;
+        for (seg, _) in &segments {
+            writer.add_signatures(&seg.signatures()?);
+        }
+        for e in kway(sources) {
+            writer.push(e?.0)?;
+        }
+        Some(written_ref(name, &writer.finish()?))
+    } else {
+        None
+    };
+    drop(segments);
     manifest.segments.splice(range, merged);
-    Ok(n)
+    Ok(live)
 }
 
 /// Removes every file of `dir` that `manifest` does not name (segments of older

@@ -15,6 +15,7 @@
 //! its id (its *item*: e.g. the PDQ, pHash and MD5 of one image), in `O(log n)`.
 //!
 //! [`build`] turns a catalog into bytes (the same catalog always gives the same bytes);
+//! [`build_file`] writes those bytes to a file with bounded memory;
 //! [`write_atomic`] replaces an index file safely under the writers' [`WriteLock`];
 //! [`Index::open`] maps a file and [`Index::from_bytes`] takes any buffer. Opening checks the header and every section's
 //! bounds in time independent of the entry count, so no query on any bytes can panic,
@@ -58,7 +59,11 @@
 //! | [`bktree`] | the flat BK-tree as a typed view: build, validate, verify, search |
 //! | `plan` | the cost model, structure-or-scan choice (`Probe`) and the dihedral planner |
 //! | [`scan`], [`popcount`], [`digest`] | the scan kernels and binary search |
-//! | [`builder`] | [`build`]: catalog to bytes |
+//! | [`builder`] | [`build`]: catalog to bytes, in memory |
+//! | [`writer`] | [`build_file`] and [`FileBuilder`]: the same bytes written to a file with bounded memory (external sort, sections streamed), what `build`, merges and `compact` use |
+//! | `extsort` | sorted runs in temporary files and the k-way merge |
+//! | `tables` | MIH tables written in slices, one pass over the values per slice |
+//! | `temp` | temporary files beside an index, removed on drop |
 //! | [`store`] | the file's lifecycle: open and map, [`IndexData`], [`write_atomic`], [`WriteLock`], stale temporary files |
 //! | `legacy` | [`LegacyIndex`], older format versions read to carry them forward |
 
@@ -67,6 +72,7 @@ pub mod builder;
 pub mod commit;
 pub mod digest;
 pub mod error;
+mod extsort;
 pub mod format;
 pub mod info;
 mod items;
@@ -79,9 +85,12 @@ pub mod popcount;
 pub mod scan;
 pub mod segment;
 pub mod store;
+mod tables;
+mod temp;
 pub mod tmk;
 mod values;
 mod wire;
+pub mod writer;
 
 use std::sync::OnceLock;
 
@@ -98,6 +107,7 @@ pub use manifest::Manifest;
 pub use segment::Segment;
 pub use store::{read_manifest, segments_dir, write_atomic, IndexData, WriteLock};
 pub use tmk::TmkHit;
+pub use writer::{build_file, FileBuilder, StreamOptions, Written};
 
 /// One entry within the radius of a query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -403,7 +403,10 @@ impl<D: AsRef<[u8]>> Segment<D> {
         if format::checksum(data) != data[format::CHECKSUM_OFFSET..format::CHECKSUM_OFFSET + 32] {
             return Err(IndexError::Checksum);
         }
-        self.catalog()?;
+        // Every list and entry decodes (one at a time: a merge verifies segments of
+        // millions of entries, which `catalog` would hold all at once).
+        (0..self.list_count()).try_for_each(|l| self.list(l).map(drop))?;
+        (0..self.layout.n_entries).try_for_each(|e| self.entry(e).map(drop))?;
         if self.layout.version >= 2 {
             self.verify_items()?;
         }

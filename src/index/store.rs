@@ -193,7 +193,7 @@ impl<D: AsRef<[u8]>> Index<D> {
 }
 
 /// The directory holding `path` (`.` for a bare file name).
-fn dir_of(path: &Path) -> &Path {
+pub(crate) fn dir_of(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -207,7 +207,7 @@ fn temp_prefix(name: &str) -> String {
 
 /// The temporary file name of attempt `attempt` by process `pid` to replace the index
 /// named `name`: `.NAME.tmp-PID-N`.
-fn temp_name(name: &str, pid: u32, attempt: u32) -> String {
+pub(crate) fn temp_name(name: &str, pid: u32, attempt: u32) -> String {
     format!("{}{pid}-{attempt}", temp_prefix(name))
 }
 

@@ -380,6 +380,17 @@ mod tests {
     }
 
     #[test]
+    fn the_streaming_writer_gives_the_in_memory_builders_bytes() {
+        let known: Vec<Signature> = (0..3).map(|i| signature(i, i, 12)).collect();
+        let cat = catalog(&[("a", &known[0]), ("b", &known[1]), ("c", &known[2]), ("a2", &known[0])]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.mmi");
+        let stream = crate::index::StreamOptions { memory: 1 << 10 };
+        crate::index::build_file(cat.clone(), &BuildOptions::default(), &stream, &path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), build(&cat, &BuildOptions::default()).unwrap());
+    }
+
+    #[test]
     fn an_entry_without_its_signature_is_not_built() {
         let s = signature(1, 1, 10);
         let mut cat = catalog(&[("a", &s)]);
