@@ -6,8 +6,9 @@
 #
 # N entries (default 10000000) in PARTS list files (default 1). The first part is
 # `build`-ed; the others are imported one by one (each a segment: merges above 8M entries
-# are left to `compact`); a 100,000-line delta is imported last, so there are always two
-# segments or more; then `compact` merges all N + 100,000 entries into one segment.
+# are left to `compact`); a 10,000-line and a 100,000-line delta are imported last (issue
+# 14's delta targets), so there are always two segments or more; then `compact` merges all
+# N + 110,000 entries into one segment.
 # BIN=path/to/mediamatch compares another build (e.g. an older commit's) on the same lists.
 # Needs about 60 bytes of disk per entry for the index and 23 per entry for the lists
 # (N = 1e8: about 9 GB), in TMPDIR.
@@ -33,6 +34,8 @@ for p in range(parts):
         for s in range(0, count, 1 << 16):
             k = min(1 << 16, count - s)
             f.write("".join(f"phash:{rng.getrandbits(64):016x}\n" for _ in range(k)))
+with open(f"{work}/delta10k.txt", "w") as f:
+    f.write("".join(f"phash:{rng.getrandbits(64):016x}\n" for _ in range(10_000)))
 with open(f"{work}/delta.txt", "w") as f:
     f.write("".join(f"phash:{rng.getrandbits(64):016x}\n" for _ in range(100_000)))
 PY
@@ -65,6 +68,7 @@ measure "build part 0 ($(wc -l <"$work/part0.txt") entries)" "$BIN" build -o "$w
 for ((p = 1; p < parts; p++)); do
   measure "import part $p" "$BIN" import "$work/big.mmi" --list part0 "$work/part$p.txt"
 done
+measure "import 10k-line delta" "$BIN" import "$work/big.mmi" --list part0 "$work/delta10k.txt"
 measure "import 100k-line delta" "$BIN" import "$work/big.mmi" --list part0 "$work/delta.txt"
 "$BIN" info "$work/big.mmi" --no-verify 2>/dev/null | grep -E "^(entries|segments)"
 measure "compact (merge every segment)" "$BIN" compact "$work/big.mmi"

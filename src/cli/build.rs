@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use mediamatch::index::commit::remove_segments_of_single_file;
-use mediamatch::index::{build_file, BuildOptions, StreamOptions, Structure, WriteLock};
+use mediamatch::index::{BuildOptions, StreamOptions, Structure, WriteLock};
+use mediamatch::lists::build::ListBuilder;
 
-use super::lists::{catalog_from_files, ListArgs};
+use super::lists::{add_files, now_secs, ListArgs};
 use super::Exit;
 
 /// The perceptual search structure to build.
@@ -42,18 +43,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let output = super::import::resolve_index(&args.output)?;
     let lock = WriteLock::acquire(&output)?;
     lock.remove_stale_temps();
-    let (catalog, rejected) = catalog_from_files(&args.files, &args.lists)?;
     let structure = match args.structure {
         StructureArg::Mih => Structure::Mih { substrings: None },
         StructureArg::Bktree => Structure::BkTree,
         StructureArg::Scan => Structure::Scan,
     };
-    let (entries, lists) = (catalog.entries.len(), catalog.lists.len());
-    // Streamed: the entries are sorted in bounded runs beside the output and the file's
-    // sections written as they are merged (temporary file, sync, rename).
-    let written =
-        build_file(catalog, &BuildOptions::with_structure(structure), &StreamOptions::default(), &output)
-            .with_context(|| format!("building {}", args.output.display()))?;
+    // Streamed: the lists' records are sorted in bounded runs beside the output, reduced to
+    // entries key by key, and the file's sections written as they come (temporary file,
+    // sync, rename); no catalog is held in memory.
+    let mut builder = ListBuilder::new(&output, &StreamOptions::default());
+    let rejected = add_files(&mut builder, &args.files, &args.lists)?;
+    let built = builder
+        .finish(&BuildOptions::with_structure(structure), now_secs())
+        .with_context(|| format!("building {}", args.output.display()))?;
+    let (entries, lists, written) = (built.entries, built.lists, built.written);
     // A segmented index that was at this path is replaced: its segments are no one's now
     // (readers that mapped them keep their mappings).
     remove_segments_of_single_file(&output);

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use mediamatch::catalog::Catalog;
 use mediamatch::index::{build, BuildOptions, Index};
+use mediamatch::lists::build::{BuildError, ListBuilder};
 use mediamatch::lists::delta::{apply, ApplyOptions, Mode};
 use mediamatch::lists::{ListError, ListFile, ListFormat, ParseOptions};
 use mediamatch::matcher::IndexData;
@@ -74,13 +75,26 @@ pub(crate) struct ReadLists {
 pub(crate) fn read_lists(paths: &[PathBuf], args: &ListArgs) -> anyhow::Result<ReadLists> {
     let opts = args.parse_options();
     let mut sources = Vec::with_capacity(paths.len());
-    let mut all_rejects = Vec::new();
     for path in paths {
-        let source = ListFile::read(path, &opts).map_err(|e| list_error(e, path))?;
+        sources.push(ListFile::read(path, &opts).map_err(|e| list_error(e, path))?);
+    }
+    let rejected = report_rejects(paths, &sources, args)?;
+    Ok(ReadLists { sources, rejected })
+}
+
+/// Reports the rejected lines of `sources` (read from `paths`) as `file:line: reason`: the
+/// first few on stderr, all in `--rejects`; with `--strict` any reject is an error.
+/// Returns how many there were.
+pub(crate) fn report_rejects(
+    paths: &[PathBuf],
+    sources: &[ListFile],
+    args: &ListArgs,
+) -> anyhow::Result<u64> {
+    let mut all_rejects = Vec::new();
+    for (path, source) in paths.iter().zip(sources) {
         for r in &source.list.rejects {
             all_rejects.push(format!("{}:{r}", path.display()));
         }
-        sources.push(source);
     }
     for line in all_rejects.iter().take(SHOWN_REJECTS) {
         eprintln!("{line}");
@@ -104,7 +118,26 @@ pub(crate) fn read_lists(paths: &[PathBuf], args: &ListArgs) -> anyhow::Result<R
     if args.strict && !all_rejects.is_empty() {
         anyhow::bail!("--strict: {} rejected line(s); nothing was applied", all_rejects.len());
     }
-    Ok(ReadLists { sources, rejected: all_rejects.len() as u64 })
+    Ok(all_rejects.len() as u64)
+}
+
+/// Reads `paths` into `builder`, each as the list named for its file, and reports their
+/// rejected lines as [`read_lists`] does. Returns how many there were.
+pub(crate) fn add_files(
+    builder: &mut ListBuilder,
+    paths: &[PathBuf],
+    args: &ListArgs,
+) -> anyhow::Result<u64> {
+    let opts = args.parse_options();
+    let mut read = Vec::with_capacity(paths.len());
+    for path in paths {
+        let file = builder.add_file(&list_name(path), path, &opts).map_err(|e| match e {
+            BuildError::List(e) => list_error(e, path),
+            other => anyhow::Error::new(other).context(format!("reading list {}", path.display())),
+        })?;
+        read.push(file);
+    }
+    report_rejects(paths, &read, args)
 }
 
 /// The list name for a file: its name without directories, `.gz` and extension.

@@ -72,7 +72,7 @@ pub mod builder;
 pub mod commit;
 pub mod digest;
 pub mod error;
-mod extsort;
+pub(crate) mod extsort;
 pub mod format;
 pub mod info;
 mod items;

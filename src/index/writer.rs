@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::Digest;
 
-use crate::catalog::{Catalog, Entry, ListInfo, Signatures};
+use crate::catalog::{Catalog, Entry, ImportCounts, ListInfo, Signatures};
 use crate::hash::{HashValue, Kind};
 use crate::index::bktree::BkTree;
 use crate::index::builder::{value_key, FastState, SMALL_SECTION};
@@ -150,12 +150,12 @@ impl Ord for Canonical {
     }
 }
 
-fn put_str(w: &mut impl Write, s: &str) -> std::io::Result<()> {
+pub(crate) fn put_str(w: &mut impl Write, s: &str) -> std::io::Result<()> {
     w.write_all(&(s.len() as u64).to_le_bytes())?;
     w.write_all(s.as_bytes())
 }
 
-fn read_exact_vec(r: &mut (impl Read + ?Sized), len: u64) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_exact_vec(r: &mut (impl Read + ?Sized), len: u64) -> std::io::Result<Vec<u8>> {
     let mut v = Vec::new();
     r.take(len).read_to_end(&mut v)?;
     if v.len() as u64 != len {
@@ -164,13 +164,13 @@ fn read_exact_vec(r: &mut (impl Read + ?Sized), len: u64) -> std::io::Result<Vec
     Ok(v)
 }
 
-fn read_u64(r: &mut (impl Read + ?Sized)) -> std::io::Result<u64> {
+pub(crate) fn read_u64(r: &mut (impl Read + ?Sized)) -> std::io::Result<u64> {
     let mut b = [0u8; 8];
     r.read_exact(&mut b)?;
     Ok(u64::from_le_bytes(b))
 }
 
-fn invalid(what: &str) -> std::io::Error {
+pub(crate) fn invalid(what: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string())
 }
 
@@ -365,7 +365,7 @@ pub(crate) struct IndexWriter {
     budget: usize,
     n_lists: usize,
     strings: Strings,
-    lists: Vec<u8>,
+    lists: Vec<ListRecord>,
     sets: Vec<u8>,
     members: Vec<u8>,
     set_ids: HashMap<Vec<u32>, u32, FastState>,
@@ -393,18 +393,17 @@ impl IndexWriter {
             return Err(IndexError::TooLarge { what: "entries or lists", max: u64::from(u32::MAX) });
         }
         let mut strings = Strings::new();
-        let mut records = Vec::with_capacity(lists.len() * format::LIST_RECORD_LEN);
-        for l in &lists {
-            ListRecord {
+        let records = lists
+            .iter()
+            .map(|l| ListRecord {
                 name: strings.intern(&l.name),
                 source: strings.intern(&l.source),
                 source_sha256: strings.intern(&l.source_sha256),
                 imported_at: l.imported_at,
                 version: l.version,
                 counts: l.counts,
-            }
-            .encode(&mut records);
-        }
+            })
+            .collect();
         Ok(IndexWriter {
             path: path.to_path_buf(),
             options: *options,
@@ -429,6 +428,17 @@ impl IndexWriter {
     /// Adds the signatures that `tmk` entries name ([`FileBuilder::add_signatures`]).
     pub fn add_signatures(&mut self, signatures: &Signatures) {
         self.signatures.extend_from(signatures);
+    }
+
+    /// Sets the import time, version and counts of list `list` (its strings stay those
+    /// given to [`IndexWriter::new`]): a build from list files knows them only once it
+    /// has written the entries.
+    pub fn set_list_numbers(&mut self, list: usize, imported_at: u64, version: u64, counts: ImportCounts) {
+        if let Some(r) = self.lists.get_mut(list) {
+            r.imported_at = imported_at;
+            r.version = version;
+            r.counts = counts;
+        }
     }
 
     /// Fails if `e` names a list the index does not have.
@@ -500,9 +510,11 @@ impl IndexWriter {
         self.entries.close()?;
         self.values.close()?;
         let n = self.n as usize;
+        let mut list_bytes = Vec::with_capacity(self.lists.len() * format::LIST_RECORD_LEN);
+        self.lists.iter().for_each(|r| r.encode(&mut list_bytes));
         let mut bodies: Vec<(u32, u8, u64, Body)> = vec![
             (format::TAG_STRINGS, 0, 0, Body::Bytes(std::mem::take(&mut self.strings.bytes))),
-            (format::TAG_LISTS, 0, 0, Body::Bytes(std::mem::take(&mut self.lists))),
+            (format::TAG_LISTS, 0, 0, Body::Bytes(list_bytes)),
             (format::TAG_LIST_SETS, 0, 0, Body::Bytes(std::mem::take(&mut self.sets))),
             (format::TAG_LIST_MEMBERS, 0, 0, Body::Bytes(std::mem::take(&mut self.members))),
             (format::TAG_ENTRIES, 0, 0, Body::Entries),

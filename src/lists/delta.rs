@@ -352,7 +352,7 @@ struct FileKey<'a> {
 
 /// Sets `label` from a record's; an empty one keeps the label of an entry other lists
 /// hold. Returns whether the label changed.
-fn merge_label(label: &mut String, new: &str, on_other_lists: bool) -> bool {
+pub(crate) fn merge_label(label: &mut String, new: &str, on_other_lists: bool) -> bool {
     if (new.is_empty() && on_other_lists) || label == new {
         return false;
     }

@@ -19,7 +19,9 @@
 //! never guessed: 64 hex digits could be PDQ or SHA-256.
 //!
 //! Applying ([`delta::apply`]) merges parsed lists into a catalog for one list name;
-//! [`update::plan`] applies them to an opened index as the delta a commit writes.
+//! [`update::plan`] applies them to an opened index as the delta a commit writes;
+//! [`build::ListBuilder`] turns list files into a new index file with bounded memory,
+//! with `apply`'s rules but without a catalog (what `mediamatch build` runs).
 //!
 //! ```
 //! use mediamatch::catalog::Catalog;
@@ -41,6 +43,7 @@
 //!
 //! [`Catalog`]: crate::catalog::Catalog
 
+pub mod build;
 pub mod csv;
 pub mod delta;
 pub mod detect;
@@ -291,6 +294,26 @@ impl ParsedList {
 /// Reads a list from its bytes (gzip or not); bytes (or their decompressed form) over
 /// [`ParseOptions::max_bytes`] are [`ListError::TooLarge`].
 pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedList, ListError> {
+    parse_into(bytes, opts, record::Sink::new(opts.kind, opts.strict))
+}
+
+/// Like [`parse`], but hands the records to `spill` in batches, in file order, instead of
+/// keeping them (a streaming build): the [`ParsedList`] returned has no records, only the
+/// tombstones, rejects, skips and signatures. When `spill` returns `false` the reading
+/// stops early.
+pub(crate) fn parse_spilling(
+    bytes: &[u8],
+    opts: &ParseOptions,
+    spill: record::Spill<'_>,
+) -> Result<ParsedList, ListError> {
+    parse_into(bytes, opts, record::Sink::spilling(opts.kind, opts.strict, spill))
+}
+
+fn parse_into(
+    bytes: &[u8],
+    opts: &ParseOptions,
+    mut sink: record::Sink<'_>,
+) -> Result<ParsedList, ListError> {
     if bytes.len() as u64 > opts.max_bytes {
         return Err(ListError::TooLarge { limit: opts.max_bytes });
     }
@@ -312,7 +335,6 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedList, ListError>
             return Err(ListError::Html { start });
         }
     }
-    let mut sink = record::Sink::new(opts.kind, opts.strict);
     let utf8 = || std::str::from_utf8(text).map_err(|_| ListError::NotUtf8);
     match format {
         ListFormat::Auto | ListFormat::Text | ListFormat::Pytx => text::read(text, &mut sink),
@@ -322,6 +344,7 @@ pub fn parse(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedList, ListError>
         ListFormat::Json | ListFormat::Stopncii => jsonl::read_document(utf8()?, &mut sink)?,
         ListFormat::Ncmec => ncmec::read(utf8()?, &mut sink)?,
     }
+    sink.finish_spill();
     Ok(ParsedList {
         format,
         gzip,
@@ -347,9 +370,7 @@ pub struct ListFile {
 impl ListFile {
     /// Parses `bytes` read from a file called `name`.
     pub fn from_bytes(name: &str, bytes: &[u8], opts: &ParseOptions) -> Result<ListFile, ListError> {
-        let digest = sha2::Sha256::digest(bytes);
-        let sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
-        Ok(ListFile { name: name.to_string(), sha256, list: parse(bytes, opts)? })
+        Ok(ListFile { name: name.to_string(), sha256: sha256_hex(bytes), list: parse(bytes, opts)? })
     }
 
     /// Reads and parses the file at `path`; errors name the path.
@@ -358,19 +379,45 @@ impl ListFile {
     /// once, without blocking. At most [`ParseOptions::max_bytes`] + 1 bytes are read: a
     /// longer file is [`ListError::TooLarge`].
     pub fn read(path: &Path, opts: &ParseOptions) -> Result<ListFile, ListError> {
-        use std::io::Read;
-        let wrap = |e: ListError| ListError::File { path: path.to_path_buf(), source: Box::new(e) };
-        let file = crate::regular::open_regular(path).map_err(|e| wrap(e.into()))?;
-        if file.metadata().map_err(|e| wrap(e.into()))?.len() > opts.max_bytes {
-            return Err(wrap(ListError::TooLarge { limit: opts.max_bytes }));
-        }
-        let mut bytes = Vec::new();
-        file.take(opts.max_bytes.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| wrap(e.into()))?;
-        if bytes.len() as u64 > opts.max_bytes {
-            return Err(wrap(ListError::TooLarge { limit: opts.max_bytes }));
-        }
-        let name =
-            path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
-        ListFile::from_bytes(&name, &bytes, opts).map_err(wrap)
+        let (name, bytes) = read_file(path, opts)?;
+        ListFile::from_bytes(&name, &bytes, opts).map_err(|e| wrap(path, e))
     }
+
+    /// Like [`ListFile::read`], but hands the records to `spill` (see [`parse_spilling`]).
+    pub(crate) fn read_spilling(
+        path: &Path,
+        opts: &ParseOptions,
+        spill: record::Spill<'_>,
+    ) -> Result<ListFile, ListError> {
+        let (name, bytes) = read_file(path, opts)?;
+        let sha256 = sha256_hex(&bytes);
+        let list = parse_spilling(&bytes, opts, spill).map_err(|e| wrap(path, e))?;
+        Ok(ListFile { name, sha256, list })
+    }
+}
+
+fn wrap(path: &Path, e: ListError) -> ListError {
+    ListError::File { path: path.to_path_buf(), source: Box::new(e) }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The name (without directories) and bytes of the list file at `path`, read with the
+/// checks [`ListFile::read`] names.
+fn read_file(path: &Path, opts: &ParseOptions) -> Result<(String, Vec<u8>), ListError> {
+    use std::io::Read;
+    let wrap = |e: ListError| wrap(path, e);
+    let file = crate::regular::open_regular(path).map_err(|e| wrap(e.into()))?;
+    if file.metadata().map_err(|e| wrap(e.into()))?.len() > opts.max_bytes {
+        return Err(wrap(ListError::TooLarge { limit: opts.max_bytes }));
+    }
+    let mut bytes = Vec::new();
+    file.take(opts.max_bytes.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| wrap(e.into()))?;
+    if bytes.len() as u64 > opts.max_bytes {
+        return Err(wrap(ListError::TooLarge { limit: opts.max_bytes }));
+    }
+    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+    Ok((name, bytes))
 }

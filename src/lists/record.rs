@@ -47,10 +47,16 @@ pub(crate) struct Fields<'a> {
     pub variant: Option<&'a str>,
 }
 
+/// Takes a batch of records off a [`Sink`] (draining the vector); `false` stops the
+/// reading.
+pub(crate) type Spill<'a> = &'a mut dyn FnMut(&mut Vec<Record>) -> bool;
+
+/// Records a sink collects before handing them to its [`Spill`].
+const SPILL_BATCH: usize = 1 << 14;
+
 /// Where the readers put what they read. Stops taking input after the first reject when
-/// strict.
-#[derive(Debug)]
-pub(crate) struct Sink {
+/// strict, and when its spill says stop.
+pub(crate) struct Sink<'a> {
     pub records: Vec<Record>,
     pub tombstones: Vec<Tombstone>,
     pub rejects: Vec<Reject>,
@@ -58,10 +64,13 @@ pub(crate) struct Sink {
     pub signatures: Signatures,
     pub default_kind: Option<Kind>,
     pub strict: bool,
+    /// Where records go in batches instead of staying in `records` (a streaming build).
+    spill: Option<Spill<'a>>,
+    stopped: bool,
 }
 
-impl Sink {
-    pub fn new(default_kind: Option<Kind>, strict: bool) -> Sink {
+impl<'a> Sink<'a> {
+    pub fn new(default_kind: Option<Kind>, strict: bool) -> Sink<'a> {
         Sink {
             records: Vec::new(),
             tombstones: Vec::new(),
@@ -70,12 +79,44 @@ impl Sink {
             signatures: Signatures::default(),
             default_kind,
             strict,
+            spill: None,
+            stopped: false,
         }
     }
 
-    /// Whether the reader should stop (strict mode after a reject).
+    /// A sink that hands its records to `spill` in batches of file order instead of
+    /// keeping them ([`Sink::finish_spill`] hands the last batch).
+    pub fn spilling(default_kind: Option<Kind>, strict: bool, spill: Spill<'a>) -> Sink<'a> {
+        Sink { spill: Some(spill), ..Sink::new(default_kind, strict) }
+    }
+
+    /// Whether the reader should stop (strict mode after a reject, or the spill said so).
     pub fn full(&self) -> bool {
-        self.strict && !self.rejects.is_empty()
+        self.stopped || (self.strict && !self.rejects.is_empty())
+    }
+
+    /// Keeps a record, handing a full batch to the spill.
+    fn push(&mut self, r: Record) {
+        self.records.push(r);
+        if self.records.len() >= SPILL_BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(spill) = self.spill.as_mut() {
+            if !self.stopped && !self.records.is_empty() && !spill(&mut self.records) {
+                self.stopped = true;
+            }
+            self.records.clear();
+        }
+    }
+
+    /// Hands the records still held to the spill (if there is one); returns whether the
+    /// spill accepted every batch.
+    pub fn finish_spill(&mut self) -> bool {
+        self.flush();
+        !self.stopped
     }
 
     pub fn reject(&mut self, line: u64, reason: RejectReason) {
@@ -105,7 +146,7 @@ impl Sink {
             return;
         }
         match self.build(f, line) {
-            Ok(Some(r)) => self.records.push(r),
+            Ok(Some(r)) => self.push(r),
             Ok(None) => {}
             Err(reason) => self.reject(line, reason),
         }
@@ -192,7 +233,7 @@ impl Sink {
     }
 }
 
-impl Sink {
+impl Sink<'_> {
     /// A TMK+PDQF signature given whole: ThreatExchange's text form (`TMK1FVECPDQF|` and
     /// base64) or the standard base64 of the whole `.tmk` file. The record's value is the
     /// SHA-256 of the `.tmk` bytes; the bytes go to [`Sink::signatures`].
@@ -277,7 +318,7 @@ impl Sink {
             id.to_string()
         };
         for hash in kept {
-            self.records.push(Record {
+            self.push(Record {
                 value: HashValue::Vpdq(hash),
                 id: id.clone(),
                 label: label.to_string(),
