@@ -77,7 +77,10 @@ impl<D: AsRef<[u8]>> LegacyIndex<D> {
     /// Checks the whole file as [`Index::verify`] does for its version: the checksum,
     /// every entry, string and list set, the sort order of the values and every search
     /// structure.
-    pub fn verify(&self) -> Result<(), IndexError> {
+    pub fn verify(&self) -> Result<(), IndexError>
+    where
+        D: Sync,
+    {
         self.index.verify()
     }
 
@@ -96,7 +99,10 @@ impl<D: AsRef<[u8]>> LegacyIndex<D> {
     /// catalog with its [`build_options`](LegacyIndex::build_options) (so the bytes equal
     /// [`build`] of that catalog), then opens and verifies the result and checks that it
     /// holds the same lists and entries, so nothing is lost on the way.
-    pub fn upgrade(&self) -> Result<Vec<u8>, IndexError> {
+    pub fn upgrade(&self) -> Result<Vec<u8>, IndexError>
+    where
+        D: Sync,
+    {
         self.verify()?;
         let mut catalog = self.catalog()?;
         let bytes = build(&catalog, &self.build_options())?;

@@ -31,6 +31,7 @@ use std::ops::Range;
 use multiversion::multiversion;
 use rayon::prelude::*;
 
+use crate::index::fingerprint::{Challenge, Fingerprint};
 use crate::index::format::MAX_MIH_BITS;
 use crate::index::plan::{scan_cost, Probe, CANDIDATE_COST, CHECKED_CANDIDATE_COST, PROBE_COST};
 use crate::index::values::{distance, read_words, Found, Query, Values};
@@ -343,38 +344,130 @@ impl<'a> MihTables<'a> {
 
     /// Checks every bucket of every table: offsets that span the values in order, each
     /// value in its substring's bucket, once, and each check word that of its value.
+    ///
+    /// The implicit table is checked entry by entry (its values are read in order). A table
+    /// of positions is checked by [fingerprint](crate::index::fingerprint): the (bucket,
+    /// position, check word) tuples it stores against those its values imply, both sides
+    /// read in order, instead of a random read of the value of every stored position; a
+    /// table whose fingerprints differ is then checked entry by entry, so that the error
+    /// names what is wrong.
     pub fn verify(&self) -> Result<(), IndexError> {
-        let (n, words, kind) = (self.values.len(), self.values.words(), self.values.kind());
-        for t in self.tables {
-            let offsets = self.bytes(&t.offsets);
-            let checks = t.checks.as_ref().map(|c| self.bytes(c));
-            let bad = |why: &str| {
-                IndexError::corrupt("MIH table", format!("{kind} table at bit {}: {why}", t.spec.start))
-            };
-            let buckets = 1usize << t.spec.bits;
-            if u32_at(offsets, 0) != Some(0) || u32_at(offsets, buckets * 4).map(|o| o as usize) != Some(n) {
-                return Err(bad("offsets do not span the values"));
+        let challenge = Challenge::random();
+        let explicit: Vec<usize> =
+            (0..self.tables.len()).filter(|&j| self.tables[j].positions.is_some()).collect();
+        for t in self.tables.iter().filter(|t| t.positions.is_none()) {
+            self.verify_exactly(t)?;
+        }
+        let stored: Vec<Fingerprint> = explicit
+            .par_iter()
+            .map(|&j| self.stored_fingerprint(&self.tables[j], &challenge))
+            .collect::<Result<_, _>>()?;
+        let implied = self.implied_fingerprints(&explicit, &challenge);
+        for ((&j, s), i) in explicit.iter().zip(&stored).zip(&implied) {
+            if s != i {
+                let t = &self.tables[j];
+                self.verify_exactly(t)?;
+                return Err(self.bad(t, "its entries are not those of its values"));
             }
-            let mut seen = vec![false; n];
-            for bucket in 0..buckets {
-                let (a, z) = (u32_at(offsets, bucket * 4), u32_at(offsets, bucket * 4 + 4));
-                let (Some(a), Some(z)) = (a, z) else { return Err(bad("truncated")) };
-                if a > z || z as usize > n {
-                    return Err(bad("offsets out of order"));
-                }
-                for k in a..z {
-                    let pos = self.position(t, k).ok_or_else(|| bad("truncated"))?;
-                    let v = self.values.words_at(pos as usize).ok_or_else(|| bad("position out of range"))?;
-                    if substring(&v, words, t.spec) as usize != bucket || seen[pos as usize] {
-                        return Err(bad("value in the wrong bucket or twice"));
+        }
+        Ok(())
+    }
+
+    fn bad(&self, t: &Table, why: &str) -> IndexError {
+        IndexError::corrupt(
+            "MIH table",
+            format!("{} table at bit {}: {why}", self.values.kind(), t.spec.start),
+        )
+    }
+
+    /// Offset `bucket` of `t`, and the next one, checked to be in order and within the values.
+    fn bucket_range(&self, t: &Table, offsets: &[u8], bucket: usize) -> Result<(u32, u32), IndexError> {
+        let (a, z) = (u32_at(offsets, bucket * 4), u32_at(offsets, bucket * 4 + 4));
+        let (Some(a), Some(z)) = (a, z) else { return Err(self.bad(t, "truncated")) };
+        if a > z || z as usize > self.values.len() {
+            return Err(self.bad(t, "offsets out of order"));
+        }
+        Ok((a, z))
+    }
+
+    /// The offsets of `t` start at 0 and end at the number of values.
+    fn check_span(&self, t: &Table, offsets: &[u8]) -> Result<(), IndexError> {
+        let buckets = 1usize << t.spec.bits;
+        if u32_at(offsets, 0) != Some(0)
+            || u32_at(offsets, buckets * 4).map(|o| o as usize) != Some(self.values.len())
+        {
+            return Err(self.bad(t, "offsets do not span the values"));
+        }
+        Ok(())
+    }
+
+    /// The fingerprint of the tuples `t` stores, its offsets checked on the way.
+    fn stored_fingerprint(&self, t: &Table, challenge: &Challenge) -> Result<Fingerprint, IndexError> {
+        let offsets = self.bytes(&t.offsets);
+        self.check_span(t, offsets)?;
+        let positions = t.positions.as_ref().map_or(&[][..], |p| self.bytes(p));
+        let checks = t.checks.as_ref().map(|c| self.bytes(c));
+        let mut fp = Fingerprint::default();
+        for bucket in 0..1usize << t.spec.bits {
+            let (a, z) = self.bucket_range(t, offsets, bucket)?;
+            for k in a as usize..z as usize {
+                let pos = u32_at(positions, k * 4).ok_or_else(|| self.bad(t, "truncated"))?;
+                let check = match checks {
+                    Some(c) => u32_at(c, k * 4).ok_or_else(|| self.bad(t, "truncated"))?,
+                    None => 0,
+                };
+                fp.push(challenge.factor(bucket as u32, challenge.scaled_b(pos), check));
+            }
+        }
+        Ok(fp)
+    }
+
+    /// The fingerprints of the tuples the values imply for each of the `tables`, from one
+    /// pass over the values (in parallel chunks).
+    fn implied_fingerprints(&self, tables: &[usize], challenge: &Challenge) -> Vec<Fingerprint> {
+        const CHUNK: usize = 1 << 16;
+        let (n, words) = (self.values.len(), self.values.words());
+        let none = || vec![Fingerprint::default(); tables.len()];
+        (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let mut fps = none();
+                for pos in c * CHUNK..n.min((c + 1) * CHUNK) {
+                    let v = self.values.words_at(pos).unwrap_or_default();
+                    let yb = challenge.scaled_b(pos as u32);
+                    for (fp, &j) in fps.iter_mut().zip(tables) {
+                        let t = &self.tables[j];
+                        let check = if t.checks.is_some() { check_word(v[0], t.spec) } else { 0 };
+                        fp.push(challenge.factor(substring(&v, words, t.spec), yb, check));
                     }
-                    if let Some(c) = checks {
-                        if u32_at(c, k as usize * 4) != Some(check_word(v[0], t.spec)) {
-                            return Err(bad("check word does not match its value"));
-                        }
-                    }
-                    seen[pos as usize] = true;
                 }
+                fps
+            })
+            .reduce(none, |a, b| a.into_iter().zip(b).map(|(x, y)| x.combine(y)).collect())
+    }
+
+    /// Checks `t` entry by entry: the value of every stored position (a random read each).
+    fn verify_exactly(&self, t: &Table) -> Result<(), IndexError> {
+        let (n, words) = (self.values.len(), self.values.words());
+        let offsets = self.bytes(&t.offsets);
+        let checks = t.checks.as_ref().map(|c| self.bytes(c));
+        self.check_span(t, offsets)?;
+        let mut seen = vec![false; n];
+        for bucket in 0..1usize << t.spec.bits {
+            let (a, z) = self.bucket_range(t, offsets, bucket)?;
+            for k in a..z {
+                let pos = self.position(t, k).ok_or_else(|| self.bad(t, "truncated"))?;
+                let v =
+                    self.values.words_at(pos as usize).ok_or_else(|| self.bad(t, "position out of range"))?;
+                if substring(&v, words, t.spec) as usize != bucket || seen[pos as usize] {
+                    return Err(self.bad(t, "value in the wrong bucket or twice"));
+                }
+                if let Some(c) = checks {
+                    if u32_at(c, k as usize * 4) != Some(check_word(v[0], t.spec)) {
+                        return Err(self.bad(t, "check word does not match its value"));
+                    }
+                }
+                seen[pos as usize] = true;
             }
         }
         Ok(())
@@ -520,27 +613,52 @@ fn collect_kernel<'a>(
     let (words, tables) = (mt.values.words(), mt.tables);
     let m = tables.len();
     let out_of_range = |pos: u32| IndexError::corrupt("MIH table", format!("position {pos} out of range"));
+    let mut report = |j: usize, pos: u32| -> Result<(), IndexError> {
+        let v = mt.values.words_at(pos as usize).ok_or_else(|| out_of_range(pos))?;
+        let d = distance(&v, &q.words, words);
+        if d > q.radius {
+            return Ok(());
+        }
+        let seen = tables[..j].iter().enumerate().any(|(i, ti)| {
+            table_radius(i, m, q.radius).is_some_and(|s| {
+                (substring(&v, words, ti.spec) ^ substring(&q.words, words, ti.spec)).count_ones() <= s
+            })
+        });
+        if !seen {
+            out.push((pos, d));
+        }
+        Ok(())
+    };
+    // The candidates of tables without check words (all of PDQ's), in bucket order: each is
+    // a random read into the values array, so they are verified in one pass that prefetches
+    // the value `AHEAD` candidates on, and the reads' misses overlap instead of queueing.
+    let mut pending: Vec<(u32, u32)> = Vec::new();
+    let flush = |pending: &mut Vec<(u32, u32)>,
+                 report: &mut dyn FnMut(usize, u32) -> Result<(), IndexError>| {
+        let (bytes, len) = (mt.values.bytes(), words * 8);
+        for &(_, first) in pending.iter().take(AHEAD) {
+            prefetch(bytes, first as usize * len);
+            prefetch(bytes, first as usize * len + len - 1);
+        }
+        for i in 0..pending.len() {
+            if let Some(&(_, ahead)) = pending.get(i + AHEAD) {
+                let at = ahead as usize * len;
+                prefetch(bytes, at);
+                prefetch(bytes, at + len - 1);
+            }
+            let (j, pos) = pending[i];
+            report(j as usize, pos)?;
+        }
+        pending.clear();
+        Ok(())
+    };
     for bucket in &candidates.buckets {
         let j = bucket.table as usize;
         let t = tables.get(j).ok_or_else(corrupt_offsets)?;
-        let mut report = |pos: u32| -> Result<(), IndexError> {
-            let v = mt.values.words_at(pos as usize).ok_or_else(|| out_of_range(pos))?;
-            let d = distance(&v, &q.words, words);
-            if d > q.radius {
-                return Ok(());
-            }
-            let seen = tables[..j].iter().enumerate().any(|(i, ti)| {
-                table_radius(i, m, q.radius).is_some_and(|s| {
-                    (substring(&v, words, ti.spec) ^ substring(&q.words, words, ti.spec)).count_ones() <= s
-                })
-            });
-            if !seen {
-                out.push((pos, d));
-            }
-            Ok(())
-        };
         match (&t.checks, &t.positions) {
             (Some(c), Some(p)) => {
+                // Hits keep bucket order: the unchecked candidates before this bucket first.
+                flush(&mut pending, &mut report)?;
                 // Only the candidates whose check word leaves them within the radius
                 // read their position and value.
                 let limit = q.radius.saturating_sub(bucket.dk);
@@ -551,19 +669,23 @@ fn collect_kernel<'a>(
                 for (cw, pw) in checks.chunks_exact(4).zip(positions.chunks_exact(4)) {
                     let cw = u32::from_le_bytes([cw[0], cw[1], cw[2], cw[3]]);
                     if (cw ^ qc).count_ones() <= limit {
-                        report(u32::from_le_bytes([pw[0], pw[1], pw[2], pw[3]]))?;
+                        report(j, u32::from_le_bytes([pw[0], pw[1], pw[2], pw[3]]))?;
                     }
                 }
             }
             _ => {
                 for k in bucket.a..bucket.b {
-                    report(mt.position(t, k).ok_or_else(corrupt_offsets)?)?;
+                    pending.push((j as u32, mt.position(t, k).ok_or_else(corrupt_offsets)?));
                 }
             }
         }
     }
-    Ok(())
+    flush(&mut pending, &mut report)
 }
+
+/// How many candidates ahead [`collect_kernel`] prefetches values: enough to cover a
+/// memory latency with a few verifications each, few enough to stay in L1.
+const AHEAD: usize = 16;
 
 fn corrupt_offsets() -> IndexError {
     IndexError::corrupt("MIH table", "bucket offsets out of order or out of range".to_string())
@@ -651,5 +773,60 @@ mod tests {
             (0..4).map(|j| table_radius(j, 4, 2)).collect::<Vec<_>>(),
             [Some(0), Some(0), Some(0), None]
         );
+    }
+
+    /// Every byte of every table of positions (offsets, check words, positions) flipped
+    /// (the file's checksum would refuse the file first; this is the structure check a
+    /// file with a recomputed checksum meets): the fingerprint check, and the exact check it
+    /// falls back to, must refuse each one.
+    #[test]
+    fn verify_refuses_every_flip_of_a_table_of_positions() {
+        use crate::catalog::{Catalog, Entry, ListInfo};
+        use crate::hash::{HashValue, Kind, Pdq, Phash};
+        use crate::index::layout::SearchView;
+        use crate::index::{build, BuildOptions, Segment, Structure};
+
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut values: Vec<HashValue> = (0..700).map(|_| HashValue::Phash(Phash(next()))).collect();
+        values.extend((0..300).map(|_| HashValue::Pdq(Pdq { words: [next(), next(), next(), next()] })));
+        let entry = |value| Entry { value, id: String::new(), label: String::new(), lists: vec![0] };
+        let catalog = Catalog {
+            lists: vec![ListInfo { name: "l".into(), ..ListInfo::default() }],
+            entries: values.into_iter().map(entry).collect(),
+            signatures: Default::default(),
+        };
+        let options = BuildOptions {
+            pdq: Structure::Mih { substrings: Some(32) },
+            phash: Structure::Mih { substrings: Some(8) },
+        };
+        let bytes = build(&catalog, &options).unwrap();
+        let seg = Segment::from_bytes(bytes.clone()).unwrap();
+        seg.verify().unwrap();
+        let mut bad = bytes.clone();
+        let mut flips = 0;
+        for kind in [Kind::Phash, Kind::Pdq] {
+            let sec = seg.section(kind).unwrap();
+            let SearchView::Mih(mt) = sec.structure(&bytes) else { panic!("{kind}: no MIH") };
+            let mut ranges = Vec::new();
+            for t in mt.tables.iter().filter(|t| t.positions.is_some()) {
+                ranges.extend(
+                    [Some(t.offsets.clone()), t.checks.clone(), t.positions.clone()].into_iter().flatten(),
+                );
+            }
+            for i in ranges.into_iter().flatten() {
+                bad[i] ^= 0x01;
+                let SearchView::Mih(damaged) = sec.structure(&bad) else { unreachable!() };
+                assert!(damaged.verify().is_err(), "{kind}: a flip at byte {i} passed verify");
+                bad[i] ^= 0x01;
+                flips += 1;
+            }
+        }
+        assert!(flips > 10_000, "the tables are not empty ({flips} bytes)");
     }
 }

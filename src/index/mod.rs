@@ -62,6 +62,7 @@
 //! | [`builder`] | [`build`]: catalog to bytes, in memory |
 //! | [`writer`] | [`build_file`] and [`FileBuilder`]: the same bytes written to a file with bounded memory (external sort, sections streamed), what `build`, merges and `compact` use |
 //! | `extsort` | sorted runs in temporary files and the k-way merge |
+//! | `fingerprint` | multiset fingerprints: `verify` checks a table of positions against its values in two sequential passes |
 //! | `tables` | MIH tables written in slices, one pass over the values per slice |
 //! | `temp` | temporary files beside an index, removed on drop |
 //! | [`store`] | the file's lifecycle: open and map, [`IndexData`], [`write_atomic`], [`WriteLock`], stale temporary files |
@@ -73,6 +74,7 @@ pub mod commit;
 pub mod digest;
 pub mod error;
 pub(crate) mod extsort;
+mod fingerprint;
 pub mod format;
 pub mod info;
 mod items;
@@ -497,7 +499,10 @@ impl<D: AsRef<[u8]>> Index<D> {
     }
 
     /// Checks every segment in full ([`Segment::verify`]).
-    pub fn verify(&self) -> Result<(), IndexError> {
+    pub fn verify(&self) -> Result<(), IndexError>
+    where
+        D: Sync,
+    {
         self.parts.iter().try_for_each(|p| p.segment.verify())
     }
 

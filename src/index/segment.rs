@@ -141,6 +141,26 @@ impl<D: AsRef<[u8]>> Segment<D> {
         Ok(EntryRef { value, id, label, lists })
     }
 
+    /// What [`Segment::entry`] checks of `entry`, without building it: its value decodes,
+    /// its strings lie in the strings section and are UTF-8, and its list set exists (the
+    /// `n_sets` sets themselves are checked once by `verify`).
+    fn check_entry(&self, entry: u32, n_sets: u32) -> Result<(), IndexError> {
+        let sec = self
+            .layout
+            .kinds
+            .iter()
+            .find(|s| entry >= s.first && entry - s.first < s.n)
+            .ok_or(IndexError::OutOfRange { what: "entry", number: entry })?;
+        sec.values(self.as_bytes()).value((entry - sec.first) as usize)?;
+        let rec = self.entry_record(entry)?;
+        self.string(rec.id, "entry id")?;
+        self.string(rec.label, "entry label")?;
+        if rec.list_set >= n_sets {
+            return Err(IndexError::corrupt("list sets", format!("list set {} is damaged", rec.list_set)));
+        }
+        Ok(())
+    }
+
     /// Every entry whose id equals `entry`'s id, `entry` included, in ascending order: the
     /// *item* `entry` belongs to, across all hash kinds and all lists. An entry with an
     /// empty id belongs to no item, so the answer is just `[entry]`.
@@ -398,15 +418,47 @@ impl<D: AsRef<[u8]>> Segment<D> {
 
     /// Checks the whole file: the checksum, then every entry, string, list set, the items
     /// section, the sort order of the values and every search structure.
-    pub fn verify(&self) -> Result<(), IndexError> {
+    ///
+    /// The checksum (one SHA-256 pass over the file) runs beside the other checks, and the
+    /// entries are decoded in parallel chunks; the error reported is the checksum's when
+    /// both fail, else the first in the order above.
+    pub fn verify(&self) -> Result<(), IndexError>
+    where
+        D: Sync,
+    {
         let data = self.data.as_ref();
-        if format::checksum(data) != data[format::CHECKSUM_OFFSET..format::CHECKSUM_OFFSET + 32] {
+        let (sum_ok, structure) = rayon::join(
+            || format::checksum(data) == data[format::CHECKSUM_OFFSET..format::CHECKSUM_OFFSET + 32],
+            || self.verify_structure(),
+        );
+        if !sum_ok {
             return Err(IndexError::Checksum);
         }
+        structure
+    }
+
+    /// [`Segment::verify`] without the checksum.
+    fn verify_structure(&self) -> Result<(), IndexError>
+    where
+        D: Sync,
+    {
+        const CHUNK: u32 = 1 << 16;
+        let data = self.data.as_ref();
         // Every list and entry decodes (one at a time: a merge verifies segments of
         // millions of entries, which `catalog` would hold all at once).
         (0..self.list_count()).try_for_each(|l| self.list(l).map(drop))?;
-        (0..self.layout.n_entries).try_for_each(|e| self.entry(e).map(drop))?;
+        // Each list set once, then each entry without building it (no allocation each).
+        let n_sets = (self.layout.sets.len() / format::LIST_SET_RECORD_LEN) as u32;
+        (0..n_sets).try_for_each(|s| self.list_set(s).map(drop))?;
+        let n = self.layout.n_entries;
+        let chunks: Vec<Result<(), IndexError>> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                (c * CHUNK..n.min(c.saturating_add(1).saturating_mul(CHUNK)))
+                    .try_for_each(|e| self.check_entry(e, n_sets))
+            })
+            .collect();
+        chunks.into_iter().collect::<Result<(), IndexError>>()?;
         if self.layout.version >= 2 {
             self.verify_items()?;
         }

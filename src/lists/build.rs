@@ -5,10 +5,10 @@
 //! Done that way, in memory, 10M records cost about 3 GB. [`ListBuilder`] gives the same
 //! file without a catalog:
 //!
-//! 1. Each file is parsed in turn ([`parse_spilling`](super::parse_spilling)); its records
-//!    become *events* in an external sort (`index::extsort`) ordered by value (in the
-//!    index's canonical order), id, file, line and position. Only the file's id
-//!    tombstones, rejects, skips and TMK signatures stay in memory.
+//! 1. Each file is parsed in turn (`parse_spilling`: the parser hands its records over in
+//!    batches); the records become *events* in an external sort (`index::extsort`) ordered
+//!    by value (in the index's canonical order), id, file, line and position. Only the
+//!    file's id tombstones, rejects, skips and TMK signatures stay in memory.
 //! 2. The sorted events are read back one (value, id) key at a time. Each file's last
 //!    word on the key decides whether the key is live in that file (a later tombstone of
 //!    its id, or a later withdrawal of its value by a record without id, withdraws it: the
