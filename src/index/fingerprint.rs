@@ -127,7 +127,7 @@ mod tests {
         let mut shuffled = tuples;
         shuffled.reverse();
         for seed in 0..50u64 {
-            let c = Challenge::at(seed * 0x9e37_79b9_7f4a_7c15, seed ^ 0xdead_beef, seed + 17);
+            let c = Challenge::at(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15), seed ^ 0xdead_beef, seed + 17);
             assert_eq!(of(&c, &tuples), of(&c, &shuffled));
             // A position moved to another bucket, a position twice, a changed third field,
             // two buckets' positions swapped: all differ.
