@@ -127,12 +127,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
 
     /// The entry numbered `entry` (as in [`Hit::entry`]).
     pub fn entry(&self, entry: u32) -> Result<EntryRef<'_>, IndexError> {
-        let sec = self
-            .layout
-            .kinds
-            .iter()
-            .find(|s| entry >= s.first && entry - s.first < s.n)
-            .ok_or(IndexError::OutOfRange { what: "entry", number: entry })?;
+        let sec = self.section_of(entry)?;
         let value = sec.values(self.as_bytes()).value((entry - sec.first) as usize)?;
         let rec = self.entry_record(entry)?;
         let id = self.string(rec.id, "entry id")?;
@@ -141,16 +136,20 @@ impl<D: AsRef<[u8]>> Segment<D> {
         Ok(EntryRef { value, id, label, lists })
     }
 
+    /// The kind section holding entry `entry`.
+    fn section_of(&self, entry: u32) -> Result<&KindSection, IndexError> {
+        self.layout
+            .kinds
+            .iter()
+            .find(|s| entry >= s.first && entry - s.first < s.n)
+            .ok_or(IndexError::OutOfRange { what: "entry", number: entry })
+    }
+
     /// What [`Segment::entry`] checks of `entry`, without building it: its value decodes,
     /// its strings lie in the strings section and are UTF-8, and its list set exists (the
     /// `n_sets` sets themselves are checked once by `verify`).
     fn check_entry(&self, entry: u32, n_sets: u32) -> Result<(), IndexError> {
-        let sec = self
-            .layout
-            .kinds
-            .iter()
-            .find(|s| entry >= s.first && entry - s.first < s.n)
-            .ok_or(IndexError::OutOfRange { what: "entry", number: entry })?;
+        let sec = self.section_of(entry)?;
         sec.values(self.as_bytes()).value((entry - sec.first) as usize)?;
         let rec = self.entry_record(entry)?;
         self.string(rec.id, "entry id")?;

@@ -155,6 +155,29 @@ pub(crate) fn put_str(w: &mut impl Write, s: &str) -> std::io::Result<()> {
     w.write_all(s.as_bytes())
 }
 
+/// Writes a value to a sorted run: its kind's code, then its encoding.
+pub(crate) fn put_value(w: &mut impl Write, v: &HashValue) -> std::io::Result<()> {
+    let mut value = Vec::with_capacity(32);
+    encode_value(v, &mut value);
+    w.write_all(&[v.kind().code()])?;
+    w.write_all(&value)
+}
+
+/// Reads a value [`put_value`] wrote.
+pub(crate) fn read_value(r: &mut (impl Read + ?Sized)) -> std::io::Result<HashValue> {
+    let mut code = [0u8; 1];
+    r.read_exact(&mut code)?;
+    let kind = Kind::from_code(code[0]).ok_or_else(|| invalid("kind code in a sorted run"))?;
+    let raw = read_exact_vec(r, kind.byte_len() as u64)?;
+    decode_value(kind, &raw).map_err(|_| invalid("value in a sorted run"))
+}
+
+/// Reads a string [`put_str`] wrote.
+pub(crate) fn read_string(r: &mut (impl Read + ?Sized)) -> std::io::Result<String> {
+    let len = read_u64(r)?;
+    String::from_utf8(read_exact_vec(r, len)?).map_err(|_| invalid("string in a sorted run"))
+}
+
 pub(crate) fn read_exact_vec(r: &mut (impl Read + ?Sized), len: u64) -> std::io::Result<Vec<u8>> {
     let mut v = Vec::new();
     r.take(len).read_to_end(&mut v)?;
@@ -182,10 +205,7 @@ impl Record for Canonical {
 
     fn write(&self, w: &mut impl Write) -> std::io::Result<()> {
         let e = &self.0;
-        let mut value = Vec::with_capacity(32);
-        encode_value(&e.value, &mut value);
-        w.write_all(&[e.value.kind().code()])?;
-        w.write_all(&value)?;
+        put_value(w, &e.value)?;
         put_str(w, &e.id)?;
         put_str(w, &e.label)?;
         w.write_all(&(e.lists.len() as u64).to_le_bytes())?;
@@ -196,17 +216,9 @@ impl Record for Canonical {
         if r.fill_buf()?.is_empty() {
             return Ok(None);
         }
-        let mut code = [0u8; 1];
-        r.read_exact(&mut code)?;
-        let kind = Kind::from_code(code[0]).ok_or_else(|| invalid("kind code in a sorted run"))?;
-        let raw = read_exact_vec(r, kind.byte_len() as u64)?;
-        let value = decode_value(kind, &raw).map_err(|_| invalid("value in a sorted run"))?;
-        let string = |r: &mut dyn Read| -> std::io::Result<String> {
-            let len = read_u64(r)?;
-            String::from_utf8(read_exact_vec(r, len)?).map_err(|_| invalid("string in a sorted run"))
-        };
-        let id = string(r)?;
-        let label = string(r)?;
+        let value = read_value(r)?;
+        let id = read_string(r)?;
+        let label = read_string(r)?;
         let n = read_u64(r)?;
         let raw = read_exact_vec(r, n.checked_mul(4).ok_or_else(|| invalid("list count"))?)?;
         let lists = raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();

@@ -31,11 +31,10 @@ use super::delta::merge_label;
 use super::record::Spill;
 use super::{parse_spilling, ListError, ListFile, ParseOptions, Record as ListRecord};
 use crate::catalog::{Entry, ImportCounts, ListInfo, Signatures};
-use crate::hash::{HashValue, Kind};
+use crate::hash::HashValue;
 use crate::index::builder::value_key;
 use crate::index::extsort::{Record, Sorter};
-use crate::index::format::{decode_value, encode_value};
-use crate::index::writer::{invalid, put_str, read_exact_vec, read_u64, IndexWriter};
+use crate::index::writer::{put_str, put_value, read_string, read_u64, read_value, IndexWriter};
 use crate::index::{BuildOptions, IndexError, StreamOptions, Written};
 
 /// Why a [`ListBuilder`] failed.
@@ -349,10 +348,7 @@ impl Record for Event {
     }
 
     fn write(&self, w: &mut impl Write) -> std::io::Result<()> {
-        let mut value = Vec::with_capacity(32);
-        encode_value(&self.value, &mut value);
-        w.write_all(&[self.value.kind().code()])?;
-        w.write_all(&value)?;
+        put_value(w, &self.value)?;
         put_str(w, &self.id)?;
         put_str(w, &self.label)?;
         w.write_all(&self.file.to_le_bytes())?;
@@ -365,17 +361,9 @@ impl Record for Event {
         if r.fill_buf()?.is_empty() {
             return Ok(None);
         }
-        let mut code = [0u8; 1];
-        r.read_exact(&mut code)?;
-        let kind = Kind::from_code(code[0]).ok_or_else(|| invalid("kind code in a sorted run"))?;
-        let raw = read_exact_vec(r, kind.byte_len() as u64)?;
-        let value = decode_value(kind, &raw).map_err(|_| invalid("value in a sorted run"))?;
-        let mut string = || -> std::io::Result<String> {
-            let len = read_u64(r)?;
-            String::from_utf8(read_exact_vec(r, len)?).map_err(|_| invalid("string in a sorted run"))
-        };
-        let id = string()?;
-        let label = string()?;
+        let value = read_value(r)?;
+        let id = read_string(r)?;
+        let label = read_string(r)?;
         let mut file = [0u8; 4];
         r.read_exact(&mut file)?;
         let line = read_u64(r)?;
