@@ -19,6 +19,9 @@
 //! * `resize()` without `reducing_gap` (imagehash passes none) does **not** call `reduce()`
 //!   first, so there is no box-filter pre-shrink to reproduce.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use crate::hash::simd::kernel;
 use crate::image::pixels::{Image, Pixels};
 
@@ -60,6 +63,11 @@ struct Taps {
     offsets: Vec<usize>,
     /// All taps, in Pillow's fixed point.
     coeffs: Vec<i32>,
+    /// The same taps as `i16`, when every one fits (a downscale by about 3 or more: the
+    /// taps of one sample sum to `2^22` spread over six times the scale). A product of a
+    /// sample and an `i16` tap is what one `pmaddwd` lane computes, two per 32-bit lane,
+    /// where an `i32` product is a slower `pmulld`; the integer sums are the same.
+    coeffs16: Option<Vec<i16>>,
 }
 
 impl Taps {
@@ -101,7 +109,8 @@ impl Taps {
                 coeffs.push(if k < 0.0 { (scaled - 0.5) as i32 } else { (scaled + 0.5) as i32 });
             }
         }
-        Taps { bounds, offsets, coeffs }
+        let coeffs16 = coeffs.iter().map(|&c| i16::try_from(c).ok()).collect();
+        Taps { bounds, offsets, coeffs, coeffs16 }
     }
 
     /// The source start and the taps of output sample `i`.
@@ -111,6 +120,34 @@ impl Taps {
         let off = self.offsets[i];
         (start, &self.coeffs[off..off + len])
     }
+}
+
+/// The taps of `(in_size, out_size)`, from a small per-thread cache of the last sizes
+/// seen: computing them costs two `sin` per tap (about 30,000 for a 1,600-pixel side into
+/// 32, a large share of the whole resize), and a store's photos mostly share a few sizes.
+/// The taps are a pure function of the two sizes, so a cached set is the set `Taps::new`
+/// would compute.
+fn cached_taps(in_size: usize, out_size: usize) -> Rc<Taps> {
+    /// The cached taps, most recently used first: ((in, out), taps).
+    type Cache = Vec<((usize, usize), Rc<Taps>)>;
+    const KEEP: usize = 8;
+    thread_local! {
+        static CACHE: RefCell<Cache> = const { RefCell::new(Vec::new()) };
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let key = (in_size, out_size);
+        if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
+            let hit = cache.remove(i);
+            let taps = Rc::clone(&hit.1);
+            cache.insert(0, hit);
+            return taps;
+        }
+        let taps = Rc::new(Taps::new(in_size, out_size));
+        cache.insert(0, (key, Rc::clone(&taps)));
+        cache.truncate(KEEP);
+        taps
+    })
 }
 
 /// Pillow's `clip8`: the fixed-point sum shifted down, clamped to 0..=255.
@@ -183,7 +220,7 @@ fn horizontal_then_vertical(
     need_vertical: bool,
 ) -> Vec<u8> {
     let (in_w, in_h) = (image.width as usize, image.height as usize);
-    let vert = Taps::new(in_h, out_h);
+    let vert = cached_taps(in_h, out_h);
     let (first_row, last_row) = if need_vertical {
         (vert.bounds.first().map_or(0, |b| b.0), vert.bounds.last().map_or(in_h, |b| b.0 + b.1))
     } else {
@@ -193,7 +230,7 @@ fn horizontal_then_vertical(
 
     let mut temp = vec![0u8; rows * out_w];
     if need_horizontal {
-        let horiz = Taps::new(in_w, out_w);
+        let horiz = cached_taps(in_w, out_w);
         let mut line = vec![0u8; in_w];
         for (r, out_row) in temp.chunks_exact_mut(out_w).enumerate() {
             luma_row(image, first_row + r, &mut line);
@@ -214,11 +251,11 @@ fn horizontal_then_vertical(
 /// vertical pass over the whole grey image, then a horizontal pass over its `out_h` rows.
 fn vertical_then_horizontal(image: &Image, out_w: usize, out_h: usize, need_horizontal: bool) -> Vec<u8> {
     let (in_w, in_h) = (image.width as usize, image.height as usize);
-    let temp = vertical(&grey(image), in_w, &Taps::new(in_h, out_h), 0);
+    let temp = vertical(&grey(image), in_w, &cached_taps(in_h, out_h), 0);
     if !need_horizontal {
         return temp;
     }
-    let horiz = Taps::new(in_w, out_w);
+    let horiz = cached_taps(in_w, out_w);
     let mut out = vec![0u8; out_h * out_w];
     for (src, dst) in temp.chunks_exact(in_w).zip(out.chunks_exact_mut(out_w)) {
         horizontal_row(src, &horiz, dst);
@@ -229,7 +266,24 @@ fn vertical_then_horizontal(image: &Image, out_w: usize, out_h: usize, need_hori
 kernel! {
     /// One row of the horizontal pass (Pillow's `ImagingResampleHorizontal_8bpc`). Integer
     /// sums are exact in any order, so the dot products may run many taps per instruction.
+    ///
+    /// With `i16` taps the sums cannot overflow: a sum is at most 255 times the taps'
+    /// absolute sum (about 1.2 x `2^22`) plus `HALF`, far below `2^31`.
     fn horizontal_row(src: &[u8], taps: &Taps, out: &mut [u8]) {
+        if let Some(coeffs16) = &taps.coeffs16 {
+            for (xx, o) in out.iter_mut().enumerate() {
+                let (start, len) = taps.bounds[xx];
+                let off = taps.offsets[xx];
+                let k = &coeffs16[off..off + len];
+                let sum: i32 = src[start..start + len]
+                    .iter()
+                    .zip(k)
+                    .map(|(&p, &c)| i32::from(i16::from(p)) * i32::from(c))
+                    .sum();
+                *o = clip8(HALF + sum);
+            }
+            return;
+        }
         for (xx, o) in out.iter_mut().enumerate() {
             let (start, k) = taps.get(xx);
             let mut sum = HALF;
