@@ -63,11 +63,6 @@ struct Taps {
     offsets: Vec<usize>,
     /// All taps, in Pillow's fixed point.
     coeffs: Vec<i32>,
-    /// The same taps as `i16`, when every one fits (a downscale by about 3 or more: the
-    /// taps of one sample sum to `2^22` spread over six times the scale). A product of a
-    /// sample and an `i16` tap is what one `pmaddwd` lane computes, two per 32-bit lane,
-    /// where an `i32` product is a slower `pmulld`; the integer sums are the same.
-    coeffs16: Option<Vec<i16>>,
 }
 
 impl Taps {
@@ -109,8 +104,7 @@ impl Taps {
                 coeffs.push(if k < 0.0 { (scaled - 0.5) as i32 } else { (scaled + 0.5) as i32 });
             }
         }
-        let coeffs16 = coeffs.iter().map(|&c| i16::try_from(c).ok()).collect();
-        Taps { bounds, offsets, coeffs, coeffs16 }
+        Taps { bounds, offsets, coeffs }
     }
 
     /// The source start and the taps of output sample `i`.
@@ -266,24 +260,7 @@ fn vertical_then_horizontal(image: &Image, out_w: usize, out_h: usize, need_hori
 kernel! {
     /// One row of the horizontal pass (Pillow's `ImagingResampleHorizontal_8bpc`). Integer
     /// sums are exact in any order, so the dot products may run many taps per instruction.
-    ///
-    /// With `i16` taps the sums cannot overflow: a sum is at most 255 times the taps'
-    /// absolute sum (about 1.2 x `2^22`) plus `HALF`, far below `2^31`.
     fn horizontal_row(src: &[u8], taps: &Taps, out: &mut [u8]) {
-        if let Some(coeffs16) = &taps.coeffs16 {
-            for (xx, o) in out.iter_mut().enumerate() {
-                let (start, len) = taps.bounds[xx];
-                let off = taps.offsets[xx];
-                let k = &coeffs16[off..off + len];
-                let sum: i32 = src[start..start + len]
-                    .iter()
-                    .zip(k)
-                    .map(|(&p, &c)| i32::from(i16::from(p)) * i32::from(c))
-                    .sum();
-                *o = clip8(HALF + sum);
-            }
-            return;
-        }
         for (xx, o) in out.iter_mut().enumerate() {
             let (start, k) = taps.get(xx);
             let mut sum = HALF;
