@@ -56,7 +56,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let built = builder
         .finish(&BuildOptions::with_structure(structure), now_secs())
         .with_context(|| format!("building {}", args.output.display()))?;
-    let (entries, lists, written) = (built.entries, built.lists, built.written);
+    let (entries, lists, written) = (built.written.entries, built.lists, built.written);
     // A segmented index that was at this path is replaced: its segments are no one's now
     // (readers that mapped them keep their mappings).
     remove_segments_of_single_file(&output);

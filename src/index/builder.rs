@@ -138,15 +138,7 @@ impl<'a> Builder<'a> {
         let catalog = self.catalog;
         let mut lists = Vec::with_capacity(catalog.lists.len() * format::LIST_RECORD_LEN);
         for l in &catalog.lists {
-            ListRecord {
-                name: self.string(&l.name),
-                source: self.string(&l.source),
-                source_sha256: self.string(&l.source_sha256),
-                imported_at: l.imported_at,
-                version: l.version,
-                counts: l.counts,
-            }
-            .encode(&mut lists);
+            ListRecord::of(l, |s| self.string(s)).encode(&mut lists);
         }
 
         let mut set_ids: HashMap<&[u32], u32, FastState> = HashMap::with_hasher(FastState::new());

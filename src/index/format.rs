@@ -80,7 +80,7 @@
 //! and writes its catalog again in the current layout; a file of any other version is
 //! refused with the advice to rebuild it from its lists.
 
-use crate::catalog::ImportCounts;
+use crate::catalog::{ImportCounts, ListInfo};
 use crate::hash::{HashValue, Kind, Md5, Pdq, Phash, Sha1, Sha256};
 use crate::index::wire::{put_u32, put_u64, read_u32, read_u64};
 use crate::index::IndexError;
@@ -268,6 +268,18 @@ pub(crate) struct ListRecord {
 }
 
 impl ListRecord {
+    /// The record of `list`, its strings interned by `intern` (the builders' string tables).
+    pub fn of<'a>(list: &'a ListInfo, mut intern: impl FnMut(&'a str) -> StringRef) -> ListRecord {
+        ListRecord {
+            name: intern(&list.name),
+            source: intern(&list.source),
+            source_sha256: intern(&list.source_sha256),
+            imported_at: list.imported_at,
+            version: list.version,
+            counts: list.counts,
+        }
+    }
+
     /// Appends the record ([`LIST_RECORD_LEN`] bytes).
     pub fn encode(&self, out: &mut Vec<u8>) {
         for s in [self.name, self.source, self.source_sha256] {

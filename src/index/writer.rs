@@ -405,17 +405,7 @@ impl IndexWriter {
             return Err(IndexError::TooLarge { what: "entries or lists", max: u64::from(u32::MAX) });
         }
         let mut strings = Strings::new();
-        let records = lists
-            .iter()
-            .map(|l| ListRecord {
-                name: strings.intern(&l.name),
-                source: strings.intern(&l.source),
-                source_sha256: strings.intern(&l.source_sha256),
-                imported_at: l.imported_at,
-                version: l.version,
-                counts: l.counts,
-            })
-            .collect();
+        let records = lists.iter().map(|l| ListRecord::of(l, |s| strings.intern(s))).collect();
         Ok(IndexWriter {
             path: path.to_path_buf(),
             options: *options,

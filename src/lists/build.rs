@@ -199,19 +199,16 @@ impl ListBuilder {
         for l in 0..n_lists {
             writer.set_list_numbers(l, imported_at, versions[l], last_counts[l]);
         }
-        let entries = reducer.entries;
         let written = writer.finish()?;
-        Ok(Built { written, entries, lists: n_lists })
+        Ok(Built { written, lists: n_lists })
     }
 }
 
 /// What [`ListBuilder::finish`] wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Built {
-    /// The file's length and checksum.
+    /// The file's entries, length and checksum.
     pub written: Written,
-    /// Entries written.
-    pub entries: u64,
     /// Lists in the index.
     pub lists: usize,
 }
@@ -227,7 +224,6 @@ struct Reducer<'a> {
     value_withdrawn: Vec<Option<(u64, u64)>>,
     /// Per file, its last word on the key: live (with the label) or not.
     last: Vec<Option<(bool, usize)>>,
-    entries: u64,
 }
 
 impl<'a> Reducer<'a> {
@@ -238,7 +234,6 @@ impl<'a> Reducer<'a> {
             value: None,
             value_withdrawn: vec![None; files.len()],
             last: vec![None; files.len()],
-            entries: 0,
         }
     }
 
@@ -306,7 +301,6 @@ impl<'a> Reducer<'a> {
         if lists.is_empty() {
             return None;
         }
-        self.entries += 1;
         Some(Entry { value: first.value, id: first.id.clone(), label, lists })
     }
 }

@@ -112,11 +112,9 @@ impl<'a> Sink<'a> {
         }
     }
 
-    /// Hands the records still held to the spill (if there is one); returns whether the
-    /// spill accepted every batch.
-    pub fn finish_spill(&mut self) -> bool {
+    /// Hands the records still held to the spill (if there is one).
+    pub fn finish_spill(&mut self) {
         self.flush();
-        !self.stopped
     }
 
     pub fn reject(&mut self, line: u64, reason: RejectReason) {
