@@ -19,6 +19,9 @@
 //! compiled for is `unsafe` in Rust: on a CPU without them it would fault. `kernel!`
 //! makes that call in one `match` on [`current`], which names a path only after
 //! `is_x86_feature_detected!` confirmed every feature of that path on this CPU.
+//! The PDQ filter's 8x8 transposes (`pdq::jarosz::to_lanes` and `from_lanes`) are the
+//! one kernel written with `std::arch` shuffles, which LLVM does not derive from plain
+//! code; they enter their AVX versions the same way, under the same check.
 //!
 //! `MEDIAMATCH_SIMD=baseline|avx2|avx512` (read once) picks a path by hand; a path the CPU
 //! lacks falls back to the best one it has, with a message on stderr.
